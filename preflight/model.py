@@ -1,0 +1,107 @@
+"""What an offline preview produces: the planned resources, the RBAC grants, the policy violations.
+
+Inputs are kept in Pulumi's wire format (camelCase property names) exactly as the engine would send
+them: a secret value is the dict ``{SECRET_SIG_KEY: SECRET_SIG_VALUE, "value": ...}`` and a value not
+known until apply is the string ``UNKNOWN``. Reports, policies and tests all read this one model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from catalog.roles import role_name
+
+SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270"
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+
+ROLE_ASSIGNMENT_TYPE = "azure-native:authorization:RoleAssignment"
+
+
+def is_secret(value: Any) -> bool:
+    """True for a value wrapped in Pulumi's secret signature."""
+    return isinstance(value, dict) and value.get(SECRET_SIG_KEY) == SECRET_SIG_VALUE
+
+
+def unwrap_secrets(value: Any) -> Any:
+    """The same value with every secret wrapper replaced by what it holds (as policies see it)."""
+    if is_secret(value):
+        return unwrap_secrets(value.get("value"))
+    if isinstance(value, dict):
+        return {k: unwrap_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap_secrets(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class PlannedResource:
+    """One resource registration as the engine would receive it."""
+
+    urn: str
+    type: str
+    name: str
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    parent: str | None = None
+    dependencies: tuple[str, ...] = ()
+    custom: bool = True
+    id: str | None = None
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A role assignment in plain words: who gets which role on what."""
+
+    principal: str
+    role: str
+    scope: str
+    urn: str
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One policy finding. ``message`` never holds a full secret (values are masked)."""
+
+    policy: str
+    enforcement: str  # "mandatory" | "advisory"
+    urn: str | None
+    message: str
+    remediation: str = ""
+
+
+@dataclass
+class Plan:
+    """Everything the program would create, with its stack outputs."""
+
+    project: str
+    stack: str
+    resources: list[PlannedResource]
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def by_urn(self) -> dict[str, PlannedResource]:
+        return {r.urn: r for r in self.resources}
+
+    def of_type(self, type_token: str) -> list[PlannedResource]:
+        return [r for r in self.resources if r.type == type_token]
+
+    def grants(self) -> list[Grant]:
+        """Role assignments, with each principal ID replaced by the name of what owns it."""
+        owners: dict[str, str] = {}
+        for r in self.resources:
+            principal = (r.outputs.get("identity") or {}).get("principalId")
+            if isinstance(principal, str):
+                owners[principal] = r.name
+        result = []
+        for r in self.of_type(ROLE_ASSIGNMENT_TYPE):
+            principal = str(r.inputs.get("principalId", UNKNOWN))
+            result.append(
+                Grant(
+                    principal=owners.get(principal, principal),
+                    role=role_name(str(r.inputs.get("roleDefinitionId", ""))),
+                    scope=str(r.inputs.get("scope", "")),
+                    urn=r.urn,
+                )
+            )
+        return result
