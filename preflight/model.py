@@ -46,8 +46,10 @@ class PlannedResource:
     outputs: dict[str, Any]
     parent: str | None = None
     dependencies: tuple[str, ...] = ()
+    property_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
     custom: bool = True
     id: str | None = None
+    provider: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,24 @@
+"""secure-azure-ai: an Azure AI account whose key lives only in Key Vault, read by app identities."""
+
+import pulumi
+
+from components.config import ConfigError, load
+from components.stack import SecureAiStack
+
+
+def raw_config() -> dict[str, object]:
+    """Every config value of the stack, as the engine hands them to the program."""
+    from pulumi.runtime import config as runtime_config
+
+    return {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+
+
+try:
+    config = load(raw_config(), pulumi.get_stack())
+except ConfigError as problems:
+    # RunError: the engine prints the message without a stack trace.
+    raise pulumi.RunError(f"invalid stack configuration:\n{problems}") from None
+
+stack = SecureAiStack("secure-ai", config)
+for key, value in stack.outputs.items():
+    pulumi.export(key, value)

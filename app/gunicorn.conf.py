@@ -1,0 +1,42 @@
+"""gunicorn settings for App Service: `gunicorn --config app/gunicorn.conf.py app.wsgi:application`.
+
+Each worker process holds its own cached key (one Key Vault read per process); threads share it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def _count(name: str, default: int, maximum: int) -> int:
+    value = os.environ.get(name, str(default)).strip()
+    if not value.isdigit() or not 1 <= int(value) <= maximum:
+        print(f"app: {name}={value!r}: must be an integer from 1 to {maximum}", file=sys.stderr)
+        sys.exit(2)
+    return int(value)
+
+
+# App Service routes the site's traffic to the port in PORT (8000 by default for Python).
+bind = f"0.0.0.0:{_count('PORT', 8000, 65535)}"
+workers = _count("GUNICORN_WORKERS", 2, 64)
+worker_class = "gthread"
+threads = _count("GUNICORN_THREADS", 8, 256)
+# Chat completions can take a while; App Service's front end gives up after 230 s.
+timeout = 230
+graceful_timeout = 30
+accesslog = "-"
+errorlog = "-"
+# The App Service front end terminates TLS and sets X-Forwarded-*.
+forwarded_allow_ips = "*"
+
+
+def on_starting(server: object) -> None:
+    """Check the app settings once in the master, so a bad one stops the start with one line."""
+    from app.settings import Settings, SettingsError
+
+    try:
+        Settings.from_env(os.environ)
+    except SettingsError as exc:
+        print(f"app: {exc}", file=sys.stderr, flush=True)
+        sys.exit(2)

@@ -1,0 +1,1 @@
+"""Pulumi ComponentResources: what gets created in Azure, with the strictest defaults built in."""

@@ -1,0 +1,813 @@
+"""The AI account's API key copied into Key Vault by a dynamic resource; the key never enters state.
+
+``AccountKeySecret`` reads the account's keys with the deployer's Azure credential and writes key1
+as a Key Vault secret, tagged for rotation. Its inputs are identifiers and settings only; its
+outputs are the versionless secret URI, the version and the active slot. The key value exists only
+inside the provider's process, between the ARM ``listKeys`` answer and the Key Vault write.
+
+Wire names (inputs and outputs, as the engine and policies see them) are snake_case:
+``account_id``, ``vault_uri``, ``secret_name``, ``rotation_period_days``, ``consumers``;
+``secret_uri``, ``version``, ``slot``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import pulumi
+import pulumi.dynamic
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
+
+log = logging.getLogger(__name__)
+
+# --- Tags on the secret: the contract with rotation/ and with Microsoft's rotation samples. -------
+# The first three names are those of Microsoft's "two sets of credentials" rotation tutorial, so its
+# Event Grid function understands our secret too.
+TAG_SLOT = "CredentialId"
+"""The account key the current version holds, ``key1`` or ``key2``. Rotation owns it."""
+TAG_ACCOUNT = "ProviderAddress"
+"""The AI account's ARM resource ID. Owned by this resource."""
+TAG_PERIOD = "ValidityPeriodDays"
+"""Days a published key stays current: expiry = publication + this. Owned by this resource."""
+TAG_STATE = "RotationState"
+"""Where rotation stands (``idle`` when nothing is in flight). Owned by rotation after create."""
+TAG_CONSUMERS = "Consumers"
+"""Comma-separated names of the sites that read the secret. Owned by this resource; optional."""
+
+RESOURCE_OWNED_TAGS: tuple[str, ...] = (TAG_ACCOUNT, TAG_PERIOD, TAG_CONSUMERS)
+ROTATION_OWNED_TAGS: tuple[str, ...] = (TAG_SLOT, TAG_STATE)
+
+SLOTS: tuple[str, str] = ("key1", "key2")
+INITIAL_SLOT = "key1"
+STATE_IDLE = "idle"
+
+CONTENT_TYPE = "text/plain; purpose=azure-ai-api-key"
+"""Content type of every version: the value is the bare key, sent as the ``api-key`` header."""
+
+MAX_TAG_VALUE_LENGTH = 256  # Key Vault's limit on a tag value
+MIN_ROTATION_PERIOD_DAYS = 1
+MAX_ROTATION_PERIOD_DAYS = 730
+DEFAULT_DEADLINE_SECONDS = 300.0
+# A key already older than a shortened period is due for rotation now; its expiry still lands a
+# day ahead rather than in the past, so a reader that honours expiry keeps working until rotation.
+EXPIRY_FLOOR = timedelta(days=1)
+_MAX_BACKOFF_SECONDS = 30.0
+
+_ACCOUNT_ID = re.compile(
+    r"^/subscriptions/(?P<subscription>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
+    r"/resourceGroups/(?P<group>[-\w.()]{0,89}[-\w()])"
+    r"/providers/Microsoft\.CognitiveServices/accounts/(?P<name>[a-z0-9][a-z0-9-]{1,63})$",
+    re.IGNORECASE,
+)
+_VAULT_URI = re.compile(
+    r"^https://(?P<name>[a-z][a-z0-9-]{1,22}[a-z0-9])"
+    r"\.(?P<suffix>vault\.azure\.net|vault\.azure\.cn|vault\.usgovcloudapi\.net"
+    r"|vault\.microsoftazure\.de)(?::443)?/?$",
+    re.IGNORECASE,
+)
+_SECRET_NAME = re.compile(r"^[0-9A-Za-z-]{1,127}$")
+_CONSUMER = re.compile(r"^[^,\s]+$")
+# A bare token of 32+ word characters: what a key looks like, never an ID or a URI.
+_KEY_LIKE = re.compile(r"^[A-Za-z0-9+/=_-]{32,}$")
+
+T = TypeVar("T")
+
+
+class InvalidInput(pulumi.RunError, ValueError):
+    """An input that breaks a rule; Pulumi prints a RunError as its one-line message."""
+
+    def __init__(self, field: str, value: object, rule: str) -> None:
+        self.field, self.rule = field, rule
+        super().__init__(f"AccountKeySecret input {field}={shown(value)}: {rule}")
+
+
+class AccountKeySecretError(Exception):
+    """A failure talking to ARM or Key Vault, as one line that names what and why."""
+
+
+def shown(value: object) -> str:
+    """The value for an error message; anything that looks like a key is masked."""
+    if isinstance(value, str) and _KEY_LIKE.match(value):
+        return f"<{len(value)}-character token, not shown>"
+    text = repr(value)
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+# --- Pure helpers --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountRef:
+    """The three parts of an AI account's resource ID."""
+
+    subscription_id: str
+    resource_group: str
+    name: str
+
+
+def parse_account_id(account_id: object) -> AccountRef:
+    """Subscription, resource group and name of a Cognitive Services account ID."""
+    match = _ACCOUNT_ID.match(account_id) if isinstance(account_id, str) else None
+    if match is None:
+        raise InvalidInput(
+            "account_id",
+            account_id,
+            "must be /subscriptions/<subscription GUID>/resourceGroups/<group>"
+            "/providers/Microsoft.CognitiveServices/accounts/<name>",
+        )
+    return AccountRef(match["subscription"].lower(), match["group"], match["name"])
+
+
+def normalize_vault_uri(vault_uri: object) -> str:
+    """``https://<vault>.vault.azure.net`` (lower case, no port, no trailing slash)."""
+    match = _VAULT_URI.match(vault_uri) if isinstance(vault_uri, str) else None
+    if match is None or "--" in match["name"]:
+        raise InvalidInput(
+            "vault_uri",
+            vault_uri,
+            "must be https://<vault name>.vault.azure.net/ (3-24 letters, digits, single hyphens)",
+        )
+    return f"https://{match['name'].lower()}.{match['suffix'].lower()}"
+
+
+def check_secret_name(secret_name: object) -> str:
+    """The secret name, if Key Vault accepts it."""
+    if not isinstance(secret_name, str) or not _SECRET_NAME.match(secret_name):
+        raise InvalidInput("secret_name", secret_name, "must be 1-127 letters, digits or hyphens")
+    return secret_name
+
+
+def rotation_period_days(value: object) -> int:
+    """The rotation period as an int (the engine sends numbers as floats)."""
+    whole = isinstance(value, int | float) and not isinstance(value, bool) and value == int(value)
+    if not whole or not MIN_ROTATION_PERIOD_DAYS <= int(value) <= MAX_ROTATION_PERIOD_DAYS:
+        raise InvalidInput(
+            "rotation_period_days",
+            value,
+            f"must be a whole number of days from {MIN_ROTATION_PERIOD_DAYS} "
+            f"to {MAX_ROTATION_PERIOD_DAYS}",
+        )
+    return int(value)
+
+
+def consumers_tag(consumers: object) -> str | None:
+    """The consumers joined for the tag, or None when there are none."""
+    if consumers is None:
+        return None
+    if isinstance(consumers, str) or not isinstance(consumers, Sequence):
+        raise InvalidInput("consumers", consumers, "must be a list of site names")
+    for consumer in consumers:
+        if not isinstance(consumer, str) or not _CONSUMER.match(consumer):
+            raise InvalidInput(
+                "consumers", consumer, "each site name must be non-empty, without commas or spaces"
+            )
+    if not consumers:
+        return None
+    joined = ",".join(consumers)
+    if len(joined) > MAX_TAG_VALUE_LENGTH:
+        raise InvalidInput(
+            "consumers",
+            f"{len(consumers)} names, {len(joined)} characters joined",
+            f"must fit Key Vault's {MAX_TAG_VALUE_LENGTH}-character tag value when comma-joined",
+        )
+    return joined
+
+
+def versionless_secret_uri(vault_uri: str, secret_name: str) -> str:
+    """``https://<vault>.vault.azure.net/secrets/<name>``: what Key Vault references follow."""
+    return f"{normalize_vault_uri(vault_uri)}/secrets/{check_secret_name(secret_name)}"
+
+
+def parse_secret_uri(secret_uri: str) -> tuple[str, str]:
+    """Vault URI and secret name of a versionless (or versioned) secret URI."""
+    vault, sep, rest = secret_uri.partition("/secrets/")
+    name = rest.split("/", 1)[0]
+    if not sep:
+        raise InvalidInput(
+            "id", secret_uri, "must be https://<vault>.vault.azure.net/secrets/<name>"
+        )
+    return normalize_vault_uri(vault), check_secret_name(name)
+
+
+@dataclass(frozen=True)
+class SecretSpec:
+    """Validated, normalised inputs of the resource."""
+
+    account_id: str
+    vault_uri: str
+    secret_name: str
+    rotation_period_days: int
+    consumers: tuple[str, ...] | None
+
+    @classmethod
+    def of(cls, props: Mapping[str, Any]) -> SecretSpec:
+        """Validate a property bag (inputs or stored outputs); raises InvalidInput."""
+        parse_account_id(props.get("account_id"))
+        consumers = props.get("consumers")
+        consumers_tag(consumers)
+        return cls(
+            account_id=props["account_id"],
+            vault_uri=normalize_vault_uri(props.get("vault_uri")),
+            secret_name=check_secret_name(props.get("secret_name")),
+            rotation_period_days=rotation_period_days(props.get("rotation_period_days")),
+            consumers=tuple(consumers) if consumers else None,
+        )
+
+    @property
+    def account(self) -> AccountRef:
+        return parse_account_id(self.account_id)
+
+    @property
+    def secret_uri(self) -> str:
+        return f"{self.vault_uri}/secrets/{self.secret_name}"
+
+    def inputs(self) -> dict[str, Any]:
+        """The normalised input bag (``consumers`` left out when there are none)."""
+        bag: dict[str, Any] = {
+            "account_id": self.account_id,
+            "vault_uri": self.vault_uri,
+            "secret_name": self.secret_name,
+            "rotation_period_days": self.rotation_period_days,
+        }
+        if self.consumers:
+            bag["consumers"] = list(self.consumers)
+        return bag
+
+    def outputs(self, version: str, slot: str) -> dict[str, Any]:
+        """Inputs plus what the write produced; never the value."""
+        return {**self.inputs(), "secret_uri": self.secret_uri, "version": version, "slot": slot}
+
+
+def owned_tags(spec: SecretSpec) -> dict[str, str]:
+    """The tags this resource sets and keeps in line with its inputs."""
+    tags = {TAG_ACCOUNT: spec.account_id, TAG_PERIOD: str(spec.rotation_period_days)}
+    joined = consumers_tag(spec.consumers)
+    if joined is not None:
+        tags[TAG_CONSUMERS] = joined
+    return tags
+
+
+def initial_tags(spec: SecretSpec) -> dict[str, str]:
+    """Tags of the first version: key1 active, rotation idle."""
+    return {**owned_tags(spec), TAG_SLOT: INITIAL_SLOT, TAG_STATE: STATE_IDLE}
+
+
+def merged_tags(current: Mapping[str, str] | None, spec: SecretSpec) -> dict[str, str]:
+    """Current tags with only this resource's own tags brought in line; rotation's stay as found."""
+    tags = {k: v for k, v in (current or {}).items() if k not in RESOURCE_OWNED_TAGS}
+    tags.update(owned_tags(spec))
+    return tags
+
+
+def expiry_at(now: datetime, period_days: int) -> datetime:
+    """Expiry of a version published now."""
+    return now + timedelta(days=period_days)
+
+
+def expiry_after_period_change(published: datetime, period_days: int, now: datetime) -> datetime:
+    """Expiry of a version published earlier, under a new period: never in the past."""
+    return max(published + timedelta(days=period_days), now + EXPIRY_FLOOR)
+
+
+def input_problems(props: Mapping[str, Any], unknown: object = None) -> list[tuple[str, str]]:
+    """(property, reason) for every input that breaks a rule; values not yet known are skipped."""
+    checks: list[tuple[str, Callable[[Any], object]]] = [
+        ("account_id", parse_account_id),
+        ("vault_uri", normalize_vault_uri),
+        ("secret_name", check_secret_name),
+        ("rotation_period_days", rotation_period_days),
+        ("consumers", consumers_tag),
+    ]
+    problems = []
+    for field, check in checks:
+        value = props.get(field)
+        if unknown is not None and _holds(value, unknown):
+            continue
+        try:
+            check(value)
+        except InvalidInput as error:
+            problems.append((field, str(error)))
+    return problems
+
+
+def _holds(value: object, marker: object) -> bool:
+    if isinstance(value, list):
+        return any(_holds(v, marker) for v in value)
+    return value == marker
+
+
+def backoff_seconds(attempt: int) -> float:
+    """2, 4, 8, 16, 30, 30, ... seconds: RBAC assignments take seconds to minutes to apply."""
+    return min(2.0 * 2**attempt, _MAX_BACKOFF_SECONDS)
+
+
+def status_of(error: BaseException) -> int | None:
+    """The HTTP status of an Azure SDK error, if it carries one."""
+    return getattr(error, "status_code", None)
+
+
+def error_code_of(error: BaseException) -> str:
+    """The service's error code (``Forbidden``, ``SecretNotFound``...), never its free text."""
+    odata = getattr(error, "error", None)
+    return str(getattr(odata, "code", None) or getattr(error, "reason", None) or "no code")
+
+
+def retry_while_forbidden(
+    call: Callable[[], T],
+    *,
+    what: str,
+    hint: str,
+    deadline_seconds: float,
+    clock: Callable[[], datetime],
+    sleep: Callable[[float], None],
+) -> T:
+    """``call()``, repeated with backoff while it answers 403, up to the deadline; then one line."""
+    started = clock()
+    attempt = 0
+    while True:
+        try:
+            return call()
+        except Exception as error:
+            if status_of(error) != 403:
+                raise
+            waited = (clock() - started).total_seconds()
+            pause = min(backoff_seconds(attempt), max(deadline_seconds - waited, 0.0))
+            if pause <= 0:
+                raise AccountKeySecretError(
+                    f"{what} still answers 403 Forbidden ({error_code_of(error)}) after "
+                    f"{waited:.0f} s: {hint}"
+                ) from None
+            log.info("%s answered 403; retrying in %.0f s (attempt %d)", what, pause, attempt + 1)
+            sleep(pause)
+            attempt += 1
+
+
+def latest_version(versions: Sequence[Any]) -> Any:
+    """The newest version: the one a versionless reference resolves to."""
+    return max(versions, key=lambda p: p.created_on or datetime.min.replace(tzinfo=UTC))
+
+
+def observed_owned_tags(tags: Mapping[str, str] | None) -> dict[str, str]:
+    """The resource-owned tags as found on a version (to notice drift on refresh)."""
+    return {k: v for k, v in (tags or {}).items() if k in RESOURCE_OWNED_TAGS}
+
+
+_INPUT_FIELDS = ("account_id", "vault_uri", "secret_name", "rotation_period_days", "consumers")
+_REPLACE_FIELDS = ("account_id", "vault_uri", "secret_name")
+_UPDATE_FIELDS = ("rotation_period_days", "consumers")
+_OFFICER_HINT = (
+    "the deploying identity needs 'Key Vault Secrets Officer' on the vault "
+    "(RBAC assignments can take minutes to apply)"
+)
+_LIST_KEYS_HINT = (
+    "the deploying identity needs Microsoft.CognitiveServices/accounts/listKeys/action "
+    "on the account"
+)
+
+
+def _comparable(field: str, value: Any) -> Any:
+    """A value as diff compares it: IDs case-insensitively, URIs normalised, numbers as ints."""
+    if value is None:
+        return None
+    try:
+        if field == "account_id":
+            return value.lower()
+        if field == "vault_uri":
+            return normalize_vault_uri(value)
+        if field == "rotation_period_days":
+            return rotation_period_days(value)
+        if field == "consumers":
+            return tuple(value) or None
+    except (InvalidInput, AttributeError, TypeError):
+        pass
+    return value
+
+
+def _differs(field: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
+    return _comparable(field, olds.get(field)) != _comparable(field, news.get(field))
+
+
+# --- The provider --------------------------------------------------------------------------------
+
+SecretClientFactory = Callable[[str], Any]  # vault URI -> azure.keyvault.secrets.SecretClient
+ManagementClientFactory = Callable[[str], Any]  # subscription -> CognitiveServicesManagementClient
+
+
+class AccountKeySecretProvider(ResourceProvider):
+    """Create, read, update and delete the key-in-vault secret.
+
+    The factories, clock and sleep are for tests; in a deployment the provider builds its clients
+    from ``DefaultAzureCredential`` (the deployer's ``az login`` or OIDC environment). Only
+    ``deadline_seconds`` survives serialisation into the ``__provider`` input.
+    """
+
+    serialize_as_secret_always = False  # it captures nothing secret: see __getstate__
+
+    def __init__(
+        self,
+        *,
+        secret_client_factory: SecretClientFactory | None = None,
+        management_client_factory: ManagementClientFactory | None = None,
+        clock: Callable[[], datetime] | None = None,
+        sleep: Callable[[float], None] | None = None,
+        deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
+    ) -> None:
+        super().__init__()
+        self.deadline_seconds = float(deadline_seconds)
+        self._secret_client_factory = secret_client_factory
+        self._management_client_factory = management_client_factory
+        self._clock = clock
+        self._sleep = sleep
+        self._credential: Any = None
+
+    # Pulumi pickles the provider into the resource's ``__provider`` input (the class by
+    # reference, the instance by state): keep credentials, clients and test doubles out of it.
+    def __getstate__(self) -> dict[str, Any]:
+        return {"deadline_seconds": self.deadline_seconds}
+
+    def __setstate__(self, state: Mapping[str, Any]) -> None:
+        self.__init__(deadline_seconds=state.get("deadline_seconds", DEFAULT_DEADLINE_SECONDS))
+
+    # -- edges -------------------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        return self._clock() if self._clock else datetime.now(UTC)
+
+    def _pause(self, seconds: float) -> None:
+        (self._sleep or time.sleep)(seconds)
+
+    def _default_credential(self) -> Any:
+        if self._credential is None:
+            from azure.identity import DefaultAzureCredential
+
+            self._credential = DefaultAzureCredential()
+        return self._credential
+
+    def secret_client(self, vault_uri: str) -> Any:
+        """A SecretClient for the vault."""
+        if self._secret_client_factory is not None:
+            return self._secret_client_factory(vault_uri)
+        from azure.keyvault.secrets import SecretClient
+
+        return SecretClient(vault_url=vault_uri, credential=self._default_credential())
+
+    def management_client(self, subscription_id: str) -> Any:
+        """A CognitiveServicesManagementClient for the subscription."""
+        if self._management_client_factory is not None:
+            return self._management_client_factory(subscription_id)
+        from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
+
+        return CognitiveServicesManagementClient(self._default_credential(), subscription_id)
+
+    def _call(
+        self, what: str, hint: str, call: Callable[[], T], passthrough: frozenset[int] = frozenset()
+    ) -> T:
+        """Run an SDK call, retrying 403s; a failure becomes one line naming what failed.
+
+        Statuses in ``passthrough`` reach the caller as the SDK's own exception. The service's
+        free-text message is left out: only the status and the error code are shown.
+        """
+        from azure.core.exceptions import AzureError, ClientAuthenticationError
+
+        try:
+            return retry_while_forbidden(
+                call,
+                what=what,
+                hint=hint,
+                deadline_seconds=self.deadline_seconds,
+                clock=self._now,
+                sleep=self._pause,
+            )
+        except AzureError as error:
+            status = status_of(error)
+            if status in passthrough:
+                raise
+            if status is None:
+                lines = str(error).strip().splitlines() or ["no detail"]
+                if isinstance(error, ClientAuthenticationError):
+                    raise AccountKeySecretError(
+                        f"{what}: no Azure credential (run `az login`, or set the AZURE_* or OIDC "
+                        f"environment): {lines[0][:200]}"
+                    ) from None
+                raise AccountKeySecretError(
+                    f"{what} failed: {type(error).__name__}: {lines[0][:200]}"
+                ) from None
+            raise AccountKeySecretError(
+                f"{what} failed: HTTP {status} ({error_code_of(error)})"
+            ) from None
+
+    def _vault(
+        self,
+        spec: SecretSpec,
+        operation: str,
+        call: Callable[[], T],
+        passthrough: frozenset[int] = frozenset(),
+    ) -> T:
+        what = f"Key Vault {spec.vault_uri} ({operation} secret {spec.secret_name})"
+        return self._call(what, _OFFICER_HINT, call, passthrough)
+
+    def _read_key1(self, spec: SecretSpec) -> str:
+        account = spec.account
+        what = f"ARM listKeys of account {account.name} (resource group {account.resource_group})"
+        keys = self._call(
+            what,
+            _LIST_KEYS_HINT,
+            lambda: self.management_client(account.subscription_id).accounts.list_keys(
+                account.resource_group, account.name
+            ),
+        )
+        value = getattr(keys, INITIAL_SLOT, None)
+        if not value:
+            raise AccountKeySecretError(f"{what} returned no {INITIAL_SLOT}")
+        return value
+
+    def _versions(self, spec: SecretSpec, client: Any) -> list[Any] | None:
+        """Every version's properties (never a value), or None when the secret does not exist."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            return self._vault(
+                spec,
+                "list versions of",
+                lambda: list(client.list_properties_of_secret_versions(spec.secret_name)),
+                passthrough=frozenset({404}),
+            )
+        except ResourceNotFoundError:
+            return None
+
+    def _write(
+        self, spec: SecretSpec, client: Any, value: str, tags: dict[str, str], expires: datetime
+    ) -> Any:
+        """set_secret; a soft-deleted secret of that name (purge protection) is recovered first."""
+        from azure.core.exceptions import HttpResponseError
+
+        started = self._now()
+        recovering = False
+        attempt = 0
+        while True:
+            try:
+                return self._vault(
+                    spec,
+                    "set",
+                    lambda: (
+                        client.set_secret(
+                            spec.secret_name,
+                            value,
+                            content_type=CONTENT_TYPE,
+                            tags=tags,
+                            expires_on=expires,
+                            enabled=True,
+                        ).properties
+                    ),
+                    passthrough=frozenset({409}),
+                )
+            except HttpResponseError as conflict:
+                waited = (self._now() - started).total_seconds()
+                if waited >= self.deadline_seconds:
+                    raise AccountKeySecretError(
+                        f"Key Vault {spec.vault_uri} (set secret {spec.secret_name}) still answers "
+                        f"409 Conflict ({error_code_of(conflict)}) after {waited:.0f} s: the name "
+                        "is held by a deleted secret that could not be recovered"
+                    ) from None
+            if not recovering:
+                recovering = self._start_recovery(spec, client)
+            self._pause(min(backoff_seconds(attempt), self.deadline_seconds))
+            attempt += 1
+
+    def _start_recovery(self, spec: SecretSpec, client: Any) -> bool:
+        """Ask Key Vault to recover the deleted secret; True once it accepted (no value is read)."""
+        from azure.core.exceptions import HttpResponseError
+
+        try:
+            # The poller is left unwaited: waiting would poll by reading the secret's value.
+            self._vault(
+                spec,
+                "recover",
+                lambda: client.begin_recover_deleted_secret(spec.secret_name),
+                passthrough=frozenset({404, 409}),
+            )
+        except HttpResponseError:  # still being deleted, or not deleted at all: try again later
+            return False
+        log.info("recovering soft-deleted secret %s", spec.secret_uri)
+        return True
+
+    # -- the dynamic provider interface ------------------------------------------------------
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        """Inputs validated (one failure per bad input) and normalised."""
+        from pulumi.runtime.rpc import UNKNOWN
+
+        problems = input_problems(news, unknown=UNKNOWN)
+        if problems or any(_holds(v, UNKNOWN) for v in news.values()):
+            return CheckResult(news, [CheckFailure(field, reason) for field, reason in problems])
+        extra = {k: v for k, v in news.items() if k not in _INPUT_FIELDS}
+        return CheckResult({**extra, **SecretSpec.of(news).inputs()}, [])
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        """Account, vault or name: replace. Period or consumers, or tags found drifted: update."""
+        replaces = [f for f in _REPLACE_FIELDS if _differs(f, olds, news)]
+        updates = [f for f in _UPDATE_FIELDS if _differs(f, olds, news)]
+        if not replaces and "owned_tags" in olds:
+            try:
+                wanted = owned_tags(SecretSpec.of(news))
+            except InvalidInput:  # unknown during preview: the other fields decide
+                wanted = olds["owned_tags"]
+            if olds["owned_tags"] != wanted:
+                updates.append("owned_tags")
+        return DiffResult(
+            changes=bool(replaces or updates), replaces=replaces, delete_before_replace=False
+        )
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        """Copy key1 into a new version of the secret; outputs carry its version, not its value."""
+        spec = SecretSpec.of(props)
+        client = self.secret_client(spec.vault_uri)
+        tags = initial_tags(spec)
+        expires = expiry_at(self._now(), spec.rotation_period_days)
+        written = self._write(spec, client, self._read_key1(spec), tags, expires)
+        log.info("published %s version %s (slot %s)", spec.secret_uri, written.version, "key1")
+        return CreateResult(spec.secret_uri, self._outputs(spec, written.version, written.tags))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        """Version, slot and owned tags of the current version, from its properties (no value)."""
+        spec = self._spec_for_read(id_, props)
+        current = self._current(spec)
+        if current is None:
+            log.info("%s no longer exists", spec.secret_uri)
+            return ReadResult("", {})
+        if spec.account_id == "":
+            spec = _spec_from_tags(spec, current.tags)
+        return ReadResult(spec.secret_uri, self._outputs(spec, current.version, current.tags))
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        """Bring tags and expiry of the current version in line; its value is never touched."""
+        spec = SecretSpec.of(news)
+        client = self.secret_client(spec.vault_uri)
+        current = self._current(spec, client)
+        if current is None:
+            raise AccountKeySecretError(
+                f"{spec.secret_uri} no longer exists: run `pulumi refresh`, then `pulumi up` "
+                "to write it again"
+            )
+        tags = merged_tags(current.tags, spec)
+        expires = None
+        if _differs("rotation_period_days", olds, news):
+            published = current.created_on or self._now()
+            expires = expiry_after_period_change(published, spec.rotation_period_days, self._now())
+        updated = self._vault(
+            spec,
+            "update properties of",
+            lambda: client.update_secret_properties(
+                spec.secret_name, current.version, tags=tags, expires_on=expires
+            ),
+        )
+        log.info("updated tags of %s version %s", spec.secret_uri, updated.version)
+        return UpdateResult(self._outputs(spec, updated.version, updated.tags))
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        """Disable every version holding this account's key, then soft-delete the secret.
+
+        Purge protection keeps a deleted secret recoverable; disabled versions stay unreadable
+        even if it is recovered. When a replacement for another account has since written the
+        newest version, only this account's versions are disabled and the secret stays.
+        """
+        spec = SecretSpec.of(props)
+        client = self.secret_client(spec.vault_uri)
+        versions = self._versions(spec, client)
+        if not versions:
+            log.info("%s is already gone", spec.secret_uri)
+            return
+
+        def ours(properties: Any) -> bool:
+            account = (properties.tags or {}).get(TAG_ACCOUNT, spec.account_id)
+            return account.lower() == spec.account_id.lower()
+
+        for properties in versions:
+            if ours(properties) and properties.enabled is not False:
+                self._vault(
+                    spec,
+                    "disable a version of",
+                    lambda version=properties.version: client.update_secret_properties(
+                        spec.secret_name, version, enabled=False
+                    ),
+                )
+                log.info("disabled %s version %s", spec.secret_uri, properties.version)
+        if not ours(latest_version(versions)):
+            log.info("%s now holds another account's key; left in place", spec.secret_uri)
+            return
+        # The poller is left unwaited: deletion completes on its own within seconds.
+        self._vault(
+            spec,
+            "delete",
+            lambda: client.begin_delete_secret(spec.secret_name),
+            passthrough=frozenset({404}),
+        )
+        log.info("soft-deleted %s", spec.secret_uri)
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _current(self, spec: SecretSpec, client: Any = None) -> Any | None:
+        versions = self._versions(spec, client or self.secret_client(spec.vault_uri))
+        return latest_version(versions) if versions else None
+
+    @staticmethod
+    def _outputs(spec: SecretSpec, version: str, tags: Mapping[str, str] | None) -> dict[str, Any]:
+        slot = (tags or {}).get(TAG_SLOT, "")
+        return {**spec.outputs(version, slot), "owned_tags": observed_owned_tags(tags)}
+
+    @staticmethod
+    def _spec_for_read(id_: str, props: Mapping[str, Any]) -> SecretSpec:
+        if props.get("account_id"):
+            return SecretSpec.of(props)
+        # An import knows only the ID: the rest comes from the secret's own tags.
+        vault_uri, secret_name = parse_secret_uri(id_)
+        return SecretSpec("", vault_uri, secret_name, MIN_ROTATION_PERIOD_DAYS, None)
+
+
+def _spec_from_tags(spec: SecretSpec, tags: Mapping[str, str] | None) -> SecretSpec:
+    tags = tags or {}
+    consumers = tags.get(TAG_CONSUMERS)
+    return SecretSpec.of(
+        {
+            "account_id": tags.get(TAG_ACCOUNT),
+            "vault_uri": spec.vault_uri,
+            "secret_name": spec.secret_name,
+            "rotation_period_days": int(tags.get(TAG_PERIOD, "0") or 0),
+            "consumers": consumers.split(",") if consumers else None,
+        }
+    )
+
+
+def planned_outputs(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """What create returns for these inputs, the version aside (for mocks and offline previews)."""
+    spec = SecretSpec.of(inputs)
+    return {**spec.outputs("", INITIAL_SLOT), "owned_tags": owned_tags(spec)}
+
+
+# --- The resource --------------------------------------------------------------------------------
+
+
+class AccountKeySecret(pulumi.dynamic.Resource):
+    """The AI account's key1 as a Key Vault secret with expiry, content type and rotation tags."""
+
+    secret_uri: pulumi.Output[str]
+    """Versionless ``https://<vault>.vault.azure.net/secrets/<name>``: what consumers reference."""
+    version: pulumi.Output[str]
+    """The version this deployment last wrote or found (rotation adds newer ones)."""
+    slot: pulumi.Output[str]
+    """The account key the current version holds: ``key1`` at creation."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        account_id: pulumi.Input[str],
+        vault_uri: pulumi.Input[str],
+        secret_name: pulumi.Input[str],
+        rotation_period_days: pulumi.Input[int],
+        consumers: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props: dict[str, Any] = {
+            "account_id": account_id,
+            "vault_uri": vault_uri,
+            "secret_name": secret_name,
+            "rotation_period_days": rotation_period_days,
+            "consumers": consumers,
+        }
+        # Plain values are checked here so a typo fails before anything is sent anywhere; values
+        # still to come (Outputs) are checked by the provider's check().
+        for field, value in props.items():
+            if not isinstance(value, pulumi.Output) and not _holds_output(value):
+                _CHECKS[field](value)
+        outputs = {"secret_uri": None, "version": None, "slot": None, "owned_tags": None}
+        super().__init__(AccountKeySecretProvider(), name, {**props, **outputs}, opts)
+
+
+def _holds_output(value: object) -> bool:
+    if isinstance(value, list | tuple):
+        return any(isinstance(v, pulumi.Output) or hasattr(v, "__await__") for v in value)
+    return hasattr(value, "__await__")
+
+
+_CHECKS: dict[str, Callable[[Any], object]] = {
+    "account_id": parse_account_id,
+    "vault_uri": normalize_vault_uri,
+    "secret_name": check_secret_name,
+    "rotation_period_days": rotation_period_days,
+    "consumers": consumers_tag,
+}

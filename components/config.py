@@ -1,0 +1,431 @@
+"""Stack configuration: one loader, every rule checked before any resource is declared.
+
+Pure: takes the raw config map (``"secure-azure-ai:apps" -> '[{"name": "web"}]'``, as Pulumi hands
+it to a program) and returns a validated ``StackConfig`` or raises ``ConfigError`` listing every
+problem, one line each, naming the key, the value and the rule.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from components.naming import slug, stable_suffix
+
+PROJECT = "secure-azure-ai"
+LOCATION_KEY = "azure-native:location"
+
+AUTH_MODES = ("keyVault", "keyless")
+AI_KINDS = ("OpenAI", "AIServices")
+AI_SKUS = ("S0",)
+APP_SERVICE_SKUS = ("B1", "B2", "B3", "S1", "S2", "S3", "P0v3", "P1v3", "P2v3", "P3v3")
+PYTHON_VERSIONS = ("3.10", "3.11", "3.12", "3.13")
+PUBLIC_NETWORK_ACCESS = ("Enabled", "Disabled")
+PRINCIPAL_TYPES = ("User", "ServicePrincipal", "Group")
+DEPLOYMENT_SKUS = ("Standard", "GlobalStandard", "DataZoneStandard", "ProvisionedManaged")
+
+# Public Azure regions (`az account list-locations --query "[].name"`), physical ones only.
+LOCATIONS = frozenset(
+    """
+    australiacentral australiacentral2 australiaeast australiasoutheast austriaeast belgiumcentral
+    brazilsouth brazilsoutheast canadacentral canadaeast centralindia centralus chilecentral
+    eastasia eastus eastus2 francecentral francesouth germanynorth germanywestcentral
+    indonesiacentral israelcentral italynorth japaneast japanwest jioindiacentral jioindiawest
+    koreacentral koreasouth malaysiawest mexicocentral newzealandnorth northcentralus northeurope
+    norwayeast norwaywest polandcentral qatarcentral southafricanorth southafricawest
+    southcentralus southindia southeastasia spaincentral swedencentral swedensouth
+    switzerlandnorth switzerlandwest uaecentral uaenorth uksouth ukwest westcentralus westeurope
+    westindia westus westus2 westus3
+    """.split()
+)
+
+# Azure naming rules for the names this stack derives (and the limits the derivation must respect).
+VAULT_NAME = re.compile(r"^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$")
+WEB_APP_NAME = re.compile(r"^[a-zA-Z0-9](?!.*--)[a-zA-Z0-9-]{0,58}[a-zA-Z0-9]$")
+SUBDOMAIN_NAME = re.compile(r"^[a-zA-Z0-9](?!.*--)[a-zA-Z0-9-]{0,62}[a-zA-Z0-9]$")
+SECRET_NAME = re.compile(r"^[0-9a-zA-Z-]{1,127}$")
+RESOURCE_GROUP_NAME = re.compile(r"^[-\w._()]{1,89}[-\w_()]$")
+PREFIX = re.compile(r"^[a-z][a-z0-9]{1,7}$")
+APP_NAME = re.compile(r"^[a-z][a-z0-9-]{0,18}[a-z0-9]$|^[a-z]$")
+DEPLOYMENT_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$")
+WORKSPACE_ID = re.compile(
+    r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w._()]+/providers/"
+    r"Microsoft\.OperationalInsights/workspaces/[A-Za-z0-9][A-Za-z0-9-]{2,61}[A-Za-z0-9]$"
+)
+
+
+class ConfigError(Exception):
+    """Every problem found in the stack configuration, one line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    """One web app that reads the AI key through its own managed identity."""
+
+    name: str
+    """Short name (1-20 lower-case letters, digits, hyphens); part of the derived site name."""
+
+
+@dataclass(frozen=True)
+class DeploymentConfig:
+    """A model deployment on the AI account."""
+
+    name: str
+    """Deployment name the apps call (AZURE_AI_DEPLOYMENT)."""
+    model: str
+    """Model name, e.g. gpt-4o-mini."""
+    version: str
+    """Model version, e.g. 2024-07-18."""
+    capacity: int
+    """Capacity in thousands of tokens per minute (1-1000)."""
+    sku: str = "Standard"
+    """Deployment SKU (Standard, GlobalStandard, DataZoneStandard, ProvisionedManaged)."""
+
+
+@dataclass(frozen=True)
+class Names:
+    """Every globally unique or derived name, computed once from prefix, stack and a stable hash."""
+
+    resource_group: str
+    vault: str
+    ai_subdomain: str
+    ai_account: str
+    plan: str
+    workspace: str
+    web_apps: dict[str, str]
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """The validated configuration of one stack."""
+
+    stack: str
+    location: str
+    prefix: str
+    auth_mode: str
+    ai_kind: str
+    ai_sku: str
+    app_service_sku: str
+    python_version: str
+    rotation_period_days: int
+    public_network_access: str
+    allowed_ip_ranges: tuple[str, ...]
+    audit_logs: bool
+    log_analytics_workspace_id: str | None
+    resource_group_name: str | None
+    secret_name: str
+    deployer_principal_type: str | None
+    deployments: tuple[DeploymentConfig, ...]
+    apps: tuple[AppConfig, ...]
+    names: Names
+
+    @property
+    def key_mode(self) -> bool:
+        """True when the key lives in Key Vault (the default); False for keyless (Entra) mode."""
+        return self.auth_mode == "keyVault"
+
+
+# --- reading raw values ---------------------------------------------------------------------------
+
+
+class _Invalid(Exception):
+    """One problem with one value (the caller prefixes the key)."""
+
+
+def _show(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value)
+    return repr(text if len(text) <= 60 else text[:57] + "...")
+
+
+def _structured(raw: Any) -> Any:
+    """Structured config arrives as JSON text from the engine; plain strings stay strings."""
+    if isinstance(raw, str):
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return raw
+    return raw
+
+
+def _string(raw: Any, pattern: re.Pattern[str] | None = None, rule: str = "") -> str:
+    if not isinstance(raw, str):
+        raise _Invalid(f"{_show(raw)} is not a string")
+    if pattern is not None and not pattern.match(raw):
+        raise _Invalid(f"{_show(raw)} breaks the rule: {rule}")
+    return raw
+
+
+def _choice(raw: Any, choices: tuple[str, ...]) -> str:
+    if raw not in choices:
+        close = difflib.get_close_matches(str(raw), choices, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise _Invalid(f"{_show(raw)} is not one of {', '.join(choices)}{hint}")
+    return raw
+
+
+def _integer(raw: Any, low: int, high: int, unit: str) -> int:
+    value = _structured(raw)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _Invalid(f"{_show(raw)} is not a whole number of {unit}")
+    if not low <= value <= high:
+        raise _Invalid(f"{value} is out of range; the rule is {low} to {high} {unit}")
+    return value
+
+
+def _boolean(raw: Any) -> bool:
+    value = _structured(raw)
+    if not isinstance(value, bool):
+        raise _Invalid(f"{_show(raw)} is not true or false")
+    return value
+
+
+def _list(raw: Any) -> list[Any]:
+    value = _structured(raw)
+    if not isinstance(value, list):
+        raise _Invalid(f"{_show(raw)} is not a list")
+    return value
+
+
+def _location(raw: Any) -> str:
+    value = _string(raw)
+    if value not in LOCATIONS:
+        close = difflib.get_close_matches(value.lower().replace(" ", ""), sorted(LOCATIONS), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise _Invalid(f"{_show(raw)} is not an Azure region name like 'swedencentral'{hint}")
+    return value
+
+
+# Azure firewalls take public addresses only: these never reach them from the internet.
+_NOT_ROUTABLE = tuple(
+    ipaddress.ip_network(n)
+    for n in ("0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+              "172.16.0.0/12", "192.168.0.0/16", "224.0.0.0/3")
+)
+
+
+def _not_routable(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
+    return any(network.subnet_of(block) for block in _NOT_ROUTABLE)  # type: ignore[arg-type]
+
+
+def _ip_ranges(raw: Any) -> tuple[str, ...]:
+    ranges = []
+    for item in _list(raw):
+        try:
+            network = ipaddress.ip_network(str(item), strict=True)
+        except ValueError:
+            raise _Invalid(f"{_show(item)} is not an IPv4 address or CIDR range") from None
+        if network.version != 4 or _not_routable(network):
+            raise _Invalid(f"{_show(item)} is not a public IPv4 address or CIDR range")
+        ranges.append(str(network))
+    return tuple(ranges)
+
+
+def _records(raw: Any, fields: dict[str, bool], what: str) -> list[dict[str, Any]]:
+    """A list of objects with known fields (name -> required)."""
+    records = []
+    for index, item in enumerate(_list(raw)):
+        if not isinstance(item, dict):
+            raise _Invalid(f"item {index} {_show(item)} is not an object with {what} fields")
+        unknown = sorted(set(item) - set(fields))
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], list(fields), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise _Invalid(
+                f"item {index} has unknown field {unknown[0]!r}{hint}; "
+                f"the fields are {', '.join(fields)}"
+            )
+        missing = [f for f, required in fields.items() if required and f not in item]
+        if missing:
+            raise _Invalid(f"item {index} lacks required field {missing[0]!r}")
+        records.append(item)
+    return records
+
+
+def _apps(raw: Any) -> tuple[AppConfig, ...]:
+    apps = []
+    seen: set[str] = set()
+    for index, item in enumerate(_records(raw, {"name": True}, "app")):
+        try:
+            name = _string(
+                item["name"], APP_NAME, "1-20 lower-case letters, digits or hyphens, from a letter"
+            )
+        except _Invalid as problem:
+            raise _Invalid(f"item {index} name: {problem}") from None
+        if name in seen:
+            raise _Invalid(f"item {index} name {name!r} is a duplicate; app names must be unique")
+        seen.add(name)
+        apps.append(AppConfig(name=name))
+    if not apps:
+        raise _Invalid("[] is empty; the rule is at least one app")
+    return tuple(apps)
+
+
+def _deployments(raw: Any) -> tuple[DeploymentConfig, ...]:
+    fields = {"name": True, "model": True, "version": True, "capacity": True, "sku": False}
+    result = []
+    seen: set[str] = set()
+    for index, item in enumerate(_records(raw, fields, "deployment")):
+        try:
+            name = _string(item["name"], DEPLOYMENT_NAME, "1-64 letters, digits, '.', '_' or '-'")
+            if name in seen:
+                raise _Invalid(f"{name!r} is a duplicate; deployment names must be unique")
+            seen.add(name)
+            deployment = DeploymentConfig(
+                name=name,
+                model=_string(item["model"], re.compile(r"^[\w.-]{1,64}$"), "a model name"),
+                version=_string(item["version"], re.compile(r"^[\w.-]{1,32}$"), "a model version"),
+                capacity=_integer(item["capacity"], 1, 1000, "thousand tokens per minute"),
+                sku=_choice(item.get("sku", "Standard"), DEPLOYMENT_SKUS),
+            )
+        except _Invalid as problem:
+            raise _Invalid(f"item {index}: {problem}") from None
+        result.append(deployment)
+    return tuple(result)
+
+
+# key -> (reader, default). A default of None means "unset is allowed and means none".
+_READERS: dict[str, tuple[Callable[[Any], Any], Any]] = {
+    "prefix": (
+        lambda v: _string(v, PREFIX, "2-8 lower-case letters or digits, starting with a letter"),
+        "sai",
+    ),
+    "authMode": (lambda v: _choice(v, AUTH_MODES), "keyVault"),
+    "aiKind": (lambda v: _choice(v, AI_KINDS), "OpenAI"),
+    "aiSku": (lambda v: _choice(v, AI_SKUS), "S0"),
+    "appServiceSku": (lambda v: _choice(v, APP_SERVICE_SKUS), "B1"),
+    "pythonVersion": (lambda v: _choice(_string(v), PYTHON_VERSIONS), "3.12"),
+    "rotationPeriodDays": (lambda v: _integer(v, 1, 365, "days"), 90),
+    "publicNetworkAccess": (lambda v: _choice(v, PUBLIC_NETWORK_ACCESS), "Enabled"),
+    "allowedIpRanges": (_ip_ranges, ()),
+    "auditLogs": (_boolean, True),
+    "logAnalyticsWorkspaceId": (
+        lambda v: _string(v, WORKSPACE_ID, "the resource ID of a Log Analytics workspace"),
+        None,
+    ),
+    "resourceGroupName": (
+        lambda v: _string(
+            v, RESOURCE_GROUP_NAME, "1-90 letters, digits, '_', '-', '.', '(' or ')', not ending in '.'"
+        ),
+        None,
+    ),
+    "secretName": (
+        lambda v: _string(v, SECRET_NAME, "1-127 letters, digits or hyphens"),
+        "ai-api-key",
+    ),
+    "deployerPrincipalType": (lambda v: _choice(v, PRINCIPAL_TYPES), None),
+    "deployments": (_deployments, ()),
+    "apps": (_apps, (AppConfig(name="web"),)),
+}
+
+KNOWN_KEYS = tuple(_READERS)
+
+
+def _derive_names(stack: str, prefix: str, apps: tuple[AppConfig, ...]) -> tuple[Names, list[str]]:
+    """Names from prefix + stack + stable hash, and a problem line for each that breaks its rule."""
+    base = slug(f"{prefix}-{stack}") or prefix
+    suffix = stable_suffix(PROJECT, stack, prefix)
+    names = Names(
+        resource_group=f"{base}-rg",
+        vault=f"{base}-kv-{suffix}",
+        ai_subdomain=f"{base}-ai-{suffix}",
+        ai_account=f"{base}-ai-{suffix}",
+        plan=f"{base}-plan",
+        workspace=f"{base}-logs",
+        web_apps={app.name: f"{base}-{app.name}-{suffix}" for app in apps},
+    )
+    checks = [
+        ("Key Vault", names.vault, VAULT_NAME, "3-24 letters, digits, hyphens, from a letter"),
+        ("AI subdomain", names.ai_subdomain, SUBDOMAIN_NAME, "2-64 letters, digits, hyphens"),
+        *(
+            ("web app", site, WEB_APP_NAME, "2-60 letters, digits, hyphens")
+            for site in names.web_apps.values()
+        ),
+    ]
+    problems = [
+        f"derived {what} name {name!r} ({len(name)} characters) breaks the rule: {rule}; "
+        f"shorten secure-azure-ai:prefix or the stack name {stack!r}"
+        for what, name, pattern, rule in checks
+        if not pattern.match(name)
+    ]
+    return names, problems
+
+
+def load(raw: Mapping[str, Any], stack: str) -> StackConfig:
+    """Validate the raw config of ``stack``; raise ConfigError naming every problem at once."""
+    problems: list[str] = []
+    namespace = f"{PROJECT}:"
+    own = {k[len(namespace) :]: v for k, v in raw.items() if k.startswith(namespace)}
+    for key in sorted(set(own) - set(_READERS)):
+        close = difflib.get_close_matches(key, KNOWN_KEYS, n=1)
+        hint = f"; did you mean {namespace}{close[0]}?" if close else ""
+        problems.append(f"config {namespace}{key}: unknown key{hint}")
+
+    values: dict[str, Any] = {}
+    for key, (reader, default) in _READERS.items():
+        if key not in own:
+            values[key] = default
+            continue
+        try:
+            values[key] = reader(own[key])
+        except _Invalid as problem:
+            problems.append(f"config {namespace}{key}: {problem}")
+
+    location = None
+    if raw.get(LOCATION_KEY) is None:
+        problems.append(
+            f"config {LOCATION_KEY}: missing; the rule is an Azure region such as 'swedencentral' "
+            f"(pulumi config set {LOCATION_KEY} swedencentral)"
+        )
+    else:
+        try:
+            location = _location(raw[LOCATION_KEY])
+        except _Invalid as problem:
+            problems.append(f"config {LOCATION_KEY}: {problem}")
+
+    if values.get("auditLogs") is False and values.get("logAnalyticsWorkspaceId"):
+        problems.append(
+            f"config {namespace}logAnalyticsWorkspaceId: set while {namespace}auditLogs is false; "
+            "the rule is: a workspace receives audit logs only when auditLogs is true"
+        )
+    if values.get("authMode") == "keyless" and f"{namespace}secretName" in raw:
+        problems.append(
+            f"config {namespace}secretName: {_show(own['secretName'])} is set in keyless mode; "
+            "the rule is: keyless stacks hold no key, so no secret name"
+        )
+
+    if "prefix" in values and "apps" in values:
+        names, name_problems = _derive_names(stack, values["prefix"], values["apps"])
+        problems.extend(name_problems)
+    if problems:
+        raise ConfigError(problems)
+
+    return StackConfig(
+        stack=stack,
+        location=location or "",
+        prefix=values["prefix"],
+        auth_mode=values["authMode"],
+        ai_kind=values["aiKind"],
+        ai_sku=values["aiSku"],
+        app_service_sku=values["appServiceSku"],
+        python_version=values["pythonVersion"],
+        rotation_period_days=values["rotationPeriodDays"],
+        public_network_access=values["publicNetworkAccess"],
+        allowed_ip_ranges=values["allowedIpRanges"],
+        audit_logs=values["auditLogs"],
+        log_analytics_workspace_id=values["logAnalyticsWorkspaceId"],
+        resource_group_name=values["resourceGroupName"],
+        secret_name=values["secretName"],
+        deployer_principal_type=values["deployerPrincipalType"],
+        deployments=values["deployments"],
+        apps=values["apps"],
+        names=names,
+    )

@@ -1,0 +1,130 @@
+"""A local stand-in for the few Azure endpoints this project calls, for tests and rehearsals.
+
+One WSGI app (:class:`EmulatorApp`) routes by Host header over one :class:`AzureState`:
+
+=============================================  ==============================================
+Host                                           Emulated API
+=============================================  ==============================================
+``localhost`` / ``127.0.0.1`` ``/MSI/token``   App Service managed identity (2019-08-01)
+``{vault}.vault.azure.net``                    Key Vault secrets, real 401 challenge, RBAC
+``management.azure.com``                       Cognitive Services accounts (get, listKeys,
+                                               regenerateKey); App Service
+                                               ``config/configreferences/appsettings`` (list,
+                                               get one, POST ``.../refresh``)
+``{subdomain}.openai.azure.com``,              ``POST /openai/deployments/{d}/chat/completions``
+``{subdomain}.cognitiveservices.azure.com``    (``api-key`` header or Entra bearer token)
+``{site}.azurewebsites.net``                   a WSGI app you mount with ``state.mount(...)``
+``127.0.0.1`` ``/_emulator/...``               admin: counters, faults, a site's environment
+=============================================  ==============================================
+
+In memory (unit tests; the real SDK pipeline runs, no sockets)::
+
+    import emulator
+    from azure.keyvault.secrets import SecretClient
+
+    state = emulator.AzureState()                  # rbac=True, clock=time.time by default
+    world = emulator.seed_world(state)             # account + vault/secret + site + rotator
+    emulator.clear_challenge_cache()               # Key Vault caches challenges per process
+    with emulator.identity_environment(state, world.site.name):   # IDENTITY_ENDPOINT/HEADER
+        credential = emulator.managed_identity_credential(state)  # the site's system identity
+        client = SecretClient(world.vault_url, credential, transport=emulator.transport(state))
+        client.get_secret(world.secret_name).value == state.keys(world.account.name)["key1"]
+        rotator = emulator.managed_identity_credential(state, world.rotator)  # user-assigned
+
+- ``emulator.transport(state)``: an azure-core ``RequestsTransport``; pass ``transport=`` to
+  any client or credential (SecretClient, CognitiveServicesManagementClient(credential,
+  subscription_id=state.subscription, transport=...), ManagedIdentityCredential).
+- ``emulator.session(state)``: a ``requests.Session`` for plain-requests callers (chat calls,
+  config references with a bearer token, a mounted site's ``/healthz``). URLs stay the
+  production https:// names (the SDK refuses bearer tokens over http).
+- Passing an :class:`EmulatorApp` instead of the state works everywhere a state is accepted.
+
+Seeding and inspecting (all on :class:`AzureState`, thread-safe under ``state.lock``):
+
+- ``add_account(name, subdomain=, kind="OpenAI", deployments=("gpt-4o-mini",),
+  disable_local_auth=False, accept_delay=0.0)``; ``keys(name)`` -> ``{"key1", "key2"}``;
+  ``regenerate_key(name, "key1"|"key2")``. A regenerated key's old value fails at once; the new
+  one is accepted by the data plane only ``accept_delay`` seconds (state clock) later.
+- ``add_vault(name)``; ``set_secret(vault, name, value, content_type=, tags=, enabled=, exp=,
+  nbf=)``; ``secret_versions(vault, name)`` (oldest first); ``latest_secret(vault, name)``.
+  ``vault.secret_id(name)`` is the RBAC scope of one secret.
+- ``add_identity(name)`` -> :class:`Identity` (user-assigned: principal_id, client_id).
+- ``add_site(name, app_settings=, system_identity=True, key_vault_reference_identity=None)``;
+  ``set_app_settings(site, settings)`` (a config change: re-resolves references);
+  ``refresh_references(site)`` (the refresh call); ``restart_site(site)`` (does NOT
+  re-resolve, like Azure); ``site_environment(site)`` -> the env App Service injects now (cached
+  resolved values, or the literal ``@Microsoft.KeyVault(...)`` text when unresolved, plus
+  IDENTITY_ENDPOINT/IDENTITY_HEADER/WEBSITE_SITE_NAME); ``mount(site, wsgi_app)`` serves
+  ``https://{site}.azurewebsites.net``; ``site(name).refresh_count`` counts resolutions.
+- ``grant(principal, scope, role=None, actions=(), data_actions=())``: principal is an
+  Identity, a Site (its system identity) or a principal id; role a built-in name or GUID from
+  :data:`BUILTIN_ROLES`. With ``rbac=True`` (default) Key Vault answers 403 ForbiddenByRbac, ARM
+  403 AuthorizationFailed and the AI data plane 401 PermissionDenied without a matching grant.
+- Faults: ``add_fault(host=, method=, path=<regex>, status=, times=, retry_after=, latency=,
+  throttle_limit=, throttle_window=)`` -> :class:`Fault` (``.hits``); ``clear_faults()``.
+- Counters: ``requests(host, method=, route=)`` counts requests, e.g.
+  ``state.requests("kv-secure-demo.vault.azure.net", method="GET",
+  route="/secrets/{name}/{version}")`` (routes: ``/secrets``, ``/secrets/{name}``,
+  ``/secrets/{name}/versions``, ``/secrets/{name}/{version}``, ``/MSI/token``,
+  ``accounts/account``, ``accounts/listKeys``, ``accounts/regenerateKey``,
+  ``configreferences/appsettings``, ``configreferences/appsettings/{key}``,
+  ``/openai/deployments/{deployment}/chat/completions``, ``site``); ``reset_counters()``.
+  The challenge's unauthenticated first request counts too.
+- Time: ``AzureState(clock=emulator.ManualClock())`` and ``clock.advance(seconds)`` move
+  accept delays, throttle windows and secret timestamps without sleeping.
+
+As a process (integration tests, rehearsals): ``python -m emulator`` serves the same app over
+TLS with a CONNECT proxy, so clients keep production host names; it prints the environment to
+export. From Python, ``with emulator.serve(state) as server:`` runs it in threads of this process
+(``server.env``, ``server.ca_path``, ``server.proxies``, ``server.admin_headers``), and
+``with emulator.run_process(args) as server:`` runs ``python -m emulator`` in a subprocess. See
+docs/emulator.md.
+"""
+
+from emulator.app import KEYVAULT_API_VERSIONS, EmulatorApp
+from emulator.state import (
+    BUILTIN_ROLES,
+    Account,
+    AzureState,
+    EmulatorError,
+    Fault,
+    Identity,
+    ManualClock,
+    SecretVersion,
+    Site,
+    Vault,
+    parse_reference,
+)
+from emulator.transport import (
+    clear_challenge_cache,
+    identity_env,
+    identity_environment,
+    managed_identity_credential,
+    session,
+    transport,
+)
+from emulator.world import World, seed_world
+
+__all__ = [
+    "BUILTIN_ROLES",
+    "KEYVAULT_API_VERSIONS",
+    "Account",
+    "AzureState",
+    "EmulatorApp",
+    "EmulatorError",
+    "Fault",
+    "Identity",
+    "ManualClock",
+    "SecretVersion",
+    "Site",
+    "Vault",
+    "World",
+    "clear_challenge_cache",
+    "identity_env",
+    "identity_environment",
+    "managed_identity_credential",
+    "parse_reference",
+    "seed_world",
+    "session",
+    "transport",
+]

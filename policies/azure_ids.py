@@ -1,0 +1,84 @@
+"""Reading Azure identifiers: Key Vault references and role assignment scopes. Pure functions."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# @Microsoft.KeyVault(SecretUri=https://<vault>.vault.azure.net/secrets/<name>[/<version>])
+_SECRET_URI_REFERENCE = re.compile(
+    r"^@Microsoft\.KeyVault\(\s*SecretUri\s*=\s*https://(?P<vault>[A-Za-z0-9-]+)\.vault\."
+    r"[A-Za-z0-9.-]+/secrets/(?P<secret>[A-Za-z0-9-]+)(?:/[A-Za-z0-9]*)?/?\s*\)$",
+    re.IGNORECASE,
+)
+# @Microsoft.KeyVault(VaultName=<vault>;SecretName=<name>[;SecretVersion=<version>])
+_NAMED_REFERENCE_PART = re.compile(r"\s*(?P<key>\w+)\s*=\s*(?P<value>[^;)]*)\s*")
+
+_SCOPE_VAULT = re.compile(
+    r"/providers/Microsoft\.KeyVault/vaults/(?P<vault>[^/]+)(?:/secrets/(?P<secret>[^/]+))?/?$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    """A Key Vault secret by vault and secret name (lower-cased: Azure compares them so)."""
+
+    vault: str
+    secret: str
+
+    def __str__(self) -> str:
+        return f"{self.vault}/{self.secret}"
+
+
+def key_vault_reference_target(value: str) -> SecretRef | None:
+    """The secret an App Service Key Vault reference points at, or None if it is not one."""
+    text = value.strip()
+    match = _SECRET_URI_REFERENCE.match(text)
+    if match:
+        return SecretRef(match["vault"].lower(), match["secret"].lower())
+    prefix = "@microsoft.keyvault("
+    if not (text.lower().startswith(prefix) and text.endswith(")")):
+        return None
+    parts = {}
+    for part in text[len(prefix) : -1].split(";"):
+        found = _NAMED_REFERENCE_PART.fullmatch(part)
+        if found is None:
+            return None
+        parts[found["key"].lower()] = found["value"].strip()
+    if parts.get("vaultname") and parts.get("secretname"):
+        return SecretRef(parts["vaultname"].lower(), parts["secretname"].lower())
+    return None
+
+
+def scope_kind(scope: str) -> str:
+    """What an ARM scope names: secret, vault, resource, resource group, subscription, ..."""
+    text = scope.rstrip("/")
+    vault = _SCOPE_VAULT.search(text)
+    if vault:
+        return "secret" if vault["secret"] else "vault"
+    parts = [p for p in text.split("/") if p]
+    lowered = [p.lower() for p in parts]
+    if "providers" in lowered[2:] and len(parts) > 5:
+        if lowered[:2] == ["providers", "microsoft.management"]:
+            return "management group"
+        return "resource"
+    if len(parts) == 4 and lowered[2] == "resourcegroups":
+        return "resource group"
+    if len(parts) == 2 and lowered[0] == "subscriptions":
+        return "subscription"
+    if lowered[:2] == ["providers", "microsoft.management"]:
+        return "management group"
+    if text == "":
+        return "root"
+    return "unrecognised scope"
+
+
+def scope_target(scope: str) -> SecretRef | str | None:
+    """For a vault or secret scope: the vault name (str) or the secret (SecretRef); else None."""
+    vault = _SCOPE_VAULT.search(scope.rstrip("/"))
+    if vault is None:
+        return None
+    if vault["secret"]:
+        return SecretRef(vault["vault"].lower(), vault["secret"].lower())
+    return vault["vault"].lower()

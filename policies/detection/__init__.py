@@ -1,0 +1,26 @@
+"""Secret detection: find credentials in configuration values, and recognise what is not one.
+
+A pure engine (no Pulumi, no I/O) shared by the policy pack, the offline preview and the file
+scanner (``python -m preflight scan``).
+"""
+
+from policies.detection.engine import (
+    Finding,
+    find_secrets,
+    is_app_configuration_reference,
+    is_key_vault_reference,
+    is_placeholder,
+    mask,
+)
+from policies.detection.names import is_credential_name, is_digest_name
+
+__all__ = [
+    "Finding",
+    "find_secrets",
+    "is_app_configuration_reference",
+    "is_credential_name",
+    "is_digest_name",
+    "is_key_vault_reference",
+    "is_placeholder",
+    "mask",
+]

@@ -1,0 +1,484 @@
+"""Find credentials in one value: self-identifying formats first, then credential names.
+
+Order of evidence, strongest first:
+
+1. A format that identifies itself (PEM private key, Azure identifiable keys, OpenAI, GitHub, AWS,
+   JWT, Entra client secret, storage key, SAS signature, connection-string credentials, a password
+   in a URL). These are found whatever the setting is called.
+2. A bare 32-hex value is an Azure AI key unless its label (the field name written just before it,
+   else the setting name) names a hash, digest or identifier, or its syntax is a digest's or an
+   identifier's (a URL path segment, a trace-context field, ``md5sum`` output).
+3. A random-looking value under a credential name (``API_KEY``, ``--client-secret``,
+   ``"password":``), written as the setting's whole value or as a ``name=value`` pair inside it.
+
+References (Key Vault, App Configuration), GUIDs, URLs, resource IDs, digests, public keys and
+placeholders are never reported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from policies.detection.names import (
+    is_credential_name,
+    is_digest_name,
+    is_password_name,
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One credential found in a value. Carries no part of the secret beyond ``masked``."""
+
+    kind: str  # e.g. "azure-ai-key", "storage-account-key", "sas-token"
+    start: int  # span of the secret inside the scanned value
+    end: int
+    masked: str  # short prefix and suffix plus length, never the whole secret
+    reason: str  # the rule that matched
+
+
+def mask(secret: str) -> str:
+    """A masked form that shows at most 4 leading and 2 trailing characters and the length.
+
+    Short secrets show less (nothing under 8 characters), so at most a sixth of a secret is shown.
+    """
+    n = len(secret)
+    head = min(4, n // 8)
+    tail = min(2, n // 16)
+    return f"{secret[:head]}…({n} chars)…{secret[n - tail :] if tail else ''}"
+
+
+# --- references --------------------------------------------------------------------------------
+
+_KV_HOST = r"[A-Za-z0-9-]{3,24}\.vault\.(?:azure\.net|azure\.cn|usgovcloudapi\.net|microsoftazure\.de)"
+_KV_REFERENCE = re.compile(
+    r"\s*@Microsoft\.KeyVault\(\s*(?:"
+    rf"SecretUri\s*=\s*https://{_KV_HOST}(?::443)?/secrets/[A-Za-z0-9-]{{1,127}}(?:/[0-9a-fA-F]{{32}})?/?"
+    r"|VaultName\s*=\s*[A-Za-z0-9-]{3,24}\s*;\s*SecretName\s*=\s*[A-Za-z0-9-]{1,127}"
+    r"(?:\s*;\s*SecretVersion\s*=\s*[0-9a-fA-F]{32})?"
+    r")\s*\)\s*",
+    re.IGNORECASE,
+)
+_APP_CONFIG_REFERENCE = re.compile(
+    r"\s*@Microsoft\.AppConfiguration\(\s*"
+    r"Endpoint\s*=\s*https://[A-Za-z0-9-]{5,50}\.azconfig\.(?:io|azure\.cn|azure\.us)/?\s*;"
+    r"\s*Key\s*=\s*[^;()]{1,1024}?(?:\s*;\s*Label\s*=\s*[^;()]*)?\s*\)\s*",
+    re.IGNORECASE,
+)
+
+
+def is_key_vault_reference(value: str) -> bool:
+    """True for an App Service Key Vault reference, ``@Microsoft.KeyVault(SecretUri=...)`` or
+    ``@Microsoft.KeyVault(VaultName=...;SecretName=...)``."""
+    return _KV_REFERENCE.fullmatch(value) is not None
+
+
+def is_app_configuration_reference(value: str) -> bool:
+    """True for an App Service App Configuration reference,
+    ``@Microsoft.AppConfiguration(Endpoint=https://<store>.azconfig.io; Key=<key>[; Label=...])``."""
+    return _APP_CONFIG_REFERENCE.fullmatch(value) is not None
+
+
+# --- what is not a secret ----------------------------------------------------------------------
+
+_PLACEHOLDER = re.compile(
+    r"\$\{|\$\(|#\{|\{\{|<[^<>]*>|%[A-Za-z_][A-Za-z0-9_]*%|^\$[A-Za-z_][A-Za-z0-9_]*$|^\{[^{}]*\}$"
+    r"|replace[_-]?me|change[_-]?me|your[_-]|placeholder|redacted|xxxx|\*\*\*|\.\.\.|…"
+    r"|example|dummy|sample|insert[_-]|^(.)\1*$",
+    re.IGNORECASE,
+)
+_NOT_A_VALUE = frozenset({"true", "false", "null", "none", "yes", "no", "on", "off", "undefined"})
+_GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+_DIGEST_SYNTAX = re.compile(r"(?:sha(?:1|224|256|384|512)|md5)[:-]", re.IGNORECASE)
+_PUBLIC_KEY_SYNTAX = re.compile(r"(?:ssh-(?:rsa|dss|ed25519)|ecdsa-sha2-\w+|sk-ssh-\S+)\s*$")
+_HOSTNAME = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)+\.?(?::\d+)?")
+_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)*[a-zA-Z%]{0,3}")
+# sha256 of public constants that look like keys: Pulumi's secret signature key and value.
+_PUBLIC_CONSTANTS_SHA256 = frozenset(
+    {
+        "42a8af5aab5958b8fa98a667ae9e2a8ed7a25f20d0ca99ad2357688c4d471e98",
+        "5e56393271db3db7608d079d31ccf8640e0ed44cba3d1c1967bbca1871735a8d",
+    }
+)
+
+
+def is_placeholder(token: str) -> bool:
+    """True for a placeholder where a secret would go: ``${{ secrets.X }}``, ``$(VAR)``,
+    ``${VAR}``, ``<your-key>``, ``REPLACE_ME``, ``#{X}#``, ``xxxx``, ``changeme``."""
+    return token.lower() in _NOT_A_VALUE or _PLACEHOLDER.search(token) is not None
+
+
+def _is_public_constant(token: str) -> bool:
+    return hashlib.sha256(token.encode()).hexdigest() in _PUBLIC_CONSTANTS_SHA256
+
+
+def _is_benign_token(token: str) -> bool:
+    """True for a value that has a known non-secret shape (checked before calling one a secret)."""
+    return (
+        is_placeholder(token)
+        or _GUID.fullmatch(token) is not None
+        or "://" in token
+        or token.startswith(("/", "~/", "./", "@Microsoft."))
+        or _DIGEST_SYNTAX.match(token) is not None
+        or _HOSTNAME.fullmatch(token) is not None
+        or _NUMBER.fullmatch(token) is not None
+        or (token.count("@") == 1 and _HOSTNAME.fullmatch(token.split("@")[1]) is not None)
+    )
+
+
+def _entropy(token: str) -> float:
+    n = len(token)
+    return -sum(c / n * math.log2(c / n) for c in Counter(token).values())
+
+
+_PASSWORD_SYMBOLS = frozenset("!@#$%^&*+=?~|<>()[]{},;'\"\\")
+
+
+def _random_enough(token: str, *, password: bool) -> bool:
+    """Does a value under a credential name look generated (or, for a password, chosen)?"""
+    n = len(token)
+    if n < (8 if password else 16) or n > 4096:
+        return False
+    lower = any(c.islower() for c in token)
+    upper = any(c.isupper() for c in token)
+    digit = any(c.isdigit() for c in token)
+    symbol = any(not c.isalnum() for c in token)
+    if password:
+        # Letters with digits or symbols; separators alone make words ("Ocp-Apim-Key"), not one.
+        return (lower or upper) and (digit or any(c in _PASSWORD_SYMBOLS for c in token))
+    if lower + upper + digit < 2 or not (lower or upper):
+        return False
+    # Identifiers and versions ("gpt-4o-mini-2024-07-18", "my.service.name") are mostly
+    # separators; base64 and hex are not.
+    if sum(c in "-_./:" for c in token) * 7 > n:
+        return False
+    if not digit:
+        # camelCase and Title-Case words ("Ocp-Apim-Subscription-Key") have few capitals.
+        capitals = sum(c.isupper() for c in token) / n
+        if not 0.25 <= capitals <= 0.75:
+            return False
+    return _entropy(token) >= 3.0
+
+
+# --- labels: the name written just before a value ----------------------------------------------
+
+# `apiKey: v`, `"apiKey": "v`, `\"apiKey\": \"v`, `--api-key v`, `--api-key=v`, `?api-key=v`,
+# `<apiKey>v`, `key => 'v`, `ETag: W/"v`, `Bearer v`, `["--api-key", "v`.
+_LABEL_BEFORE = re.compile(
+    r"([A-Za-z][A-Za-z0-9_.\-]{0,63})(?:\\?[\"'])?\s*(?:=>|[:=>,]|\s)\s*(?:W/)?(?:\\?[\"'(])?\s*\Z"
+)
+
+
+def _label_before(text: str, start: int) -> str | None:
+    m = _LABEL_BEFORE.search(text, max(0, start - 80), start)
+    return m.group(1) if m else None
+
+
+# --- rules -------------------------------------------------------------------------------------
+
+Check = Callable[[str, "re.Match[str]", "str | None"], "tuple[str, str] | None"]
+
+
+@dataclass(frozen=True)
+class _Rule:
+    kind: str
+    reason: str
+    pattern: re.Pattern[str]
+    trigger: str | None  # a literal that must be in the value for the rule to apply (prefilter)
+    check: Check | None = None  # refines or rejects a match: (kind, reason) or None
+    group: str = "s"  # the group that holds the secret
+
+
+_B62 = "A-Za-z0-9"
+_PEM_END = re.compile(r"-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
+_PEM_BODY = re.compile(r"[A-Za-z0-9+/=\s\\:,-]*?(?=-----|\Z|[^A-Za-z0-9+/=\s\\:,-])")
+
+
+def _pem_span(text: str, m: re.Match[str]) -> int:
+    end = _PEM_END.search(text, m.end())
+    return end.end() if end else _PEM_BODY.match(text, m.end()).end()  # type: ignore[union-attr]
+
+
+def _check_cask(text: str, m: re.Match[str], name: str | None) -> tuple[str, str] | None:
+    key = m.group("s")
+    if key[76:80] == "ACOG":
+        return "azure-ai-key", "format: Azure AI identifiable key (JQQJ9 marker, ACOG signature)"
+    return "azure-identifiable-key", "format: Azure identifiable key (JQQJ9 marker)"
+
+
+def _check_not_placeholder(text: str, m: re.Match[str], name: str | None) -> tuple[str, str] | None:
+    return None if is_placeholder(m.group("s")) else ("", "")
+
+
+def _check_storage_key(text: str, m: re.Match[str], name: str | None) -> tuple[str, str] | None:
+    before = text[max(0, m.start("s") - 8) : m.start("s")]
+    if re.search(r"sha(?:256|384|512)[-:]\Z", before, re.IGNORECASE):
+        return None  # Subresource Integrity value: sha512-<base64>
+    label = _label_before(text, m.start("s"))
+    if label is not None and is_digest_name(label):
+        return None
+    if label is None and name is not None and is_digest_name(name):
+        return None
+    return "", ""
+
+
+_SAS_STOP = frozenset(" \t\r\n\"'<>`,")
+_SAS_FIELD = re.compile(r"(?:^|[?&;=])(?:sv|se|sp|st|spr|srt|ss|sr|skoid)=")
+
+
+def _check_sas(text: str, m: re.Match[str], name: str | None) -> tuple[str, str] | None:
+    if is_placeholder(m.group("s")):
+        return None
+    left = m.start()
+    while left > 0 and text[left - 1] not in _SAS_STOP:
+        left -= 1
+    right = m.end()
+    while right < len(text) and text[right] not in _SAS_STOP:
+        right += 1
+    return ("", "") if _SAS_FIELD.search(text, left, right) else None
+
+
+_CONN_KIND = {
+    "accountkey": ("storage-account-key", "connection string: AccountKey="),
+    "sharedaccesskey": ("shared-access-key", "connection string: SharedAccessKey="),
+    "password": ("connection-string-password", "connection string: Password="),
+    "pwd": ("connection-string-password", "connection string: Pwd="),
+    "secret": ("connection-string-secret", "connection string: Secret="),
+    "clientsecret": ("connection-string-secret", "connection string: ClientSecret="),
+    "accesskey": ("connection-string-secret", "connection string: AccessKey="),
+}
+
+
+def _check_connection_pair(
+    text: str, m: re.Match[str], name: str | None
+) -> tuple[str, str] | None:
+    value = m.group("s")
+    kind, reason = _CONN_KIND[m.group("label").lower()]
+    if is_placeholder(value) or (value.startswith("$") and value[1:2].isalpha()):
+        return None
+    if kind == "connection-string-password":
+        return (kind, reason) if len(value) >= 4 else None
+    if len(value) < 8 or not _random_enough(value, password=True):
+        return None
+    return kind, reason
+
+
+def _check_url_password(text: str, m: re.Match[str], name: str | None) -> tuple[str, str] | None:
+    value = m.group("s")
+    if is_placeholder(value) or value.startswith("$") or len(value) < 3:
+        return None
+    return "connection-string-password", "URL with a password in its user info"
+
+
+_TRACEPARENT_LEFT = re.compile(r"[0-9a-fA-F]{2}-\Z")
+
+
+def _check_hex_key(text: str, m: re.Match[str], name: str | None) -> tuple[str, str] | None:
+    key = m.group("s")
+    start, end = m.span("s")
+    if len(set(key.lower())) < 8 or _is_public_constant(key):
+        return None  # "0000…", "abab…": placeholders; Pulumi's secret signature
+    before = text[start - 1] if start else ""
+    if before == "/":
+        return None  # a URL path segment: object IDs, Key Vault secret versions
+    if (before == "-" and _TRACEPARENT_LEFT.search(text, 0, start)) or text.startswith(
+        "-", end
+    ):
+        return None  # hyphen-joined hex fields: trace-context IDs
+    if text.startswith("  ", end) and end + 2 < len(text) and not text[end + 2].isspace():
+        return None  # md5sum/sha*sum output: "<digest>  <file>"
+    label = _label_before(text, start)
+    if label is not None and is_credential_name(label):
+        return "azure-ai-key", f"format: 32 hex characters under '{label}'"
+    if label is not None and is_digest_name(label):
+        return None
+    if name is not None and is_digest_name(name) and not is_credential_name(name):
+        return None
+    return "azure-ai-key", "format: 32 hex characters (Azure AI key), not labelled a digest"
+
+
+_RULES: tuple[_Rule, ...] = (
+    _Rule(
+        "private-key",
+        "format: PEM private key block",
+        re.compile(r"(?P<s>-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----)"),
+        "PRIVATE KEY",
+    ),
+    _Rule(
+        "azure-ai-key",
+        "",
+        re.compile(
+            rf"(?<![{_B62}])(?P<s>[{_B62}]{{52}}JQQJ9[9DH][{_B62}][A-L][{_B62}]{{16}}"
+            rf"[A-Za-z][{_B62}]{{7}}(?:[{_B62}]{{2}}==)?)(?![{_B62}])"
+        ),
+        "JQQJ9",
+        _check_cask,
+    ),
+    _Rule(
+        "openai-api-key",
+        "format: OpenAI API key (sk-…T3BlbkFJ…)",
+        re.compile(r"(?<![\w-])(?P<s>sk-[\w-]{16,}?T3BlbkFJ[\w-]{16,})(?![\w-])"),
+        "T3BlbkFJ",
+    ),
+    _Rule(
+        "github-token",
+        "format: GitHub token (ghp_/gho_/ghu_/ghs_/ghr_/github_pat_)",
+        re.compile(
+            r"(?<!\w)(?P<s>gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59})(?!\w)"
+        ),
+        "_",
+    ),
+    _Rule(
+        "aws-access-key",
+        "format: AWS access key ID (AKIA/ASIA…)",
+        re.compile(r"(?<![A-Za-z0-9])(?P<s>(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16})(?![A-Za-z0-9])"),
+        "A",
+    ),
+    _Rule(
+        "jwt",
+        "format: JSON Web Token",
+        re.compile(r"(?<![\w-])(?P<s>eyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]{16,})(?![\w-])"),
+        "eyJ",
+    ),
+    _Rule(
+        "entra-client-secret",
+        "format: Microsoft Entra client secret (…8Q~…)",
+        re.compile(r"(?<![\w~.+/-])(?P<s>[\w~.-]{3}[78]Q~[\w~.-]{31,34})(?![\w~.+/=-])"),
+        "Q~",
+        _check_not_placeholder,
+    ),
+    _Rule(
+        "storage-account-key",
+        "format: 86 base64 characters and '==' (storage account key)",
+        re.compile(r"(?<![A-Za-z0-9+/_-])(?P<s>[A-Za-z0-9+/]{86}==)(?![A-Za-z0-9+/=])"),
+        "==",
+        _check_storage_key,
+    ),
+    _Rule(
+        "sas-token",
+        "format: shared access signature (sig= with sv/se/sp)",
+        re.compile(r"(?<![A-Za-z0-9_])sig=(?P<s>[A-Za-z0-9%+/=_-]{20,})"),
+        "sig=",
+        _check_sas,
+    ),
+    _Rule(
+        "azure-ai-key",
+        "",
+        re.compile(r"(?<![A-Za-z0-9])(?P<s>[0-9a-f]{32}|[0-9A-F]{32})(?![A-Za-z0-9])"),
+        None,
+        _check_hex_key,
+    ),
+    _Rule(
+        "connection-string",
+        "",
+        re.compile(
+            r"(?<![A-Za-z0-9])(?P<label>AccountKey|SharedAccessKey|Password|Pwd|Secret|ClientSecret"
+            r"|AccessKey)\s*=\s*(?P<q>[\"'])?(?P<s>(?(q)[^\"']+|[^;,\"'\s]+))",
+            re.IGNORECASE,
+        ),
+        "=",
+        _check_connection_pair,
+    ),
+    _Rule(
+        "connection-string-password",
+        "",
+        re.compile(r"(?<![\w+.-])[A-Za-z][\w+.-]*://[^\s:/@\"']+:(?P<s>[^\s@/\"']+)@[\w.-]"),
+        "://",
+        _check_url_password,
+    ),
+)
+
+# Credential-sounding words, to skip the name=value scan of values that have none.
+_CREDENTIAL_HINT = re.compile(
+    r"key|secret|passw|pwd|token|credential|connectionstring|signature|sas|pat|bearer|auth|pass"
+    r"|sig|cred",
+    re.IGNORECASE,
+)
+# The value is matched in a lookahead so that a value is also scanned as the next label.
+_PAIR = re.compile(
+    r"(?P<label>[A-Za-z][A-Za-z0-9_.\-]{0,63})(?:\\?[\"'])?[ \t]*(?:=>|[:=>,]|[ \t])[ \t]*"
+    r"(?:\\?[\"'])?(?=(?P<s>[^\s\"'\\,;&(){}<>\[\]`|]{8,}))"
+)
+_SINGLE_TOKEN = re.compile(r"[^\s\"'`]+")
+_HEX_TOKEN = re.compile(r"[0-9a-fA-F]+")
+
+
+def _overlaps(spans: list[tuple[int, int]], start: int, end: int) -> bool:
+    return any(start < e and s < end for s, e in spans)
+
+
+def _generic(token: str, label: str) -> str | None:
+    """The reason a token under a credential label is a secret, or None."""
+    password = is_password_name(label)
+    if _is_benign_token(token) or not _random_enough(token, password=password):
+        return None
+    if _PUBLIC_KEY_SYNTAX.match(token) or _is_public_constant(token):
+        return None
+    what = "a password" if password else "a random-looking value"
+    return f"name: '{label}' holds {what}"
+
+
+def find_secrets(value: str, *, setting_name: str | None = None) -> list[Finding]:
+    """Credentials in ``value``, in order of position. ``setting_name`` (the app setting, env var or
+    field that holds the value) is context, never required: self-identifying formats are found
+    under any name."""
+    if len(value) < 8 or is_key_vault_reference(value) or is_app_configuration_reference(value):
+        return []
+    found: list[Finding] = []
+    spans: list[tuple[int, int]] = []
+
+    def add(kind: str, start: int, end: int, reason: str) -> None:
+        spans.append((start, end))
+        found.append(Finding(kind, start, end, mask(value[start:end]), reason))
+
+    for rule in _RULES:
+        if rule.trigger is not None and rule.trigger not in value:
+            continue
+        for m in rule.pattern.finditer(value):
+            start, end = m.span(rule.group)
+            if rule.kind == "private-key":
+                end = _pem_span(value, m)
+            if _overlaps(spans, start, end):
+                continue
+            kind, reason = rule.kind, rule.reason
+            if rule.check is not None:
+                verdict = rule.check(value, m, setting_name)
+                if verdict is None:
+                    continue
+                kind, reason = verdict[0] or kind, verdict[1] or reason
+            add(kind, start, end, reason)
+
+    if _CREDENTIAL_HINT.search(value):
+        for m in _PAIR.finditer(value):
+            label = m.group("label")
+            if not is_credential_name(label):
+                continue
+            start, end = m.span("s")
+            if _overlaps(spans, start, end):
+                continue
+            reason = _generic(m.group("s"), label)
+            if reason is not None:
+                add("generic-secret", start, end, reason)
+
+    if setting_name is not None and is_credential_name(setting_name):
+        token = value.strip()
+        quoted = len(token) >= 2 and token[0] == token[-1] and token[0] in "\"'"
+        offset = value.index(token) + (1 if quoted else 0)
+        token = token[1:-1] if quoted else token
+        end = offset + len(token)
+        if (
+            _SINGLE_TOKEN.fullmatch(token)
+            and not ("=" in token and ";" in token)
+            and not _overlaps(spans, offset, end)
+        ):
+            reason = _generic(token, setting_name)
+            if reason is not None:
+                add("generic-secret", offset, end, reason)
+
+    found.sort(key=lambda f: f.start)
+    return found

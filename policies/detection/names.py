@@ -1,0 +1,161 @@
+"""What a setting or field name says about its value: credential, identifier or digest."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+# Splits "openaiKey", "ConnectionStrings__Db", "api-key", "AZURE_OPENAI_API_KEY" into words.
+# Digits stay with their word ("md5", "sha256", "CRC32").
+_WORD = re.compile(r"[A-Z]{2,}[0-9]*(?![a-z])|[A-Z]?[a-z]+[0-9]*|[A-Z]+[0-9]*|[0-9]+")
+
+# Words (or word endings, for run-together names like "APIKEY" or "dbpassword") that name a
+# credential.
+_CREDENTIAL_ENDINGS = (
+    "key",
+    "secret",
+    "password",
+    "passwd",
+    "pwd",
+    "token",
+    "credential",
+    "credentials",
+    "connectionstring",
+    "connectionstrings",
+    "signature",
+    "authorization",
+    "apikey",
+    "accesskey",
+    "privatekey",
+)
+# Short words that name a credential only on their own ("PAT", not "path"; "pass", not "bypass").
+_CREDENTIAL_WORDS = frozenset({"pass", "pat", "sas", "auth", "bearer", "sig", "cred", "creds"})
+# Two-word credential names, as they appear split by _WORD.
+_CREDENTIAL_PAIRS = {("connection", "string"), ("connection", "strings"), ("pass", "phrase")}
+
+# Words that make a credential-sounding name describe something else: its name, where it lives,
+# its length, its hash. "KEY_VAULT_URI", "SECRET_NAME", "PASSWORD_MIN_LENGTH", "API_KEY_HEADER".
+_NOT_A_CREDENTIAL = frozenset(
+    {
+        "name",
+        "names",
+        "id",
+        "ids",
+        "uri",
+        "url",
+        "urls",
+        "endpoint",
+        "host",
+        "hostname",
+        "vault",
+        "version",
+        "ref",
+        "reference",
+        "header",
+        "type",
+        "kind",
+        "format",
+        "mode",
+        "policy",
+        "length",
+        "len",
+        "size",
+        "min",
+        "max",
+        "count",
+        "days",
+        "expiry",
+        "expires",
+        "expiration",
+        "ttl",
+        "period",
+        "rotation",
+        "enabled",
+        "disabled",
+        "required",
+        "public",
+        "file",
+        "path",
+        "dir",
+        "location",
+        "env",
+        "var",
+        "field",
+        "label",
+        "slot",
+        "instrumentationkey",
+        "keyvault",
+    }
+)
+
+# Names of hashes, digests and identifiers: a hex value under one of these is not a key.
+_DIGEST_WORDS = frozenset(
+    {
+        "md5",
+        "sha",
+        "sha1",
+        "sha256",
+        "sha384",
+        "sha512",
+        "hash",
+        "hashes",
+        "checksum",
+        "checksums",
+        "digest",
+        "etag",
+        "fingerprint",
+        "thumbprint",
+        "integrity",
+        "crc",
+        "crc32",
+        "sum",
+        "md5sum",
+        "sha256sum",
+        "commit",
+        "revision",
+        "rev",
+        "version",
+        "id",
+        "trace",
+        "traceparent",
+        "correlation",
+        "nonce",
+        "salt",
+        "uuid",
+        "guid",
+    }
+)
+
+
+def words(name: str) -> tuple[str, ...]:
+    """The lower-case words of a name."""
+    return tuple(w.lower() for w in _WORD.findall(name))
+
+
+@lru_cache(maxsize=4096)
+def is_credential_name(name: str) -> bool:
+    """True if a setting or field name says its value is a credential (``API_KEY``, ``openaiKey``,
+    ``ConnectionStrings__Db``, ``password``), and not a description of one (``SECRET_NAME``)."""
+    parts = words(name)
+    if not parts or any(w in _NOT_A_CREDENTIAL or w in _DIGEST_WORDS for w in parts):
+        return False
+    if any(w in _CREDENTIAL_WORDS or w.endswith(_CREDENTIAL_ENDINGS) for w in parts):
+        return True
+    return any(pair in _CREDENTIAL_PAIRS for pair in zip(parts, parts[1:], strict=False))
+
+
+@lru_cache(maxsize=4096)
+def is_digest_name(name: str) -> bool:
+    """True if a name says its value is a hash, digest, thumbprint or identifier (``ETAG``,
+    ``packageMd5``, ``CERT_THUMBPRINT``, ``TRACE_ID``)."""
+    parts = words(name)
+    # "ETag" splits as "et", "ag": try the run-together name too.
+    return any(w in _DIGEST_WORDS for w in parts) or "".join(parts) in _DIGEST_WORDS
+
+
+@lru_cache(maxsize=4096)
+def is_password_name(name: str) -> bool:
+    """True if a name says its value is a password (human-chosen, so short and low-entropy)."""
+    return is_credential_name(name) and any(
+        w.endswith(("password", "passwd", "pwd")) or w == "pass" or w == "passphrase" for w in words(name)
+    )

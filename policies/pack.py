@@ -1,0 +1,63 @@
+"""The pack's contents: every policy, in report order. Importing this builds no server."""
+
+from __future__ import annotations
+
+from pulumi_policy import EnforcementLevel, Policy
+
+from policies.rules import (
+    ai_account_disables_local_auth_when_keyless,
+    ai_account_has_custom_subdomain,
+    ai_account_restricts_public_network,
+    app_identity_roles_least_privilege,
+    app_settings_use_key_vault_references,
+    key_vault_disables_platform_access,
+    key_vault_has_purge_protection,
+    key_vault_has_soft_delete,
+    key_vault_secret_expires,
+    key_vault_secret_has_content_type,
+    key_vault_uses_rbac,
+    no_hardcoded_secrets,
+    secrets_user_scoped_to_secret,
+    secrets_user_scoped_to_vault_or_secret,
+    web_app_can_read_its_key_vault_references,
+    web_app_disables_basic_auth_publishing,
+    web_app_disables_ftp,
+    web_app_disables_remote_debugging,
+    web_app_https_only,
+    web_app_requires_tls_1_2,
+    web_app_uses_managed_identity,
+)
+
+PACK_NAME = "secure-azure-ai"
+PACK_DESCRIPTION = (
+    "Secure defaults for an Azure AI account whose key lives only in Key Vault and is read by "
+    "App Service managed identities."
+)
+DEFAULT_ENFORCEMENT = EnforcementLevel.MANDATORY
+
+POLICIES: list[Policy] = [
+    module.POLICY
+    for module in (
+        no_hardcoded_secrets,
+        app_settings_use_key_vault_references,
+        key_vault_uses_rbac,
+        key_vault_has_soft_delete,
+        key_vault_has_purge_protection,
+        key_vault_disables_platform_access,
+        key_vault_secret_expires,
+        key_vault_secret_has_content_type,
+        web_app_uses_managed_identity,
+        web_app_https_only,
+        web_app_requires_tls_1_2,
+        web_app_disables_ftp,
+        web_app_disables_remote_debugging,
+        web_app_disables_basic_auth_publishing,
+        ai_account_has_custom_subdomain,
+        ai_account_disables_local_auth_when_keyless,
+        ai_account_restricts_public_network,
+        app_identity_roles_least_privilege,
+        secrets_user_scoped_to_vault_or_secret,
+        secrets_user_scoped_to_secret,
+        web_app_can_read_its_key_vault_references,
+    )
+]

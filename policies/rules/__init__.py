@@ -1,0 +1,1 @@
+"""One policy per module, named for what it demands; each module exposes ``POLICY``."""

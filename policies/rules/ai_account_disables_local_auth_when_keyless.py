@@ -1,0 +1,76 @@
+"""ai-account-disables-local-auth-when-keyless: a stack that uses no key turns keys off.
+
+Whether a stack is keyless comes from policy config ``authMode`` ("keyless" or "keyVault"), and
+when that is not set, from the stack itself: it is in key mode for an account when something
+carries that account's key into Key Vault, i.e. a Key Vault secret or a dynamic resource depends
+on the account. Otherwise no key is ever used and ``disableLocalAuth`` must be true.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from policies.support import (
+    AI_ACCOUNT,
+    DYNAMIC_RESOURCES,
+    SECRET,
+    Controls,
+    Outcome,
+    StackResource,
+    is_unknown,
+    shown,
+    stack_policy,
+)
+
+AUTH_MODE = "authMode"
+KEYLESS, KEY_VAULT = "keyless", "keyVault"
+
+
+def _key_holders(account: StackResource, resources: list[StackResource]) -> list[StackResource]:
+    return [
+        r
+        for r in resources
+        if (r.type == SECRET or r.type in DYNAMIC_RESOURCES) and r.depends_on([account.urn])
+    ]
+
+
+def check(resources: list[StackResource], config: Mapping[str, Any]) -> Outcome:
+    """disableLocalAuth true on every account of a keyless stack."""
+    out = Outcome()
+    mode = config.get(AUTH_MODE)
+    for account in (r for r in resources if r.type == AI_ACCOUNT):
+        keyless = mode == KEYLESS if mode else not _key_holders(account, resources)
+        if not keyless:
+            continue
+        properties = account.props.get("properties")
+        disabled = properties.get("disableLocalAuth") if isinstance(properties, dict) else None
+        if is_unknown(properties) or is_unknown(disabled):
+            out.cannot_check((account.name, "properties", "disableLocalAuth"))
+        elif disabled is not True:
+            why = "authMode is keyless" if mode else "no Key Vault secret holds its key"
+            out.fail(
+                f"properties.disableLocalAuth is {shown(disabled)} but the stack is keyless "
+                f"({why}); it must be true",
+                account.urn,
+            )
+    return out
+
+
+POLICY = stack_policy(
+    "ai-account-disables-local-auth-when-keyless",
+    "Azure AI accounts in keyless stacks disable key (local) authentication.",
+    rule=check,
+    controls=Controls(azure_policy=("71ef260a",), checkov=("CKV_AZURE_236",)),
+    remediation=(
+        "Set properties.disableLocalAuth=true and give the app's identity 'Cognitive Services "
+        "OpenAI User' on the account."
+    ),
+    config={
+        AUTH_MODE: {
+            "type": "string",
+            "enum": [KEYLESS, KEY_VAULT],
+            "description": "Declare the stack keyless or key-in-Key-Vault; unset: inferred.",
+        }
+    },
+)

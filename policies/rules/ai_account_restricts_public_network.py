@@ -1,0 +1,48 @@
+"""ai-account-restricts-public-network: a public endpoint is fenced by network rules (advisory)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pulumi_policy import EnforcementLevel
+
+from policies.support import (
+    AI_ACCOUNT,
+    UNKNOWN,
+    Controls,
+    Outcome,
+    Resource,
+    resource_policy,
+    shown,
+)
+
+
+def check(resource: Resource, config: Mapping[str, Any]) -> Outcome:
+    """Public network access Disabled, or network ACLs whose default action is Deny."""
+    out = Outcome()
+    access = out.read(resource.props, "properties", "publicNetworkAccess")
+    if access is UNKNOWN or access == "Disabled":
+        return out
+    default_action = out.read(resource.props, "properties", "networkAcls", "defaultAction")
+    if default_action is not UNKNOWN and default_action != "Deny":
+        out.fail(
+            f"properties.publicNetworkAccess is {shown(access)} and "
+            f"properties.networkAcls.defaultAction is {shown(default_action)}; the account is "
+            "reachable from any network"
+        )
+    return out
+
+
+POLICY = resource_policy(
+    "ai-account-restricts-public-network",
+    "Azure AI accounts reachable publicly restrict callers with network ACLs.",
+    types=[AI_ACCOUNT],
+    rule=check,
+    enforcement=EnforcementLevel.ADVISORY,
+    controls=Controls(checkov=("CKV_AZURE_134",)),
+    remediation=(
+        "Set properties.publicNetworkAccess='Disabled' (private endpoint), or "
+        "properties.networkAcls.defaultAction='Deny' with ipRules for the callers."
+    ),
+)

@@ -1,0 +1,74 @@
+"""app-settings-use-key-vault-references: a credential setting is a reference, never a value.
+
+Covers ``siteConfig.appSettings`` and ``siteConfig.connectionStrings`` of web apps, function apps
+(WebApp kind functionapp) and slots, and the separate ``WebAppApplicationSettings[Slot]`` and
+``WebAppConnectionStrings[Slot]`` resources.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from policies import detection
+from policies.settings import settings_of
+from policies.support import (
+    APP_SETTINGS,
+    CONNECTION_STRINGS,
+    UNKNOWN,
+    WEB_APPS,
+    Outcome,
+    Resource,
+    config_list,
+    format_path,
+    resource_policy,
+)
+
+ALLOWED_SETTING_NAMES = "allowedSettingNames"
+
+
+def check(resource: Resource, config: Mapping[str, Any]) -> Outcome:
+    """Settings whose name or value says credential hold a Key Vault reference."""
+    out = Outcome()
+    allowed = config_list(config, ALLOWED_SETTING_NAMES)
+    for setting in settings_of(resource.type, resource.props, out):
+        if setting.name is UNKNOWN or setting.value is UNKNOWN:
+            continue
+        name, value = str(setting.name), setting.value
+        if name in allowed or not isinstance(value, str):
+            continue
+        if detection.is_key_vault_reference(value) or detection.is_app_configuration_reference(
+            value
+        ):
+            continue
+        findings = detection.find_secrets(value, setting_name=name)
+        if findings:
+            why = "; ".join(f"{f.kind} {f.masked}" for f in findings)
+        elif detection.is_credential_name(name) and value.strip():
+            why = f"credential-named setting with the plain value {detection.mask(value)}"
+        else:
+            continue
+        out.fail(
+            f"{format_path(setting.path)} (setting {name!r}) is not a Key Vault reference: {why}"
+        )
+    return out
+
+
+POLICY = resource_policy(
+    "app-settings-use-key-vault-references",
+    "App settings and connection strings that carry a credential are Key Vault references.",
+    types=WEB_APPS | APP_SETTINGS | CONNECTION_STRINGS,
+    rule=check,
+    remediation=(
+        "Store the value in Key Vault and set the setting to "
+        "@Microsoft.KeyVault(SecretUri=https://<vault>.vault.azure.net/secrets/<name>); grant the "
+        "app's identity 'Key Vault Secrets User' on that secret."
+    ),
+    config={
+        ALLOWED_SETTING_NAMES: {
+            "type": "array",
+            "items": {"type": "string", "minLength": 1},
+            "description": "Setting names (exact) whose plain values are accepted.",
+        }
+    },
+)

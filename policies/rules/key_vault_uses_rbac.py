@@ -1,0 +1,36 @@
+"""key-vault-uses-rbac: the vault authorises with Azure RBAC and holds no access policies."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from policies.support import UNKNOWN, VAULT, Controls, Outcome, Resource, resource_policy, shown
+
+
+def check(resource: Resource, config: Mapping[str, Any]) -> Outcome:
+    """RBAC permission model on (explicitly), and not one access policy."""
+    out = Outcome()
+    rbac = out.read(resource.props, "properties", "enableRbacAuthorization")
+    if rbac is not UNKNOWN and rbac is not True:
+        out.fail(f"properties.enableRbacAuthorization is {shown(rbac)}; it must be true")
+    access_policies = out.read(resource.props, "properties", "accessPolicies")
+    if access_policies is not UNKNOWN and access_policies:
+        out.fail(
+            f"properties.accessPolicies has {len(access_policies)} entries; it must be empty "
+            "(grant access with role assignments)"
+        )
+    return out
+
+
+POLICY = resource_policy(
+    "key-vault-uses-rbac",
+    "Key Vaults use the Azure RBAC permission model and have no access policies.",
+    types=[VAULT],
+    rule=check,
+    controls=Controls(azure_policy=("12d4fa5e",)),
+    remediation=(
+        "Set properties.enableRbacAuthorization=true, remove properties.accessPolicies, and grant "
+        "'Key Vault Secrets User' on the one secret each identity reads."
+    ),
+)

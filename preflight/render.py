@@ -1,0 +1,539 @@
+"""Reports of an offline preview: one document (``report``), rendered as text, Markdown or JSON.
+
+The JSON document is the single source: the text and Markdown renderings are views of it, so the
+three formats always say the same thing. Output is deterministic (no timestamps, stable ordering)
+and never holds a secret value: secret-wrapped values read ``[secret]``, values not known before
+apply read ``(known after apply)``, and only the properties named in ``SECURITY_PROPERTIES`` are
+shown at all.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from catalog.roles import COGNITIVE_SERVICES_OPENAI_USER, role_name
+from preflight.model import (
+    ROLE_ASSIGNMENT_TYPE,
+    UNKNOWN,
+    Plan,
+    PlannedResource,
+    Violation,
+    is_secret,
+)
+
+REPORT_VERSION = 1
+FORMATS = ("text", "markdown", "json")
+SECRET_TEXT = "[secret]"
+UNKNOWN_TEXT = "(known after apply)"
+NOT_SET_TEXT = "(not set)"
+KEY_VAULT_REFERENCE_PREFIX = "@Microsoft.KeyVault("
+
+VAULT_TYPE = "azure-native:keyvault:Vault"
+SECRET_TYPE = "azure-native:keyvault:Secret"
+WEB_APP_TYPE = "azure-native:web:WebApp"
+APP_SETTINGS_TYPE = "azure-native:web:WebAppApplicationSettings"
+AI_ACCOUNT_TYPE = "azure-native:cognitiveservices:Account"
+
+Extractor = Callable[[dict[str, Any]], Any]
+
+
+def marker(stack: str) -> str:
+    """The HTML comment that starts a stack's PR comment, so a workflow can edit it in place."""
+    return f"<!-- secure-azure-ai-preflight:{stack} -->"
+
+
+def _path(dotted: str) -> Extractor:
+    keys = dotted.split(".")
+
+    def get(inputs: dict[str, Any]) -> Any:
+        value: Any = inputs
+        for key in keys:
+            if is_secret(value):
+                return value  # a secret container hides what is inside it
+            if not isinstance(value, dict):
+                return None
+            value = value.get(key)
+        return value
+
+    return get
+
+
+def _epoch_date(dotted: str) -> Extractor:
+    get = _path(dotted)
+
+    def date(inputs: dict[str, Any]) -> Any:
+        value = get(inputs)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return value
+
+    return date
+
+
+def _setting_names(reference: bool) -> Extractor:
+    """Names (never values) of app settings that are, or are not, Key Vault references."""
+
+    def names(inputs: dict[str, Any]) -> Any:
+        settings = inputs.get("properties")
+        if is_secret(settings) or settings == UNKNOWN:
+            return settings
+        if not isinstance(settings, dict):
+            return None
+        chosen = []
+        for name, value in settings.items():
+            is_reference = isinstance(value, str) and value.startswith(KEY_VAULT_REFERENCE_PREFIX)
+            if is_reference == reference:
+                chosen.append(name)
+        return sorted(chosen)
+
+    return names
+
+
+def _enabled_log_categories(inputs: dict[str, Any]) -> Any:
+    logs = inputs.get("logs")
+    if not isinstance(logs, list):
+        return logs
+    return sorted(
+        str(log.get("category") or log.get("categoryGroup"))
+        for log in logs
+        if isinstance(log, dict) and log.get("enabled")
+    )
+
+
+def _role(inputs: dict[str, Any]) -> Any:
+    role = inputs.get("roleDefinitionId")
+    return role_name(role) if isinstance(role, str) and role != UNKNOWN else role
+
+
+# The security-relevant properties shown per resource type: (label, how to read it from inputs).
+SECURITY_PROPERTIES: dict[str, tuple[tuple[str, Extractor], ...]] = {
+    "azure-native:resources:ResourceGroup": (("location", _path("location")),),
+    VAULT_TYPE: (
+        ("enableRbacAuthorization", _path("properties.enableRbacAuthorization")),
+        ("enableSoftDelete", _path("properties.enableSoftDelete")),
+        ("softDeleteRetentionInDays", _path("properties.softDeleteRetentionInDays")),
+        ("enablePurgeProtection", _path("properties.enablePurgeProtection")),
+        ("enabledForDeployment", _path("properties.enabledForDeployment")),
+        ("enabledForTemplateDeployment", _path("properties.enabledForTemplateDeployment")),
+        ("enabledForDiskEncryption", _path("properties.enabledForDiskEncryption")),
+        ("publicNetworkAccess", _path("properties.publicNetworkAccess")),
+        ("accessPolicies", _path("properties.accessPolicies")),
+    ),
+    SECRET_TYPE: (
+        ("secretName", _path("secretName")),
+        ("contentType", _path("properties.contentType")),
+        ("expires", _epoch_date("properties.attributes.expires")),
+        ("enabled", _path("properties.attributes.enabled")),
+    ),
+    WEB_APP_TYPE: (
+        ("httpsOnly", _path("httpsOnly")),
+        ("minTlsVersion", _path("siteConfig.minTlsVersion")),
+        ("scmMinTlsVersion", _path("siteConfig.scmMinTlsVersion")),
+        ("ftpsState", _path("siteConfig.ftpsState")),
+        ("remoteDebuggingEnabled", _path("siteConfig.remoteDebuggingEnabled")),
+        ("identity", _path("identity.type")),
+        ("keyVaultReferenceIdentity", _path("keyVaultReferenceIdentity")),
+    ),
+    APP_SETTINGS_TYPE: (
+        ("keyVaultReferences", _setting_names(reference=True)),
+        ("otherSettings", _setting_names(reference=False)),
+    ),
+    "azure-native:web:WebAppFtpAllowed": (("allow", _path("allow")),),
+    "azure-native:web:WebAppScmAllowed": (("allow", _path("allow")),),
+    "azure-native:web:AppServicePlan": (("sku", _path("sku.name")), ("kind", _path("kind"))),
+    AI_ACCOUNT_TYPE: (
+        ("kind", _path("kind")),
+        ("sku", _path("sku.name")),
+        ("customSubDomainName", _path("properties.customSubDomainName")),
+        ("disableLocalAuth", _path("properties.disableLocalAuth")),
+        ("publicNetworkAccess", _path("properties.publicNetworkAccess")),
+        ("restrictOutboundNetworkAccess", _path("properties.restrictOutboundNetworkAccess")),
+        ("identity", _path("identity.type")),
+    ),
+    "azure-native:cognitiveservices:Deployment": (
+        ("model", _path("properties.model.name")),
+        ("version", _path("properties.model.version")),
+        ("capacity", _path("sku.capacity")),
+    ),
+    ROLE_ASSIGNMENT_TYPE: (
+        ("role", _role),
+        ("principalType", _path("principalType")),
+    ),
+    "azure-native:monitor:DiagnosticSetting": (("logs", _enabled_log_categories),),
+    "azure-native:insights:DiagnosticSetting": (("logs", _enabled_log_categories),),
+    "azure-native:operationalinsights:Workspace": (("retentionInDays", _path("retentionInDays")),),
+}
+
+
+def shown(value: Any) -> Any:
+    """A value as a report may show it: secrets and unknowns replaced by their markers."""
+    if is_secret(value):
+        return SECRET_TEXT
+    if value == UNKNOWN:
+        return UNKNOWN_TEXT
+    if isinstance(value, dict):
+        return {str(k): shown(v) for k, v in sorted(value.items())}
+    if isinstance(value, list | tuple):
+        return [shown(v) for v in value]
+    return value
+
+
+def as_text(value: Any) -> str:
+    """One-line text of a shown value."""
+    if value is None:
+        return NOT_SET_TEXT
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ", ".join(as_text(v) for v in value) if value else "(none)"
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return str(value)
+
+
+def name_of_urn(urn: str) -> str:
+    """The resource name at the end of a URN (``urn:pulumi:stack::project::type::name``)."""
+    return urn.rsplit("::", 1)[-1]
+
+
+_ARM_ID = re.compile(
+    r"^/subscriptions/(?P<sub>[^/]+)"
+    r"(?:/resourceGroups/(?P<rg>[^/]+))?"
+    r"(?:/providers/[^/]+/(?P<rest>.+))?$",
+    re.IGNORECASE,
+)
+
+
+def short_scope(scope: str) -> str:
+    """An ARM scope in few words: ``rg: vaults/kv/secrets/api-key``, ``rg (resource group)``.
+
+    The provider namespace is dropped: the resource type (``vaults``, ``accounts``) says enough.
+    """
+    if scope == UNKNOWN or not scope:
+        return UNKNOWN_TEXT
+    match = _ARM_ID.match(scope.rstrip("/"))
+    if not match:
+        return scope
+    rg, rest = match.group("rg"), match.group("rest")
+    if rest:
+        return f"{rg}: {rest}" if rg else rest
+    if rg:
+        return f"{rg} (resource group)"
+    return f"subscription {match.group('sub')}"
+
+
+def _resource_ids(plan: Plan) -> dict[str, PlannedResource]:
+    ids: dict[str, PlannedResource] = {}
+    for r in plan.resources:
+        for candidate in (r.id, r.outputs.get("id")):
+            if isinstance(candidate, str) and candidate not in ("", UNKNOWN):
+                ids[candidate.lower()] = r
+    return ids
+
+
+def _sorted_resources(resources: Iterable[PlannedResource]) -> list[PlannedResource]:
+    return sorted(resources, key=lambda r: (r.type, r.name, r.urn))
+
+
+def report(plan: Plan, violations: list[Violation]) -> dict[str, Any]:
+    """The report as one JSON-ready document (see preflight/report.schema.json)."""
+    by_urn = plan.by_urn()
+    ids = _resource_ids(plan)
+    resources = []
+    for r in _sorted_resources(plan.resources):
+        shown_properties = SECURITY_PROPERTIES.get(r.type, ())
+        properties = {label: shown(extract(r.inputs)) for label, extract in shown_properties}
+        depends = sorted(set(r.dependencies) - {r.parent})
+        resources.append(
+            {
+                "urn": r.urn,
+                "type": r.type,
+                "name": r.name,
+                "parent": r.parent if r.parent in by_urn else None,
+                "dependsOn": depends,
+                "properties": properties,
+            }
+        )
+    grants = []
+    for g in plan.grants():
+        target = ids.get(g.scope.lower())
+        grants.append(
+            {
+                "principal": shown(g.principal),
+                "role": shown(g.role),
+                "scope": shown(g.scope),
+                "scopeShort": short_scope(g.scope),
+                "scopeResource": target.urn if target else None,
+                "urn": g.urn,
+            }
+        )
+    grants.sort(key=lambda g: (g["principal"], g["role"], g["scopeShort"], g["urn"]))
+    found = [
+        {
+            "policy": v.policy,
+            "enforcement": v.enforcement,
+            "urn": v.urn,
+            "resource": (by_urn[v.urn].name if v.urn in by_urn else name_of_urn(v.urn))
+            if v.urn
+            else None,
+            "message": v.message,
+            "remediation": v.remediation,
+        }
+        for v in violations
+    ]
+    found.sort(key=lambda v: (v["enforcement"] != "mandatory", v["policy"], v["urn"] or ""))
+    mandatory = sum(1 for v in found if v["enforcement"] == "mandatory")
+    return {
+        "version": REPORT_VERSION,
+        "project": plan.project,
+        "stack": plan.stack,
+        "verdict": "fail" if mandatory else "pass",
+        "summary": {
+            "resources": len(plan.resources),
+            "byType": dict(sorted(Counter(r.type for r in plan.resources).items())),
+            "grants": len(grants),
+            "violations": {"mandatory": mandatory, "advisory": len(found) - mandatory},
+        },
+        "resources": resources,
+        "grants": grants,
+        "violations": found,
+        "flow": _flow(plan, grants),
+        "outputs": {k: shown(v) for k, v in sorted(plan.outputs.items())},
+    }
+
+
+def _flow(plan: Plan, grants: list[dict[str, Any]]) -> dict[str, Any]:
+    """How each identity reaches the AI account: app -> identity -> (secret ->) account."""
+    by_urn = plan.by_urn()
+    principal_owners = {
+        r.name: r for r in plan.resources if isinstance(r.outputs.get("identity"), dict)
+    }
+    accounts = _sorted_resources(plan.of_type(AI_ACCOUNT_TYPE))
+    account_ids = {a.urn for a in accounts}
+    nodes: dict[str, dict[str, str]] = {}
+    edges: list[dict[str, str]] = []
+
+    def node(key: str, kind: str, label: str) -> str:
+        nodes.setdefault(key, {"id": key, "kind": kind, "label": label})
+        return key
+
+    for a in accounts:
+        node(a.urn, "aiAccount", f"AI account {a.name}")
+    for g in grants:
+        owner = principal_owners.get(g["principal"])
+        if owner is None:
+            continue  # a principal from outside the program (a deployer, a group) has no app node
+        app = node(owner.urn, "app", f"{owner.type.rsplit(':', 1)[-1]} {owner.name}")
+        identity = node(f"{owner.urn}#identity", "identity", f"managed identity of {owner.name}")
+        if not any(e["from"] == app and e["to"] == identity for e in edges):
+            edges.append({"from": app, "to": identity, "label": "runs as"})
+        target_urn = g["scopeResource"]
+        if target_urn in account_ids:
+            edges.append({"from": identity, "to": target_urn, "label": g["role"]})
+            continue
+        is_secret_scope = "/secrets/" in str(g["scope"]).lower()
+        kind = "secret" if is_secret_scope else "scope"
+        label = f"secret {g['scopeShort']}" if is_secret_scope else g["scopeShort"]
+        target = node(target_urn or f"scope:{g['scope']}", kind, label)
+        edges.append({"from": identity, "to": target, "label": g["role"]})
+        if is_secret_scope:
+            for a in _accounts_behind(target_urn, accounts, by_urn):
+                edges.append({"from": target, "to": a.urn, "label": "holds the API key of"})
+    has_secret = any(n["kind"] == "secret" for n in nodes.values())
+    has_keyless = any(
+        e["to"] in account_ids and e["label"] == role_name(COGNITIVE_SERVICES_OPENAI_USER)
+        for e in edges
+    )
+    modes = {(True, False): "keyVault", (False, True): "keyless", (True, True): "mixed"}
+    mode = modes.get((has_secret, has_keyless), "none")
+    return {"mode": mode, "nodes": list(nodes.values()), "edges": edges}
+
+
+def _accounts_behind(
+    secret_urn: str | None, accounts: list[PlannedResource], by_urn: dict[str, PlannedResource]
+) -> list[PlannedResource]:
+    """The AI accounts whose key a secret holds: the one account, or those the secret depends on."""
+    if len(accounts) == 1:
+        return accounts
+    secret = by_urn.get(secret_urn or "")
+    if secret is None:
+        return []
+    return [a for a in accounts if a.urn in secret.dependencies]
+
+
+def render(plan: Plan, violations: list[Violation], fmt: str) -> str:
+    """The report of ``plan`` and its policy ``violations`` in ``fmt`` (text, markdown or json)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"report format {fmt!r} is not one of: {', '.join(FORMATS)}")
+    document = report(plan, violations)
+    if fmt == "json":
+        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    if fmt == "markdown":
+        return render_markdown(document)
+    return render_text(document)
+
+
+def _short_type(type_token: str) -> str:
+    return type_token.removeprefix("azure-native:")
+
+
+def _verdict_line(document: dict[str, Any]) -> str:
+    counts = document["summary"]["violations"]
+    return (
+        f"Verdict: {document['verdict'].upper()} "
+        f"({counts['mandatory']} mandatory, {counts['advisory']} advisory violations)"
+    )
+
+
+def resource_tree(document: dict[str, Any]) -> list[str]:
+    """The planned resources as tree lines: type and name, shown properties, dependencies."""
+    resources = document["resources"]
+    names = {r["urn"]: r["name"] for r in resources}
+    children: dict[str | None, list[dict[str, Any]]] = {}
+    for r in resources:
+        children.setdefault(r["parent"], []).append(r)
+    lines: list[str] = []
+
+    def walk(r: dict[str, Any], prefix: str, last: bool, root: bool) -> None:
+        connector = "" if root else ("└── " if last else "├── ")
+        lines.append(f"{prefix}{connector}{_short_type(r['type'])} {r['name']}")
+        below = prefix if root else prefix + ("    " if last else "│   ")
+        kids = children.get(r["urn"], [])
+        detail = below + ("│   " if kids else "    ")
+        for label, value in r["properties"].items():
+            lines.append(f"{detail}{label}: {as_text(value)}")
+        if r["dependsOn"]:
+            depends = ", ".join(sorted(names.get(u, name_of_urn(u)) for u in r["dependsOn"]))
+            lines.append(f"{detail}depends on: {depends}")
+        for i, kid in enumerate(kids):
+            walk(kid, below, i == len(kids) - 1, False)
+
+    for r in children.get(None, []):
+        walk(r, "", True, True)
+    return lines
+
+
+def render_text(document: dict[str, Any]) -> str:
+    """The report for a terminal."""
+    out = [f"Preflight report: {document['project']} / {document['stack']}", ""]
+    out.append(f"Planned resources ({document['summary']['resources']})")
+    out.extend(resource_tree(document))
+    out += ["", f"RBAC grants ({len(document['grants'])})"]
+    for g in document["grants"]:
+        out.append(f"  {g['principal']} -> {g['role']} -> {g['scopeShort']}")
+    if not document["grants"]:
+        out.append("  (none)")
+    out += ["", f"Violations ({len(document['violations'])})"]
+    for v in document["violations"]:
+        out.append(f"  [{v['enforcement']}] {v['policy']} on {v['resource'] or 'the stack'}")
+        out.append(f"      {v['message']}")
+        if v["remediation"]:
+            out.append(f"      remediation: {v['remediation']}")
+    if not document["violations"]:
+        out.append("  (none)")
+    if document["outputs"]:
+        out += ["", "Stack outputs"]
+        out.extend(f"  {k}: {as_text(v)}" for k, v in document["outputs"].items())
+    out += ["", _verdict_line(document)]
+    return "\n".join(out) + "\n"
+
+
+def _cell(value: Any) -> str:
+    """Text safe inside a Markdown table cell (no HTML, no column breaks, one line)."""
+    text = as_text(value)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace("|", "\\|").replace("\r", " ").replace("\n", "<br>")
+
+
+_MERMAID_SHAPES = {
+    "app": ('["', '"]'),
+    "identity": ('(["', '"])'),
+    "secret": ('[("', '")]'),
+    "aiAccount": ('{{"', '"}}'),
+    "scope": ('["', '"]'),
+}
+
+
+def _mermaid_label(text: str) -> str:
+    # Mermaid reads entity codes inside quoted labels; a raw quote would end the label.
+    for raw, code in (("&", "#amp;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;")):
+        text = text.replace(raw, code)
+    return text
+
+
+def mermaid(flow: dict[str, Any]) -> str:
+    """The access flow as a Mermaid flowchart: nodes declared first, then labelled edges."""
+    ids = {n["id"]: f"n{i}" for i, n in enumerate(flow["nodes"])}
+    lines = ["flowchart LR"]
+    for n in flow["nodes"]:
+        opening, closing = _MERMAID_SHAPES[n["kind"]]
+        lines.append(f"    {ids[n['id']]}{opening}{_mermaid_label(n['label'])}{closing}")
+    for e in flow["edges"]:
+        lines.append(f'    {ids[e["from"]]} -->|"{_mermaid_label(e["label"])}"| {ids[e["to"]]}')
+    return "\n".join(lines)
+
+
+_MODE_TEXT = {
+    "keyVault": "API key read from Key Vault by the app's managed identity",
+    "keyless": "keyless: Entra token of the app's managed identity, local auth disabled",
+    "mixed": "both Key Vault-held keys and keyless access",
+    "none": "no app identity reaches an AI account",
+}
+
+
+def render_markdown(document: dict[str, Any]) -> str:
+    """The report as a GitHub PR comment, starting with the stack's marker."""
+    summary = document["summary"]
+    counts = summary["violations"]
+    verdict = "✅ PASS" if document["verdict"] == "pass" else "❌ FAIL"
+    out = [
+        marker(document["stack"]),
+        f"## Preflight: `{document['project']}` / `{document['stack']}`",
+        "",
+        f"**Policy verdict: {verdict}** · {counts['mandatory']} mandatory, "
+        f"{counts['advisory']} advisory violations · {summary['resources']} resources · "
+        f"{summary['grants']} RBAC grants",
+        "",
+        "| Resource type | Count |",
+        "|---|---:|",
+    ]
+    out.extend(f"| `{t}` | {n} |" for t, n in summary["byType"].items())
+    out += ["", "### Resources", "", "<details><summary>Resource tree</summary>", "", "```text"]
+    out.extend(resource_tree(document))
+    out += ["```", "", "</details>", "", "### RBAC grants", ""]
+    if document["grants"]:
+        out += ["| Principal | Role | Scope |", "|---|---|---|"]
+        out.extend(
+            f"| {_cell(g['principal'])} | {_cell(g['role'])} | {_cell(g['scopeShort'])} |"
+            for g in document["grants"]
+        )
+    else:
+        out.append("No role assignments planned.")
+    out += ["", "### Policy violations", ""]
+    if document["violations"]:
+        out += [
+            "| Policy | Enforcement | Resource | Finding | Remediation |",
+            "|---|---|---|---|---|",
+        ]
+        out.extend(
+            f"| `{_cell(v['policy'])}` | {_cell(v['enforcement'])} | "
+            f"{_cell(v['resource'] or 'the stack')} | {_cell(v['message'])} | "
+            f"{_cell(v['remediation'] or '')} |"
+            for v in document["violations"]
+        )
+    else:
+        out.append("None: every policy passes.")
+    flow = document["flow"]
+    out += ["", "### Access flow", "", f"Mode: {_MODE_TEXT[flow['mode']]}.", ""]
+    if flow["nodes"]:
+        out += ["```mermaid", mermaid(flow), "```"]
+    if document["outputs"]:
+        out += ["", "### Stack outputs", "", "| Output | Value |", "|---|---|"]
+        out.extend(f"| `{_cell(k)}` | {_cell(v)} |" for k, v in document["outputs"].items())
+    out += ["", _verdict_line(document)]
+    return "\n".join(out) + "\n"

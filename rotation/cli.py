@@ -1,0 +1,251 @@
+"""`python -m rotation`: status, rotate, revoke and drill.
+
+Exit codes: 0 done / healthy; 1 stopped or unhealthy (the message says why, nothing broken);
+2 bad input (one line naming the input, the value and the rule; nothing changed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, NoReturn
+
+from azure.core.exceptions import AzureError, ClientAuthenticationError
+
+from rotation import state, status, target
+from rotation.azure import RotationStopped, Vault, Waiter, describe_error
+from rotation.clients import Connection
+from rotation.engine import Engine
+
+PROG = "rotation"
+log = logging.getLogger(PROG)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad flag in one line, without the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"{PROG}: error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _positive(kind: type, what: str) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {what}") from None
+        if not value > 0 or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"{text!r}: the rule is a {what} above 0")
+        return value
+
+    return parse
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    where = parser.add_argument_group("what to act on (flags win over stack outputs and tags)")
+    where.add_argument("--stack-outputs", metavar="FILE", help="`pulumi stack output --json` file")
+    where.add_argument("--vault-url", help="https://<vault>.vault.azure.net/")
+    where.add_argument("--secret-name", help="the secret holding the account key")
+    where.add_argument("--account-id", help="the AI account's resource ID")
+    where.add_argument("--endpoint", help="the AI account's https endpoint (for the probe)")
+    where.add_argument("--deployment", help="the chat deployment the probe calls (default: chat)")
+
+
+def _timeouts(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--period-days", type=_positive(int, "whole number of days"), help="validity of a new "
+        "version (default: the secret's rotationPeriodDays tag, else 90)"
+    )
+    parser.add_argument(
+        "--probe-timeout", type=_positive(float, "number of seconds"), default=120.0,
+        help="how long a new key may take to be accepted (default 120 s)",
+    )
+    parser.add_argument(
+        "--confirm-timeout", type=_positive(float, "number of seconds"), default=600.0,
+        help="how long each consumer may take to report the new version (default 600 s)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line."""
+    parser = _Parser(prog=f"python -m {PROG}", description="Zero-downtime dual-key rotation.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log each SDK step")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("status", help="active slot, versions, expiry, consumers (exit 1: act)")
+    _common(p)
+    p.add_argument(
+        "--threshold-days", type=_positive(float, "number of days"),
+        default=status.DEFAULT_THRESHOLD_DAYS,
+        help="exit 1 when the latest version expires sooner (default 30)",
+    )
+    p.add_argument("--format", choices=("text", "json"), default="text")
+
+    p = sub.add_parser("rotate", help="regenerate the standby key, publish it, move consumers")
+    _common(p)
+    _timeouts(p)
+    p.add_argument("--both", action="store_true", help="renew both keys")
+
+    p = sub.add_parser("revoke", help="move consumers off a slot, then regenerate it at once")
+    _common(p)
+    _timeouts(p)
+    p.add_argument("--slot", required=True, choices=state.SLOTS)
+
+    p = sub.add_parser("drill", help="rotations under concurrent load; prints a summary")
+    _common(p)
+    p.add_argument("--local", action="store_true", help="against the in-memory emulator "
+                   "(the default without --stack-outputs)")
+    p.add_argument("--rotations", type=_positive(int, "whole number"), default=3)
+    p.add_argument("--clients", type=_positive(int, "whole number"), default=8,
+                   help="concurrent client threads (default 8)")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    return parser
+
+
+def _locate(args: argparse.Namespace) -> tuple[str, str, target.StackOutputs]:
+    """Vault URL and secret name from flags or stack outputs, all checked before any call."""
+    outputs = (
+        target.read_stack_outputs(args.stack_outputs)
+        if args.stack_outputs
+        else target.StackOutputs()
+    )
+    if args.vault_url:
+        vault = target.vault_url(args.vault_url)
+    elif outputs.vault_url:
+        vault = outputs.vault_url
+    else:
+        raise target.InputError(
+            "vault URL: none given; the rule is --vault-url or --stack-outputs with 'vaultUri'"
+        )
+    if args.secret_name:
+        name = target.secret_name(args.secret_name)
+    elif outputs.secret_name:
+        name = outputs.secret_name
+    else:
+        raise target.InputError(
+            "secret name: none given; the rule is --secret-name or --stack-outputs with "
+            "'secretName'"
+        )
+    for flag, check in (
+        ("account_id", target.account_ref),
+        ("endpoint", target.endpoint_url),
+        ("deployment", target.deployment_name),
+    ):
+        if getattr(args, flag):
+            check(getattr(args, flag))
+    return vault, name, outputs
+
+
+def _prepare(
+    args: argparse.Namespace, connection: Connection
+) -> tuple[target.Target, Vault, Any]:
+    vault_url, name, outputs = _locate(args)
+    vault = Vault(connection.secret_client(vault_url), name)
+    latest = vault.latest()
+    state.parse_state(latest.tags, name)
+    resolved = target.resolve_target(
+        vault=vault_url,
+        secret=name,
+        tags=latest.tags,
+        outputs=outputs,
+        account_id=args.account_id,
+        endpoint=args.endpoint,
+        deployment=args.deployment,
+    )
+    return resolved, vault, latest
+
+
+def _status(args: argparse.Namespace, connection: Connection, out: Callable[[str], None]) -> int:
+    resolved, vault, latest = _prepare(args, connection)
+    consumers = connection.edges(
+        resolved, vault, probe_waiter=Waiter(), confirm_waiter=Waiter()
+    ).consumers
+    observations = [consumers.observe(c, latest.version) for c in resolved.consumers]
+    report = status.evaluate(
+        resolved.secret_name,
+        resolved.vault_url,
+        latest,
+        vault.versions(),
+        observations,
+        now=datetime.now(UTC),
+        threshold_days=args.threshold_days,
+    )
+    out(json.dumps(report, indent=2) if args.format == "json" else status.render_text(report))
+    return 0 if report["ok"] else 1
+
+
+def _operate(
+    args: argparse.Namespace,
+    connection: Connection,
+    out: Callable[[str], None],
+    hook: Callable[[str], None],
+) -> int:
+    resolved, vault, _ = _prepare(args, connection)
+    edges = connection.edges(
+        resolved,
+        vault,
+        probe_waiter=Waiter(timeout=args.probe_timeout, interval=1.0, cap=5.0),
+        confirm_waiter=Waiter(timeout=args.confirm_timeout, interval=2.0, cap=15.0),
+    )
+    edges.keys.check()
+    if args.command == "revoke":
+        op = state.Operation("revoke", args.slot)
+    else:
+        op = state.Operation("both" if args.both else "rotate")
+    engine = Engine(
+        edges,
+        resolved.consumers,
+        period_override=args.period_days,
+        hook=hook,
+        echo=lambda line: print(f"{PROG}: {line}", file=sys.stderr, flush=True),
+    )
+    outcome = engine.run(op)
+    out(
+        f"{op.tag}: done; version {outcome.version} holds {outcome.slot} "
+        f"({len(outcome.resumed) + len(outcome.steps)} steps)"
+    )
+    return 0
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    connection: Connection | None = None,
+    out: Callable[[str], None] = print,
+    hook: Callable[[str], None] = lambda point: None,
+) -> int:
+    """Run the command line; `connection` (default: DefaultAzureCredential) is for tests."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format=f"{PROG}: %(name)s: %(message)s",
+    )
+    if not args.verbose:
+        # The SDKs log request URLs and headers at INFO; keep them quiet unless asked.
+        logging.getLogger("azure").setLevel(logging.WARNING)
+    try:
+        if args.command == "drill":
+            from rotation import drill
+
+            return drill.main(args, out=out)
+        connection = connection or Connection.default()
+        if args.command == "status":
+            return _status(args, connection, out)
+        return _operate(args, connection, out, hook)
+    except (target.InputError, state.StateError) as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except RotationStopped as exc:
+        print(f"{PROG}: stopped: {exc}", file=sys.stderr)
+        return 1
+    except ClientAuthenticationError as exc:
+        print(f"{PROG}: error: no Azure credential ({describe_error(exc)})", file=sys.stderr)
+        return 1
+    except AzureError as exc:
+        print(f"{PROG}: stopped: {describe_error(exc)}", file=sys.stderr)
+        return 1

@@ -1,0 +1,199 @@
+"""Runs a plan (rotation/state.py) against the edges (rotation/azure.py), recording progress.
+
+The secret's latest version carries the progress, so any crash followed by a re-run of the same
+command resumes where it stopped; a different command first finishes the operation under way.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+
+from rotation import state
+from rotation.azure import AccountKeys, Consumers, Probe, RotationStopped, SecretRecord, Vault
+from rotation.target import Consumer, InputError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PERIOD_DAYS = 90
+
+
+@dataclass
+class Edges:
+    """The four edges a rotation drives."""
+
+    vault: Vault
+    keys: AccountKeys
+    probe: Probe
+    consumers: Consumers
+
+
+@dataclass
+class Outcome:
+    """What a run did: each step as 'index/total description', the final version and slot."""
+
+    operation: str
+    resumed: list[str] = field(default_factory=list)
+    steps: list[str] = field(default_factory=list)
+    version: str = ""
+    slot: str = ""
+
+
+def period_days(tags: dict[str, str], override: int | None) -> int:
+    """The validity period for a new version: the flag, else the secret's tag, else 90 days."""
+    if override is not None:
+        return override
+    raw = tags.get(state.TAG_PERIOD, "")
+    if raw.isdigit() and 1 <= int(raw) <= 3650:
+        return int(raw)
+    return DEFAULT_PERIOD_DAYS
+
+
+class Engine:
+    """Performs operations on one secret and its account.
+
+    `hook(point)` is called after each step's action ('<i>:done') and after its record
+    ('<i>:recorded'), and after an operation is recorded as started ('start'): tests raise there
+    to simulate a crash.
+    """
+
+    def __init__(
+        self,
+        edges: Edges,
+        consumers: tuple[Consumer, ...],
+        *,
+        period_override: int | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        hook: Callable[[str], None] = lambda point: None,
+        echo: Callable[[str], None] = log.info,
+    ) -> None:
+        self.edges = edges
+        self.consumers = consumers
+        self._period_override = period_override
+        self._now = now
+        self._hook = hook
+        self._echo = echo
+
+    def run(self, op: state.Operation) -> Outcome:
+        """Finish any operation under way, then perform `op` unless it was the one under way."""
+        if not self.consumers:
+            raise InputError(
+                "consumers: none known; the rule is stack outputs apps.<app>.siteId/hostName or "
+                f"the {state.TAG_CONSUMERS!r} tag on the secret"
+            )
+        outcome = Outcome(op.tag)
+        latest = self.edges.vault.latest()
+        current = state.parse_state(latest.tags, self.edges.vault.name)
+        if current.progress is not None:
+            same = current.progress.op == op
+            self._echo(
+                f"resuming {current.progress.op.tag} at step {current.progress.next_step + 1}/"
+                f"{len(current.progress.steps)} (state {current.state_name}, version "
+                f"{latest.version}, slot {current.active_slot})"
+            )
+            latest = self._execute(latest, current.progress, outcome.resumed)
+            if same:
+                return self._finish(outcome, latest)
+            current = state.parse_state(latest.tags, self.edges.vault.name)
+        progress = state.Progress(op, current.active_slot, 0)
+        self._echo(
+            f"starting {op.tag}: version {latest.version}, active {current.active_slot}, "
+            f"plan: {', '.join(s.describe() for s in progress.steps)}"
+        )
+        tags = state.progress_tags(latest.tags, progress, current.active_slot)
+        self.edges.vault.set_tags(latest.version, tags)
+        latest = replace(latest, tags=tags)
+        self._hook("start")
+        latest = self._execute(latest, progress, outcome.steps)
+        return self._finish(outcome, latest)
+
+    def _finish(self, outcome: Outcome, latest: SecretRecord) -> Outcome:
+        outcome.version = latest.version
+        outcome.slot = latest.tags.get(state.TAG_SLOT, "")
+        self._echo(f"done: version {outcome.version} holds {outcome.slot}; every consumer on it")
+        return outcome
+
+    def _execute(
+        self, latest: SecretRecord, progress: state.Progress, done: list[str]
+    ) -> SecretRecord:
+        steps = progress.steps
+        current: state.Progress | None = progress
+        while current is not None:
+            index = current.next_step
+            step = steps[index]
+            label = f"{index + 1}/{len(steps)} {step.describe()}"
+            active = latest.tags.get(state.TAG_SLOT, "")
+            following = state.advance(current)
+            if step.kind is state.StepKind.CONFIRM:
+                self._confirm(latest.version, active, steps[index + 1 :])
+            elif step.kind is state.StepKind.REGENERATE:
+                assert step.slot is not None
+                if step.slot == active:
+                    # Never reached by a valid plan: the latest version must always hold a live key.
+                    raise RotationStopped(
+                        f"refusing to regenerate {step.slot}: latest version {latest.version} "
+                        "holds it"
+                    )
+                self.edges.keys.regenerate(step.slot)
+            else:
+                assert step.slot is not None
+                latest = self._publish(latest, step.slot, current, following)
+            self._echo(f"step {label}: done (version {latest.version}, slot "
+                       f"{latest.tags.get(state.TAG_SLOT)})")
+            self._hook(f"{index}:done")
+            if step.kind is not state.StepKind.PUBLISH:
+                latest = self._record(latest, following)
+            done.append(label)
+            self._hook(f"{index}:recorded")
+            current = following
+        return latest
+
+    def _record(self, latest: SecretRecord, following: state.Progress | None) -> SecretRecord:
+        slot = latest.tags[state.TAG_SLOT]
+        tags = (
+            state.finished_tags(latest.tags, slot, self._now())
+            if following is None
+            else state.progress_tags(latest.tags, following, slot)
+        )
+        self.edges.vault.set_tags(latest.version, tags)
+        return replace(latest, tags=tags)
+
+    def _confirm(self, version: str, active: str, rest: tuple[state.Step, ...]) -> None:
+        failures = []
+        for consumer in self.consumers:
+            seen = self.edges.consumers.confirm(consumer, version)
+            if not seen.confirmed:
+                failures.append(f"{consumer.name} ({consumer.kind}): {seen.detail}")
+        if failures:
+            nxt = next((s for s in rest if s.kind is state.StepKind.REGENERATE), None)
+            stop = f"stopped before regenerating {nxt.slot}" if nxt else "stopped"
+            raise RotationStopped(
+                f"consumer not confirmed on version {version} (slot {active}): "
+                f"{'; '.join(failures)}; {stop}, nothing broken; fix it and re-run"
+            )
+
+    def _publish(
+        self,
+        latest: SecretRecord,
+        slot: str,
+        current: state.Progress,
+        following: state.Progress | None,
+    ) -> SecretRecord:
+        value = self.edges.keys.key(slot)
+        # Never publish a key that has not answered: a new key may be accepted only after a delay.
+        self.edges.probe.wait_accepted(value, slot)
+        now = self._now()
+        tags = (
+            state.finished_tags(latest.tags, slot, now)
+            if following is None
+            else state.progress_tags(latest.tags, following, slot)
+        )
+        expires = now + timedelta(days=period_days(latest.tags, self._period_override))
+        record = self.edges.vault.publish(value, tags, expires)
+        self._echo(
+            f"published {slot} as version {record.version} (expires "
+            f"{expires.date().isoformat()}), was {latest.version}"
+        )
+        return record

@@ -1,0 +1,293 @@
+"""What a rotation acts on: vault, secret, account, AI endpoint and consumers, from flags, the stack
+outputs (`pulumi stack output --json`) or the secret's own tags. Pure: no network.
+
+Stack outputs read (every field optional; flags win over outputs, outputs over tags):
+
+    {"vaultUri": "https://<vault>.vault.azure.net/", "secretName": "<name>",
+     "secretUri": "https://<vault>.vault.azure.net/secrets/<name>",
+     "aiAccountId": "/subscriptions/.../Microsoft.CognitiveServices/accounts/<name>",
+     "aiEndpoint": "https://<subdomain>.openai.azure.com/", "chatDeployment": "<deployment>",
+     "apps": {"<app>": {"siteId": "/subscriptions/.../Microsoft.Web/sites/<site>",
+                        "hostName": "<site>.azurewebsites.net",
+                        "healthUrl": "https://<host>/healthz"}}}
+
+Each app with a siteId is a site consumer (Key Vault reference refreshed through ARM); each app
+with a healthUrl, or else a hostName (health URL https://<hostName>/healthz), is also an SDK
+consumer confirmed by its health report. Without apps in the outputs, the secret's Consumers tag
+(comma-separated site names, in the account's subscription and resource group) names the sites.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from rotation import state
+
+_ACCOUNT_ID = re.compile(
+    r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/"
+    r"Microsoft\.CognitiveServices/accounts/(?P<name>[^/]+)$",
+    re.IGNORECASE,
+)
+_SITE_ID = re.compile(
+    r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/"
+    r"Microsoft\.Web/sites/(?P<name>[^/]+)$",
+    re.IGNORECASE,
+)
+_SECRET_NAME = re.compile(r"^[0-9A-Za-z-]{1,127}$")
+_DEPLOYMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+DEFAULT_DEPLOYMENT = "chat"
+HEALTH_PATH = "/healthz"
+
+
+class InputError(ValueError):
+    """An input is missing or malformed; the message is one line naming input, value and rule."""
+
+
+@dataclass(frozen=True)
+class AccountRef:
+    """An AI account's resource ID, split into what the management SDK takes."""
+
+    resource_id: str
+    subscription: str
+    resource_group: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Consumer:
+    """Something that reads the secret: an App Service site with a Key Vault reference
+    (kind 'site', target = site ID) or an app reading it through the SDK (kind 'health',
+    target = the URL of its health endpoint, which reports the secret version in use)."""
+
+    name: str
+    kind: str
+    target: str
+
+    @property
+    def site(self) -> tuple[str, str, str]:
+        """(subscription, resource group, site name) of a site consumer."""
+        match = _SITE_ID.match(self.target)
+        if match is None:  # checked when the consumer was made
+            raise InputError(f"consumer {self.name!r}: {self.target!r} is not a site ID")
+        return match["sub"], match["rg"], match["name"]
+
+
+@dataclass(frozen=True)
+class StackOutputs:
+    """The fields of `pulumi stack output --json` a rotation reads."""
+
+    vault_url: str | None = None
+    secret_name: str | None = None
+    account_id: str | None = None
+    endpoint: str | None = None
+    deployment: str | None = None
+    consumers: tuple[Consumer, ...] = ()
+
+
+@dataclass(frozen=True)
+class Target:
+    """Everything a rotation acts on, validated."""
+
+    vault_url: str
+    secret_name: str
+    account: AccountRef
+    endpoint: str | None
+    deployment: str
+    consumers: tuple[Consumer, ...] = field(default_factory=tuple)
+
+
+def vault_url(value: str, what: str = "--vault-url") -> str:
+    """A Key Vault URL: https://<name>.vault.<cloud domain>/ ; returned with one trailing slash."""
+    parts = urlsplit(value)
+    host = parts.hostname or ""
+    if (
+        parts.scheme != "https"
+        or ".vault." not in host
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.username
+    ):
+        raise InputError(
+            f"{what} {value!r}: the rule is https://<vault>.vault.azure.net/ (no path or query)"
+        )
+    return f"https://{parts.netloc}/"
+
+
+def secret_name(value: str, what: str = "--secret-name") -> str:
+    """A Key Vault secret name: 1-127 letters, digits or hyphens."""
+    if not _SECRET_NAME.match(value):
+        raise InputError(f"{what} {value!r}: the rule is 1-127 letters, digits or hyphens")
+    return value
+
+
+def account_ref(value: str, what: str = "--account-id") -> AccountRef:
+    """Split a Microsoft.CognitiveServices/accounts resource ID."""
+    match = _ACCOUNT_ID.match(value.strip())
+    if match is None:
+        raise InputError(
+            f"{what} {value!r}: the rule is /subscriptions/<id>/resourceGroups/<rg>/providers/"
+            "Microsoft.CognitiveServices/accounts/<name>"
+        )
+    return AccountRef(value.strip(), match["sub"], match["rg"], match["name"])
+
+
+def endpoint_url(value: str, what: str = "--endpoint") -> str:
+    """The AI account's https endpoint (custom subdomain), returned without a trailing slash."""
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.hostname or parts.query or parts.username:
+        raise InputError(f"{what} {value!r}: the rule is an https:// URL with a host name")
+    return value.rstrip("/")
+
+
+def deployment_name(value: str, what: str = "--deployment") -> str:
+    """A model deployment name."""
+    if not _DEPLOYMENT.match(value):
+        raise InputError(f"{what} {value!r}: the rule is 1-64 letters, digits, '.', '_' or '-'")
+    return value
+
+
+def consumer(name: str, kind: str, target: str, what: str) -> Consumer:
+    """A validated consumer: a site ID for kind 'site', an https URL for kind 'health'."""
+    if kind == "site" and not _SITE_ID.match(target):
+        raise InputError(
+            f"{what} {target!r}: the rule is /subscriptions/<id>/resourceGroups/<rg>/providers/"
+            "Microsoft.Web/sites/<name>"
+        )
+    if kind == "health":
+        parts = urlsplit(target)
+        if parts.scheme != "https" or not parts.hostname or parts.username:
+            raise InputError(f"{what} {target!r}: the rule is an https:// URL with a host name")
+    return Consumer(name, kind, target)
+
+
+def _text(outputs: Mapping[str, Any], key: str, source: str) -> str | None:
+    value = outputs.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InputError(f"{source} output {key!r}: {value!r} is not a string")
+    return value
+
+
+def parse_stack_outputs(outputs: Any, source: str = "stack outputs") -> StackOutputs:
+    """Validate the fields of `pulumi stack output --json` a rotation reads."""
+    if not isinstance(outputs, dict):
+        raise InputError(f"{source}: {type(outputs).__name__} is not a JSON object")
+    vault = _text(outputs, "vaultUri", source)
+    name = _text(outputs, "secretName", source)
+    secret_uri = _text(outputs, "secretUri", source)
+    if secret_uri and (vault is None or name is None):
+        parts = urlsplit(secret_uri)
+        segments = [s for s in parts.path.split("/") if s]
+        if len(segments) < 2 or segments[0] != "secrets":
+            raise InputError(
+                f"{source} output 'secretUri' {secret_uri!r}: the rule is "
+                "https://<vault>.vault.azure.net/secrets/<name>"
+            )
+        vault = vault or f"{parts.scheme}://{parts.netloc}/"
+        name = name or segments[1]
+    apps = outputs.get("apps") or {}
+    if not isinstance(apps, dict):
+        raise InputError(f"{source} output 'apps': {apps!r} is not an object of apps by name")
+    consumers: list[Consumer] = []
+    for app_name, app in sorted(apps.items()):
+        if not isinstance(app, dict):
+            raise InputError(f"{source} output 'apps.{app_name}': {app!r} is not an object")
+        if app.get("siteId"):
+            where = f"{source} output 'apps.{app_name}.siteId'"
+            consumers.append(consumer(app_name, "site", str(app["siteId"]), where))
+        if app.get("healthUrl"):
+            where = f"{source} output 'apps.{app_name}.healthUrl'"
+            consumers.append(consumer(app_name, "health", str(app["healthUrl"]), where))
+        elif app.get("hostName"):
+            where = f"{source} output 'apps.{app_name}.hostName'"
+            url = f"https://{app['hostName']}{HEALTH_PATH}"
+            consumers.append(consumer(app_name, "health", url, where))
+    return StackOutputs(
+        vault_url=vault_url(vault, f"{source} output 'vaultUri'") if vault else None,
+        secret_name=secret_name(name, f"{source} output 'secretName'") if name else None,
+        account_id=_text(outputs, "aiAccountId", source) or _text(outputs, "accountId", source),
+        endpoint=_text(outputs, "aiEndpoint", source),
+        deployment=_text(outputs, "chatDeployment", source),
+        consumers=tuple(consumers),
+    )
+
+
+def read_stack_outputs(path: str) -> StackOutputs:
+    """Read and validate a file written by `pulumi stack output --json`."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"--stack-outputs {path!r}: cannot be read ({exc.strerror})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"--stack-outputs {path!r}: not JSON (line {exc.lineno}: {exc.msg}); the rule is "
+            "the output of `pulumi stack output --json`"
+        ) from None
+    return parse_stack_outputs(data, f"--stack-outputs {path!r}")
+
+
+def tag_consumers(tags: Mapping[str, str], account: AccountRef, secret: str) -> tuple[Consumer, ...]:
+    """Sites named by the secret's Consumers tag, in the account's subscription and group."""
+    names = [n.strip() for n in tags.get(state.TAG_CONSUMERS, "").split(",") if n.strip()]
+    prefix = f"/subscriptions/{account.subscription}/resourceGroups/{account.resource_group}"
+    where = f"secret {secret!r} tag {state.TAG_CONSUMERS!r}"
+    return tuple(
+        consumer(n, "site", f"{prefix}/providers/Microsoft.Web/sites/{n}", where) for n in names
+    )
+
+
+def resolve_target(
+    *,
+    vault: str,
+    secret: str,
+    tags: Mapping[str, str],
+    outputs: StackOutputs,
+    account_id: str | None,
+    endpoint: str | None,
+    deployment: str | None,
+) -> Target:
+    """Combine flags (given here), stack outputs and the secret's tags into a Target.
+
+    Consumers come from the stack outputs when they name any, else from the secret's tags. The
+    endpoint may stay None: the account then tells it (accounts/read).
+    """
+    account_value = account_id or outputs.account_id or tags.get(state.TAG_ACCOUNT)
+    if not account_value:
+        raise InputError(
+            f"account ID: none given; the rule is --account-id, the stack output 'aiAccountId' "
+            f"or the tag {state.TAG_ACCOUNT!r} on secret {secret!r}"
+        )
+    where = (
+        "--account-id"
+        if account_id
+        else "stack output 'aiAccountId'"
+        if outputs.account_id
+        else f"secret {secret!r} tag {state.TAG_ACCOUNT!r}"
+    )
+    account = account_ref(account_value, where)
+    endpoint_value = endpoint or outputs.endpoint
+    consumers = outputs.consumers or tag_consumers(tags, account, secret)
+    return Target(
+        vault_url=vault,
+        secret_name=secret,
+        account=account,
+        endpoint=(
+            endpoint_url(endpoint_value, "--endpoint" if endpoint else "stack output 'aiEndpoint'")
+            if endpoint_value
+            else None
+        ),
+        deployment=deployment_name(
+            deployment or outputs.deployment or DEFAULT_DEPLOYMENT,
+            "--deployment" if deployment else "chat deployment",
+        ),
+        consumers=consumers,
+    )

@@ -1,0 +1,331 @@
+"""KeyClient against the emulated vault: caching, single-flight refresh, suppression, faults."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import requests
+
+import emulator
+from app.key_client import (
+    CachedKey,
+    KeyRejectedError,
+    KeyUnavailableError,
+    KeyVaultUnavailableError,
+)
+from tests.app.conftest import Env, world_env
+
+THREADS = 24
+
+
+def run_threads(count: int, target: Callable[[], Any]) -> list[Any]:
+    """Run `target` in `count` threads released together; results (or exceptions) in order."""
+    start = threading.Barrier(count)
+    results: list[Any] = [None] * count
+
+    def worker(index: int) -> None:
+        start.wait()
+        try:
+            results[index] = target()
+        except Exception as exc:
+            results[index] = exc
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_sdk_key_is_read_once_and_served_from_memory(env: Env) -> None:
+    client = env.key_client()
+    key = client.current()
+    assert (key.value, key.version, key.slot, key.source, key.generation) == (
+        env.keys()["key1"],
+        env.world.secret.version,
+        "key1",
+        "sdk",
+        0,
+    )
+    gets = env.kv_gets()
+    for _ in range(100):
+        assert client.current() is key
+    assert (client.kv_reads, env.kv_gets()) == (1, gets)
+    assert key.value not in repr(key)
+
+
+def test_cold_start_under_many_threads_reads_key_vault_once(env: Env) -> None:
+    client = env.key_client()
+    env.state.add_fault(host=env.kv_host, method="GET", latency=0.05)
+    results = run_threads(THREADS, client.current)
+    assert {r.version for r in results} == {env.world.secret.version}
+    assert client.kv_reads == 1
+
+
+def test_refresh_after_401_is_single_flight_across_threads(env: Env) -> None:
+    client = env.key_client()
+    failed = client.current()
+    new_version = env.rotate("key2")
+    env.state.regenerate_key(env.world.account.name, "key1")
+    before = env.kv_gets()
+    # Hold the one read open long enough for every thread to arrive while it is in flight.
+    env.state.add_fault(host=env.kv_host, method="GET", latency=0.1)
+
+    results = run_threads(THREADS, lambda: client.refresh_after_failure(failed))
+
+    assert all(isinstance(r, CachedKey) for r in results), results
+    assert {(r.value, r.version, r.slot, r.generation) for r in results} == {
+        (env.keys()["key2"], new_version, "key2", 1)
+    }
+    assert client.kv_reads == 2
+    assert env.kv_gets() - before == 1
+    # A latecomer with the old key gets the refreshed key without another read.
+    assert client.refresh_after_failure(failed).version == new_version
+    assert client.kv_reads == 2
+
+
+def test_same_failing_key_is_reported_and_not_re_read_during_cooldown(env: Env) -> None:
+    clock = emulator.ManualClock(start=1000.0)
+    client = env.key_client(clock=clock, reject_cooldown=5.0)
+    failed = client.current()
+    env.state.regenerate_key(env.world.account.name, "key1")  # not published: KV holds a dead key
+    env.state.add_fault(host=env.kv_host, method="GET", latency=0.05)
+
+    results = run_threads(THREADS, lambda: client.refresh_after_failure(failed))
+
+    assert all(isinstance(r, KeyRejectedError) for r in results), results
+    assert str(results[0]) == (
+        f"the AI endpoint rejects key version {failed.version} (slot key1) and Key Vault secret "
+        f"'{env.world.secret_name}' holds no other key"
+    )
+    assert client.kv_reads == 2
+    clock.advance(4.9)
+    with pytest.raises(KeyRejectedError):
+        client.refresh_after_failure(failed)
+    assert client.kv_reads == 2  # suppressed: Key Vault just returned this key
+    assert client.current() is not None and client.current().value == failed.value
+
+    new_version = env.rotate("key2")
+    clock.advance(0.2)
+    refreshed = client.refresh_after_failure(failed)
+    assert (refreshed.version, refreshed.slot, client.kv_reads) == (new_version, "key2", 3)
+
+
+def test_background_recheck_after_max_age_moves_to_a_new_version(env: Env) -> None:
+    clock = emulator.ManualClock(start=0.0)
+    client = env.key_client(clock=clock, max_age=300.0)
+    first = client.current()
+    new_version = env.rotate("key2")  # published; the old key still works
+
+    clock.advance(299)
+    assert client.current() is first and client.background is None
+    clock.advance(1)
+    assert client.current() is first  # served at once; the re-check runs in the background
+    assert client.background is not None
+    client.background.join()
+    now = client.current()
+    assert (now.version, now.slot, now.generation, client.kv_reads) == (new_version, "key2", 1, 2)
+
+
+def test_recheck_finding_the_same_version_keeps_the_generation(env: Env) -> None:
+    client = env.key_client()
+    first = client.current()
+    again = client.revalidate()
+    assert (again.value == first.value, again.version, again.generation) == (
+        True,
+        first.version,
+        0,
+    )
+
+
+def test_throttling_is_retried_while_the_cached_key_keeps_serving(env: Env) -> None:
+    client = env.key_client()
+    cached = client.current()
+    new_version = env.rotate("key2")
+    fault = env.state.add_fault(
+        host=env.kv_host, method="GET", status=429, times=2, retry_after=0
+    )
+    before = env.kv_gets()
+
+    refreshed = client.refresh_after_failure(cached)
+
+    assert (refreshed.version, fault.hits, env.kv_gets() - before, client.kv_reads) == (
+        new_version,
+        2,
+        3,
+        2,
+    )
+
+
+def test_key_vault_outage_fails_the_refresh_and_keeps_the_cached_key(env: Env) -> None:
+    client = env.key_client()
+    cached = client.current()
+    env.state.add_fault(host=env.kv_host, method="GET", status=503)
+    before = env.kv_gets()
+
+    with pytest.raises(KeyVaultUnavailableError) as caught:
+        client.revalidate()
+
+    assert str(caught.value) == (
+        f"Key Vault read of secret '{env.world.secret_name}' failed: HTTP 503 ServiceUnavailable"
+    )
+    assert env.kv_gets() - before == 4  # the first try and the SDK's 3 status retries
+    assert client.current() is cached
+    assert client.last_error == str(caught.value)
+
+    env.state.clear_faults()
+    assert client.revalidate().version == cached.version
+
+
+class _Unreachable(requests.adapters.BaseAdapter):
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        raise requests.ConnectionError(f"cannot connect to {request.url}")
+
+    def close(self) -> None:
+        pass
+
+
+def test_unreachable_key_vault_is_an_outage(env: Env) -> None:
+    from azure.core.pipeline.transport import RequestsTransport
+    from azure.keyvault.secrets import SecretClient
+
+    from app.key_client import KeyClient
+
+    session = env.session()
+    session.mount(f"https://{env.kv_host}", _Unreachable())
+    secret_client = SecretClient(
+        env.world.vault_url,
+        env.credential(),
+        transport=RequestsTransport(session=session, session_owner=False),
+        retry_total=1,
+        retry_backoff_factor=0.01,
+    )
+    client = KeyClient(secret_client, secret_name=env.world.secret_name, env_value=None)
+    with pytest.raises(KeyVaultUnavailableError) as caught:
+        client.current()
+    assert str(caught.value) == (
+        f"Key Vault read of secret '{env.world.secret_name}' failed: cannot reach Key Vault "
+        "(ServiceRequestError)"
+    )
+
+
+def test_access_denied_is_not_an_outage(env: Env) -> None:
+    for grant in list(env.state.grants):
+        if grant.principal_id == env.world.site.identity.principal_id:
+            env.state.revoke(grant)
+    client = env.key_client()
+    with pytest.raises(KeyUnavailableError) as caught:
+        client.current()
+    assert type(caught.value) is KeyUnavailableError
+    assert str(caught.value) == (
+        f"Key Vault read of secret '{env.world.secret_name}' failed: HTTP 403 Forbidden"
+    )
+
+
+# -- keys from the Key Vault reference --------------------------------------------------------
+
+
+def test_reference_key_is_used_and_its_version_identified(env: Env) -> None:
+    resolved = env.site_env()["AZURE_AI_API_KEY"]
+    client = env.key_client(env_value=resolved)
+    key = client.current()
+    assert (key.value, key.version, key.slot, key.source, client.reference_state) == (
+        env.keys()["key1"],
+        env.world.secret.version,
+        "key1",
+        "reference",
+        "resolved",
+    )
+    assert client.kv_reads == 1
+
+
+def test_stale_reference_key_is_matched_to_its_older_version(env: Env) -> None:
+    stale = env.site_env()["AZURE_AI_API_KEY"]
+    env.rotate("key2")  # App Service still serves the cached key1 value (no refresh yet)
+    assert env.site_env()["AZURE_AI_API_KEY"] == stale
+    client = env.key_client(env_value=stale)
+    key = client.current()
+    assert (key.version, key.slot, key.source) == (env.world.secret.version, "key1", "reference")
+    assert client.kv_reads == 3  # latest, the version list, the matching older version
+
+
+def test_reference_key_matching_no_version_reports_why(env: Env) -> None:
+    import secrets
+
+    client = env.key_client(env_value=secrets.token_hex(16))
+    key = client.current()
+    assert (key.version, key.source) == (None, "reference")
+    assert client.version_error == (
+        "the key from the reference matches none of the 1 newest versions of secret "
+        f"'{env.world.secret_name}'"
+    )
+
+
+def test_rejected_reference_key_falls_back_to_the_sdk(env: Env) -> None:
+    client = env.key_client(env_value=env.site_env()["AZURE_AI_API_KEY"])
+    failed = client.current()
+    new_version = env.rotate("key2")
+    env.state.regenerate_key(env.world.account.name, "key1")
+    key = client.refresh_after_failure(failed)
+    assert (key.value, key.version, key.source, key.generation) == (
+        env.keys()["key2"],
+        new_version,
+        "sdk",
+        1,
+    )
+
+
+def test_rejected_reference_key_without_sdk_settings_is_unavailable(env: Env) -> None:
+    client = env.key_client(env_value=env.site_env()["AZURE_AI_API_KEY"], sdk=False)
+    failed = client.current()
+    assert (failed.version, client.kv_reads) == (None, 0)
+    with pytest.raises(KeyUnavailableError) as caught:
+        client.refresh_after_failure(failed)
+    assert str(caught.value) == (
+        "the key from the Key Vault reference is rejected and KEY_VAULT_URI/"
+        "AZURE_AI_KEY_SECRET_NAME are not set: no newer key until App Service refreshes the "
+        "reference"
+    )
+
+
+def test_unresolved_reference_is_never_used_as_a_key(caplog: pytest.LogCaptureFixture) -> None:
+    with world_env() as env:
+        # The site loses its role on the secret; a config change re-resolves the reference.
+        for grant in list(env.state.grants):
+            if grant.principal_id == env.world.site.identity.principal_id:
+                env.state.revoke(grant)
+        env.state.set_app_settings(env.world.site.name, dict(env.world.site.app_settings))
+        literal = env.site_env()["AZURE_AI_API_KEY"]
+        assert literal == f"@Microsoft.KeyVault(SecretUri={env.world.secret_uri})"
+        caplog.set_level("ERROR", logger="app.key_client")
+
+        client = env.key_client(env_value=literal, sdk=False)
+
+        assert (client.reference_state, client.reference) == ("unresolved", literal)
+        assert caplog.messages == [
+            f"AZURE_AI_API_KEY holds an unresolved Key Vault reference {literal} (check the app "
+            "identity's role on the secret and the reference status); no KEY_VAULT_URI/"
+            "AZURE_AI_KEY_SECRET_NAME to fall back on: no key"
+        ]
+        with pytest.raises(KeyUnavailableError) as caught:
+            client.current()
+        assert str(caught.value) == (
+            f"AZURE_AI_API_KEY holds the unresolved reference {literal} and KEY_VAULT_URI/"
+            "AZURE_AI_KEY_SECRET_NAME are not set: no key to use"
+        )
+
+
+def test_unresolved_reference_falls_back_to_the_sdk(env: Env) -> None:
+    literal = f"@Microsoft.KeyVault(SecretUri={env.world.secret_uri})"
+    client = env.key_client(env_value=literal)
+    key = client.current()
+    assert (key.value, key.source, key.version, client.reference_state) == (
+        env.keys()["key1"],
+        "sdk",
+        env.world.secret.version,
+        "unresolved",
+    )

@@ -1,0 +1,585 @@
+"""A labelled corpus of app-settings-shaped values, generated at run time from a seed.
+
+Every credential here is random bytes in a public format, made when the corpus is built: nothing
+key-like is written in this file. Rows are ``Sample(name, value, label, kind, secret)``:
+
+- positives (``label=True``): every format the engine knows, as a whole value and embedded in URLs,
+  command lines, container args, JSON blobs and tags, under credential-like *and* neutral names
+  (the blind spot of name-dependent scanners), including delimiter-rich SAS tokens and connection
+  strings and uniformly random 32-hex keys;
+- hard negatives (``label=False``): references, GUIDs, Application Insights keys and connection
+  strings, resource IDs, endpoints, hashes and digests (md5/sha1/sha256 hex, SRI, image digests,
+  ETags, trace IDs), public keys, certificate thumbprints and placeholders, many of them under
+  credential-like names.
+
+``kind`` is the expected finding kind for a positive and the non-secret class for a negative;
+``secret`` is the exact credential text inside ``value`` (empty for a negative).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import string
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from urllib.parse import quote
+
+BASE62 = string.ascii_letters + string.digits
+HEX = "0123456789abcdef"
+ENTRA = string.ascii_letters + string.digits + "_~.-"
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One labelled value, as an app setting ``name=value``."""
+
+    name: str
+    value: str
+    label: bool  # True when value holds a credential
+    kind: str  # expected finding kind (positive) or the non-secret class (negative)
+    secret: str = ""  # the credential text inside value, for span checks
+
+
+# --- names ---------------------------------------------------------------------------------------
+
+CREDENTIAL_NAMES = (
+    "API_KEY",
+    "AZURE_OPENAI_API_KEY",
+    "OPENAI_API_KEY",
+    "openaiKey",
+    "AzureOpenAI__ApiKey",
+    "COGNITIVE_SERVICES_KEY",
+    "SEARCH_ADMIN_KEY",
+    "AI_SECRET",
+    "ACCESS_TOKEN",
+    "client_secret",
+    "SUBSCRIPTION_KEY",
+    "apiKey",
+    "STORAGE_ACCOUNT_KEY",
+    "Auth__Token",
+)
+PASSWORD_NAMES = ("DB_PASSWORD", "password", "SQL_ADMIN_PASSWORD", "RedisPassword", "SMTP_PWD")
+NEUTRAL_NAMES = (
+    "MODEL_SETTING",
+    "CONFIG_VALUE",
+    "SETTING_1",
+    "AI_CONFIG",
+    "BACKEND_PARAM",
+    "STARTUP_COMMAND",
+    "CONTAINER_ARGS",
+    "CUSTOM_DATA",
+    "TAGS",
+    "OPTIONS_JSON",
+    "UPSTREAM",
+    "WEBSITE_EXTRA",
+)
+CONNECTION_NAMES = (
+    "AzureWebJobsStorage",
+    "ConnectionStrings__Storage",
+    "STORAGE_CONNECTION_STRING",
+    "ServiceBusConnection",
+    "ConnectionStrings__Db",
+    "EVENTHUB_CONNECTION",
+    "REDIS_CONNECTION",
+    "DATABASE_URL",
+    "APP_CONFIG_CONNECTION",
+)
+# Credential-sounding field names used inside embedded values.
+CREDENTIAL_FIELDS = ("api-key", "apiKey", "subscription-key", "access_token", "client-secret")
+NEUTRAL_FIELDS = ("value", "setting", "param", "data", "model-option")
+
+
+# --- credentials, in their public formats ----------------------------------------------------------
+
+
+def _pick(rng: random.Random, alphabet: str, n: int) -> str:
+    return "".join(rng.choice(alphabet) for _ in range(n))
+
+
+def _b64(rng: random.Random, n_bytes: int) -> str:
+    return base64.b64encode(rng.randbytes(n_bytes)).decode()
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def azure_hex_key(rng: random.Random) -> str:
+    return _pick(rng, HEX, 32)
+
+
+def azure_identifiable_key(rng: random.Random) -> str:
+    """84 characters: 52 base62, the JQQJ9 marker, version and date fields, ACOG at offset 76."""
+    return (
+        _pick(rng, BASE62, 52)
+        + "JQQJ"
+        + "9"
+        + rng.choice("9DH")
+        + rng.choice(BASE62)
+        + rng.choice("ABCDEFGHIJKL")
+        + _pick(rng, BASE62, 16)
+        + "AC"
+        + "OG"
+        + _pick(rng, BASE62, 4)
+    )
+
+
+def storage_key(rng: random.Random) -> str:
+    return _b64(rng, 64)
+
+
+def shared_access_key(rng: random.Random) -> str:
+    return _b64(rng, 32)
+
+
+def entra_client_secret(rng: random.Random) -> str:
+    return _pick(rng, ENTRA, 3) + rng.choice("78") + "Q" + "~" + _pick(rng, ENTRA, 34)
+
+
+def jwt(rng: random.Random) -> str:
+    header = json.dumps({"alg": "RS256", "typ": "JWT", "kid": _pick(rng, BASE62, 12)})
+    payload = json.dumps(
+        {
+            "aud": "https://cognitiveservices.azure.com",
+            "oid": str(uuid.UUID(int=rng.getrandbits(128))),
+            "exp": rng.randint(1_700_000_000, 1_900_000_000),
+        }
+    )
+    return ".".join(
+        (_b64url(header.encode()), _b64url(payload.encode()), _b64url(rng.randbytes(64)))
+    )
+
+
+def private_key(rng: random.Random) -> str:
+    label = rng.choice(("RSA ", "", "EC ", "OPENSSH ", "ENCRYPTED "))
+    newline = rng.choice(("\n", "\\n"))
+    body = _b64(rng, rng.randint(90, 300))
+    lines = [body[i : i + 64] for i in range(0, len(body), 64)]
+    dashes = "-" * 5
+    return newline.join(
+        [f"{dashes}BEGIN {label}PRIVATE KEY{dashes}", *lines, f"{dashes}END {label}PRIVATE KEY{dashes}"]
+    )
+
+
+def openai_key(rng: random.Random) -> str:
+    prefix = rng.choice(("sk-", "sk-proj-", "sk-svcacct-"))
+    marker = base64.b64encode(b"Open" + b"AI").decode()[:8]  # the format's fixed infix
+    return prefix + _pick(rng, BASE62, 20) + marker + _pick(rng, BASE62, 20)
+
+
+def github_token(rng: random.Random) -> str:
+    if rng.random() < 0.25:
+        return "github_pat_" + _pick(rng, BASE62, 22) + "_" + _pick(rng, BASE62, 59)
+    return "gh" + rng.choice("pousr") + "_" + _pick(rng, BASE62, 36)
+
+
+def aws_access_key(rng: random.Random) -> str:
+    return rng.choice(("AKIA", "ASIA")) + _pick(rng, string.ascii_uppercase + "234567", 16)
+
+
+def generic_token(rng: random.Random) -> str:
+    shape = rng.randrange(4)
+    if shape == 0:
+        return _pick(rng, HEX, rng.choice((40, 48, 64)))
+    if shape == 1:
+        return _b64url(rng.randbytes(rng.randint(18, 40)))
+    if shape == 2:
+        return _b64(rng, rng.choice((24, 33, 48)))
+    return _pick(rng, BASE62, rng.randint(20, 52))
+
+
+def password(rng: random.Random) -> str:
+    letters = _pick(rng, string.ascii_letters, rng.randint(6, 12))
+    return letters + _pick(rng, string.digits, rng.randint(1, 4)) + rng.choice("!#%^*+-_")
+
+
+def _sas_sig(rng: random.Random) -> str:
+    return quote(_b64(rng, 32), safe="")
+
+
+def _sas_query(rng: random.Random, sig: str) -> str:
+    fields = [
+        "sv=2022-11-02",
+        rng.choice(("ss=bfqt&srt=sco", "sr=b", "sr=c")),
+        "sp=" + rng.choice(("r", "rl", "racwdl", "rwdlacupiytfx")),
+        f"se=2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T00%3A00%3A00Z",
+        "spr=https",
+    ]
+    rng.shuffle(fields)
+    return "&".join([*fields, f"sig={sig}"])
+
+
+# --- positives -------------------------------------------------------------------------------------
+
+SelfIdentifying = Callable[[random.Random], str]
+
+SELF_IDENTIFYING: dict[str, tuple[SelfIdentifying, str]] = {
+    "hex32": (azure_hex_key, "azure-ai-key"),
+    "cask": (azure_identifiable_key, "azure-ai-key"),
+    "storage": (storage_key, "storage-account-key"),
+    "entra": (entra_client_secret, "entra-client-secret"),
+    "jwt": (jwt, "jwt"),
+    "pem": (private_key, "private-key"),
+    "openai": (openai_key, "openai-api-key"),
+    "github": (github_token, "github-token"),
+    "aws": (aws_access_key, "aws-access-key"),
+}
+
+
+def _embed(rng: random.Random, secret: str, field: str) -> str:
+    """The secret inside a longer value: URL, command line, container args, JSON, tags, YAML."""
+    host = f"https://{_pick(rng, string.ascii_lowercase, 8)}.openai.azure.com"
+    shape = rng.randrange(7)
+    if shape == 0:
+        return f"{host}/openai/deployments/chat/completions?api-version=2024-06-01&{field}={secret}"
+    if shape == 1:
+        return f"python -m app --endpoint {host} --{field} {secret} --workers {rng.randint(1, 8)}"
+    if shape == 2:
+        return f"curl -s -H '{field}: {secret}' {host}/openai/models"
+    if shape == 3:
+        return json.dumps(["--port", "8080", f"--{field}", secret, "--log-level", "info"])
+    if shape == 4:
+        return json.dumps({"endpoint": host, field: secret, "deployment": "chat"})
+    if shape == 5:
+        return f"env=prod;owner=platform;{field}={secret};team=ai"
+    return f"endpoint: {host}\n{field}: {secret}\ntimeout: 30"
+
+
+def positives(rng: random.Random, per_case: int) -> Iterator[Sample]:
+    """Credentials as whole values and embedded, under credential-like and neutral names."""
+    for _ in range(per_case):
+        for _shape, (make, kind) in SELF_IDENTIFYING.items():
+            secret = make(rng)
+            yield Sample(rng.choice(CREDENTIAL_NAMES), secret, True, kind, secret)
+            secret = make(rng)
+            yield Sample(rng.choice(NEUTRAL_NAMES), secret, True, kind, secret)
+            if kind != "private-key":
+                secret = make(rng)
+                field = rng.choice(CREDENTIAL_FIELDS)
+                yield Sample(rng.choice(NEUTRAL_NAMES), _embed(rng, secret, field), True, kind, secret)
+                secret = make(rng)
+                field = rng.choice(NEUTRAL_FIELDS)
+                yield Sample(rng.choice(NEUTRAL_NAMES), _embed(rng, secret, field), True, kind, secret)
+
+        secret = generic_token(rng)
+        yield Sample(rng.choice(CREDENTIAL_NAMES), secret, True, "generic-secret", secret)
+        secret = generic_token(rng)
+        field = rng.choice(CREDENTIAL_FIELDS)
+        yield Sample(
+            rng.choice(NEUTRAL_NAMES), _embed(rng, secret, field), True, "generic-secret", secret
+        )
+        secret = password(rng)
+        yield Sample(rng.choice(PASSWORD_NAMES), secret, True, "generic-secret", secret)
+        yield from _connection_strings(rng)
+
+
+def _connection_strings(rng: random.Random) -> Iterator[Sample]:
+    account = _pick(rng, string.ascii_lowercase + string.digits, 12)
+    name = rng.choice(CONNECTION_NAMES + NEUTRAL_NAMES)
+
+    key = storage_key(rng)
+    yield Sample(
+        name,
+        f"DefaultEndpointsProtocol=https;AccountName={account};AccountKey={key};"
+        "EndpointSuffix=core.windows.net",
+        True,
+        "storage-account-key",
+        key,
+    )
+    key = shared_access_key(rng)
+    entity = rng.choice(("", f";EntityPath={_pick(rng, string.ascii_lowercase, 6)}"))
+    yield Sample(
+        name,
+        f"Endpoint=sb://{account}.servicebus.windows.net/;SharedAccessKeyName="
+        f"RootManageSharedAccessKey;SharedAccessKey={key}{entity}",
+        True,
+        "shared-access-key",
+        key,
+    )
+    sig = _sas_sig(rng)
+    yield Sample(
+        name,
+        f"BlobEndpoint=https://{account}.blob.core.windows.net/;SharedAccessSignature="
+        + _sas_query(rng, sig),
+        True,
+        "sas-token",
+        sig,
+    )
+    sig = _sas_sig(rng)
+    yield Sample(
+        rng.choice(NEUTRAL_NAMES + ("WEBSITE_RUN_FROM_PACKAGE", "MODEL_BLOB_URL")),
+        f"https://{account}.blob.core.windows.net/models/app.zip?" + _sas_query(rng, sig),
+        True,
+        "sas-token",
+        sig,
+    )
+    secret = password(rng)
+    yield Sample(
+        name,
+        f"Server=tcp:{account}.database.windows.net,1433;Initial Catalog=app;"
+        f"User ID=app;Password={secret};Encrypt=True;",
+        True,
+        "connection-string-password",
+        secret,
+    )
+    secret = password(rng).replace("#", "x").replace("%", "x").replace("^", "x")
+    yield Sample(
+        name,
+        f"postgresql://app:{secret}@{account}.postgres.database.azure.com:5432/app?sslmode=require",
+        True,
+        "connection-string-password",
+        secret,
+    )
+    secret = shared_access_key(rng)
+    yield Sample(
+        name,
+        f"{account}.redis.cache.windows.net:6380,password={secret},ssl=True,abortConnect=False",
+        True,
+        "connection-string-password",
+        secret,
+    )
+    secret = shared_access_key(rng)
+    yield Sample(
+        name,
+        f"Endpoint=https://{account}.azconfig.io;Id={_pick(rng, BASE62, 4)}-l0-s0:"
+        f"{_pick(rng, BASE62, 20)};Secret={secret}",
+        True,
+        "connection-string-secret",
+        secret,
+    )
+
+
+# --- hard negatives --------------------------------------------------------------------------------
+
+
+def _guid(rng: random.Random) -> str:
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def negatives(rng: random.Random, per_case: int) -> Iterator[Sample]:
+    """Values that look like credentials, or sit under credential names, and are not secrets."""
+    for _ in range(per_case):
+        vault = "kv-" + _pick(rng, string.ascii_lowercase + string.digits, 8)
+        secret_name = rng.choice(("ai-key", "openai-api-key", "search-key", "db-password"))
+        account = _pick(rng, string.ascii_lowercase + string.digits, 10)
+        sub, tenant = _guid(rng), _guid(rng)
+        cred_name = rng.choice(CREDENTIAL_NAMES + PASSWORD_NAMES)
+
+        def neg(name: str, value: str, kind: str) -> Sample:
+            return Sample(name, value, False, kind)
+
+        version = rng.choice(("", "/", "/" + _pick(rng, HEX, 32)))
+        yield neg(
+            cred_name,
+            f"@Microsoft.KeyVault(SecretUri=https://{vault}.vault.azure.net/secrets/{secret_name}"
+            f"{version})",
+            "key-vault-reference",
+        )
+        yield neg(
+            cred_name,
+            f"@Microsoft.KeyVault(VaultName={vault};SecretName={secret_name})",
+            "key-vault-reference",
+        )
+        yield neg(
+            cred_name,
+            f"@Microsoft.AppConfiguration(Endpoint=https://{account}.azconfig.io; "
+            f"Key=ai:{secret_name}; Label=prod)",
+            "app-configuration-reference",
+        )
+        yield neg(
+            rng.choice(("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "KEY_ID", "ClientId")),
+            _guid(rng),
+            "guid",
+        )
+        yield neg(
+            rng.choice(("APPINSIGHTS_INSTRUMENTATIONKEY", "InstrumentationKey")),
+            _guid(rng),
+            "instrumentation-key",
+        )
+        yield neg(
+            "APPLICATIONINSIGHTS_CONNECTION_STRING",
+            f"InstrumentationKey={_guid(rng)};IngestionEndpoint=https://swedencentral-0."
+            f"in.applicationinsights.azure.com/;LiveEndpoint=https://swedencentral.livediagnostics."
+            f"monitor.azure.com/;ApplicationId={_guid(rng)}",
+            "instrumentation-connection-string",
+        )
+        yield neg(
+            rng.choice(("KEY_VAULT_ID", "AI_ACCOUNT_ID", "SECRET_RESOURCE_ID", "scope")),
+            f"/subscriptions/{sub}/resourceGroups/rg-{account}/providers/Microsoft.KeyVault/"
+            f"vaults/{vault}/secrets/{secret_name}",
+            "resource-id",
+        )
+        yield neg(
+            rng.choice(("AZURE_OPENAI_ENDPOINT", "KEY_VAULT_URI", "TOKEN_ENDPOINT", "endpoint")),
+            rng.choice(
+                (
+                    f"https://{account}.openai.azure.com/",
+                    f"https://{vault}.vault.azure.net/",
+                    f"https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token",
+                    f"https://{account}.openai.azure.com/openai/deployments/chat/completions"
+                    "?api-version=2024-06-01",
+                )
+            ),
+            "endpoint",
+        )
+        yield neg(
+            rng.choice(("SECRET_ID", "KEY_VAULT_SECRET_URI", "apiKeySecretUri")),
+            f"https://{vault}.vault.azure.net/secrets/{secret_name}/{_pick(rng, HEX, 32)}",
+            "key-vault-secret-id",
+        )
+        yield neg(
+            rng.choice(("SECRET_VERSION", "KEY_VERSION", "apiKeyVersion")),
+            _pick(rng, HEX, 32),
+            "key-vault-version",
+        )
+        md5 = _pick(rng, HEX, 32)
+        yield from (
+            neg(rng.choice(("PACKAGE_MD5", "CONTENT_MD5", "checksum", "ETAG", "KEY_CHECKSUM")), md5, "md5"),
+            neg(rng.choice(NEUTRAL_NAMES), json.dumps({"file": "model.bin", "md5": md5}), "md5"),
+            neg(rng.choice(NEUTRAL_NAMES), f'ETag: W/"{_pick(rng, HEX, 32)}"', "etag"),
+            neg(rng.choice(NEUTRAL_NAMES), f"{_pick(rng, HEX, 32)}  model.bin", "md5sum"),
+            neg(
+                rng.choice(NEUTRAL_NAMES + ("TRACEPARENT",)),
+                f"00-{_pick(rng, HEX, 32)}-{_pick(rng, HEX, 16)}-01",
+                "trace-context",
+            ),
+            neg(rng.choice(("TRACE_ID", "CORRELATION_ID", "BUILD_ID")), _pick(rng, HEX, 32), "id"),
+            neg(rng.choice(("GIT_SHA", "COMMIT", "SOURCE_REVISION")), _pick(rng, HEX, 40), "sha1"),
+            neg(
+                rng.choice(("IMAGE_DIGEST", "SHA256", "API_KEY_SHA256")),
+                _pick(rng, HEX, 64),
+                "sha256",
+            ),
+            neg(
+                rng.choice(("integrity", "SRI_HASH", "CDN_SCRIPT")),
+                "sha512-" + _b64(rng, 64),
+                "sri",
+            ),
+            neg(
+                rng.choice(("DOCKER_CUSTOM_IMAGE_NAME", "LINUX_FX_VERSION", "IMAGE")),
+                rng.choice(("DOCKER|", ""))
+                + f"{account}.azurecr.io/app@sha256:{_pick(rng, HEX, 64)}",
+                "image-digest",
+            ),
+        )
+        ssh = "ssh-" + "rsa AAAAB3NzaC1yc2E" + _b64(rng, 270).rstrip("=") + " deploy@build"
+        yield neg(rng.choice(("SSH_PUBLIC_KEY", "AUTHORIZED_KEY", "DEPLOY_PUBLIC_KEY")), ssh, "ssh-public-key")
+        dashes = "-" * 5
+        body = "\\n".join(_b64(rng, 48) for _ in range(3))
+        block = rng.choice(("PUBLIC KEY", "CERTIFICATE"))
+        yield neg(
+            rng.choice(("JWT_PUBLIC_KEY", "SIGNING_CERTIFICATE", "PUBLIC_KEY_PEM")),
+            f"{dashes}BEGIN {block}{dashes}\\n{body}\\n{dashes}END {block}{dashes}",
+            "public-key",
+        )
+        thumb = _pick(rng, "0123456789ABCDEF", 40)
+        yield neg(
+            rng.choice(("WEBSITE_LOAD_CERTIFICATES", "CERT_THUMBPRINT", "SIGNING_KEY_THUMBPRINT")),
+            thumb,
+            "thumbprint",
+        )
+        yield neg(
+            cred_name,
+            rng.choice(
+                (
+                    "${{ secrets.AZURE_OPENAI_KEY }}",
+                    "$(AI_KEY)",
+                    "${AI_KEY}",
+                    "<your-key>",
+                    "REPLACE_ME",
+                    "#{ApiKey}#",
+                    "x" * rng.randint(16, 40),
+                    "changeme",
+                    "your-api-key-here",
+                    "%API_KEY%",
+                    "{{ .Values.apiKey }}",
+                    "*" * rng.randint(8, 20),
+                )
+            ),
+            "placeholder",
+        )
+        yield neg(
+            rng.choice(CONNECTION_NAMES),
+            rng.choice(
+                (
+                    f"DefaultEndpointsProtocol=https;AccountName={account};"
+                    "AccountKey=<account-key>;EndpointSuffix=core.windows.net",
+                    f"Server=tcp:{account}.database.windows.net,1433;Database=app;"
+                    "User ID=app;Password=${DB_PASSWORD};",
+                    f"https://{account}.blob.core.windows.net/c?sv=2022-11-02&sp=r&sig=<signature>",
+                    f"Endpoint=sb://{account}.servicebus.windows.net/;SharedAccessKeyName=send;"
+                    "SharedAccessKey=$(SB_KEY)",
+                )
+            ),
+            "placeholder-connection-string",
+        )
+        yield neg(
+            rng.choice(CONNECTION_NAMES),
+            rng.choice(
+                (
+                    f"Server=tcp:{account}.database.windows.net,1433;Database=app;"
+                    "Authentication=Active Directory Managed Identity;",
+                    f"Endpoint=sb://{account}.servicebus.windows.net/;Authentication=ManagedIdentity",
+                    f"AccountName={account};BlobEndpoint=https://{account}.blob.core.windows.net/",
+                    f"https://{account}.blob.core.windows.net/models/app.zip",
+                )
+            ),
+            "keyless-connection",
+        )
+        yield neg(
+            rng.choice(
+                (
+                    "API_KEY_HEADER",
+                    "KEY_ROTATION_DAYS",
+                    "SECRET_NAME",
+                    "PASSWORD_MIN_LENGTH",
+                    "AUTH_MODE",
+                    "TOKEN_AUDIENCE",
+                    "KEY_VAULT_NAME",
+                    "ApiKeyHeaderName",
+                    "KEY_NAME",
+                    "AZURE_OPENAI_API_VERSION",
+                )
+            ),
+            rng.choice(
+                (
+                    "api-key",
+                    "90",
+                    f"{secret_name}",
+                    "12",
+                    "keyVault",
+                    "https://cognitiveservices.azure.com/.default",
+                    vault,
+                    "Ocp-Apim-Subscription-Key",
+                    "key1",
+                    "2024-06-01",
+                )
+            ),
+            "setting-about-a-credential",
+        )
+        yield neg(
+            cred_name,
+            rng.choice(
+                (
+                    "true",
+                    "Ocp-Apim-Subscription-Key",
+                    f"{secret_name}-primary",
+                    "Authorization",
+                    "/home/site/wwwroot/keys",
+                    "gpt-4o-mini-2024-07-18",
+                    f"{vault}.vault.azure.net",
+                    "AzureCliCredential",
+                    "ManagedIdentityCredential",
+                )
+            ),
+            "word-under-credential-name",
+        )
+
+
+def corpus(seed: int = 20240601, per_case: int = 40) -> list[Sample]:
+    """The labelled corpus: about ``60 * per_case`` positives and ``30 * per_case`` negatives."""
+    rng = random.Random(seed)
+    return [*positives(rng, per_case), *negatives(rng, per_case)]
