@@ -1,4 +1,4 @@
-"""secure-azure-ai: an Azure AI account whose key lives only in Key Vault, read by app identities."""
+"""secure-azure-ai: an Azure AI account whose key lives only in Key Vault, read by apps."""
 
 import pulumi
 

@@ -1,4 +1,4 @@
-"""Run every benchmark module (bench/bench_*.py) in name order, or the ones named on the command line."""
+"""Run every benchmark module (bench/bench_*.py) in name order, or the ones named."""
 
 from __future__ import annotations
 
@@ -11,11 +11,16 @@ import bench
 
 
 def main(argv: list[str]) -> int:
-    names = sorted(m.name for m in pkgutil.iter_modules(bench.__path__) if m.name.startswith("bench_"))
+    names = sorted(
+        m.name for m in pkgutil.iter_modules(bench.__path__) if m.name.startswith("bench_")
+    )
     wanted = [n if n.startswith("bench_") else f"bench_{n}" for n in argv] or names
     unknown = sorted(set(wanted) - set(names))
     if unknown:
-        print(f"bench: unknown benchmark {unknown[0]!r}; choose from {', '.join(names)}", file=sys.stderr)
+        print(
+            f"bench: unknown benchmark {unknown[0]!r}; choose from {', '.join(names)}",
+            file=sys.stderr,
+        )
         return 2
     for name in wanted:
         print(f"== {name}", flush=True)

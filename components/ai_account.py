@@ -103,6 +103,4 @@ class AiAccount(pulumi.ComponentResource):
         self.name = account.name
         self.endpoint = account.properties.apply(lambda p: p.endpoint)
         self.principal_id = account.identity.apply(lambda i: i.principal_id if i else "")
-        self.register_outputs(
-            {"id": self.id, "name": self.name, "endpoint": self.endpoint}
-        )
+        self.register_outputs({"id": self.id, "name": self.name, "endpoint": self.endpoint})

@@ -34,31 +34,34 @@ from pulumi.dynamic import (
 
 log = logging.getLogger(__name__)
 
-# --- Tags on the secret: the contract with rotation/ and with Microsoft's rotation samples. -------
-# The first three names are those of Microsoft's "two sets of credentials" rotation tutorial, so its
-# Event Grid function understands our secret too.
-TAG_SLOT = "CredentialId"
+# --- Tags on the secret: the contract with rotation/ (rotation/state.py reads the same names). ---
+TAG_SLOT = "slot"
 """The account key the current version holds, ``key1`` or ``key2``. Rotation owns it."""
-TAG_ACCOUNT = "ProviderAddress"
-"""The AI account's ARM resource ID. Owned by this resource."""
-TAG_PERIOD = "ValidityPeriodDays"
-"""Days a published key stays current: expiry = publication + this. Owned by this resource."""
-TAG_STATE = "RotationState"
-"""Where rotation stands (``idle`` when nothing is in flight). Owned by rotation after create."""
-TAG_CONSUMERS = "Consumers"
-"""Comma-separated names of the sites that read the secret. Owned by this resource; optional."""
+TAG_STATE = "rotationState"
+"""Where rotation stands, ``idle`` when nothing is in flight. Rotation owns it."""
+TAG_ACCOUNT = "accountId"
+"""The AI account's ARM resource ID. This resource owns it."""
+TAG_PERIOD = "rotationPeriodDays"
+"""Days a published key stays current: expiry = publication + this. This resource owns it."""
+TAG_ENDPOINT = "endpoint"
+"""The account's endpoint, where rotation probes a new key. This resource owns it."""
+TAG_SITE_PREFIX = "consumerSite-"
+"""``consumerSite-<site name>`` = the site's resource ID, one per consumer. Owned when given."""
 
-RESOURCE_OWNED_TAGS: tuple[str, ...] = (TAG_ACCOUNT, TAG_PERIOD, TAG_CONSUMERS)
-ROTATION_OWNED_TAGS: tuple[str, ...] = (TAG_SLOT, TAG_STATE)
-
+RESOURCE_OWNED_TAGS: tuple[str, ...] = (TAG_ACCOUNT, TAG_PERIOD, TAG_ENDPOINT)
 SLOTS: tuple[str, str] = ("key1", "key2")
 INITIAL_SLOT = "key1"
 STATE_IDLE = "idle"
 
-CONTENT_TYPE = "text/plain; purpose=azure-ai-api-key"
-"""Content type of every version: the value is the bare key, sent as the ``api-key`` header."""
+CONTENT_TYPE = "text/plain; azure-ai-api-key"
+"""Content type of every version (rotation writes the same): the bare key, sent as ``api-key``."""
 
+MAX_TAGS = 15  # Key Vault's limit per secret version
 MAX_TAG_VALUE_LENGTH = 256  # Key Vault's limit on a tag value
+# Tags a version may carry besides consumers: slot, rotationState, accountId, rotationPeriodDays,
+# endpoint, and rotation's progress record (rotationOp, rotationStart, rotationStep, rotatedAt).
+RESERVED_TAG_COUNT = 9
+MAX_CONSUMERS = MAX_TAGS - RESERVED_TAG_COUNT
 MIN_ROTATION_PERIOD_DAYS = 1
 MAX_ROTATION_PERIOD_DAYS = 730
 DEFAULT_DEADLINE_SECONDS = 300.0
@@ -73,6 +76,12 @@ _ACCOUNT_ID = re.compile(
     r"/providers/Microsoft\.CognitiveServices/accounts/(?P<name>[a-z0-9][a-z0-9-]{1,63})$",
     re.IGNORECASE,
 )
+_SITE_ID = re.compile(
+    r"^/subscriptions/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    r"/resourceGroups/[-\w.()]{0,89}[-\w()]"
+    r"/providers/Microsoft\.Web/sites/(?P<name>[a-z0-9][a-z0-9-]{0,58}[a-z0-9]?)$",
+    re.IGNORECASE,
+)
 _VAULT_URI = re.compile(
     r"^https://(?P<name>[a-z][a-z0-9-]{1,22}[a-z0-9])"
     r"\.(?P<suffix>vault\.azure\.net|vault\.azure\.cn|vault\.usgovcloudapi\.net"
@@ -80,8 +89,7 @@ _VAULT_URI = re.compile(
     re.IGNORECASE,
 )
 _SECRET_NAME = re.compile(r"^[0-9A-Za-z-]{1,127}$")
-_CONSUMER = re.compile(r"^[^,\s]+$")
-# A bare token of 32+ word characters: what a key looks like, never an ID or a URI.
+# A bare token of 32+ key characters: what a key looks like, never an ID or a URI.
 _KEY_LIKE = re.compile(r"^[A-Za-z0-9+/=_-]{32,}$")
 
 T = TypeVar("T")
@@ -164,43 +172,39 @@ def rotation_period_days(value: object) -> int:
     return int(value)
 
 
-def consumers_tag(consumers: object) -> str | None:
-    """The consumers joined for the tag, or None when there are none."""
+def consumer_tags(consumers: object) -> dict[str, str] | None:
+    """``consumerSite-<site name>`` -> site ID for each consumer; None when none are managed."""
     if consumers is None:
         return None
     if isinstance(consumers, str) or not isinstance(consumers, Sequence):
-        raise InvalidInput("consumers", consumers, "must be a list of site names")
-    for consumer in consumers:
-        if not isinstance(consumer, str) or not _CONSUMER.match(consumer):
+        raise InvalidInput("consumers", consumers, "must be a list of App Service site IDs")
+    tags: dict[str, str] = {}
+    for site_id in consumers:
+        match = _SITE_ID.match(site_id) if isinstance(site_id, str) else None
+        if match is None or len(site_id) > MAX_TAG_VALUE_LENGTH:
             raise InvalidInput(
-                "consumers", consumer, "each site name must be non-empty, without commas or spaces"
+                "consumers",
+                site_id,
+                "each must be /subscriptions/<GUID>/resourceGroups/<group>"
+                f"/providers/Microsoft.Web/sites/<name>, at most {MAX_TAG_VALUE_LENGTH} characters",
             )
-    if not consumers:
-        return None
-    joined = ",".join(consumers)
-    if len(joined) > MAX_TAG_VALUE_LENGTH:
+        key = TAG_SITE_PREFIX + match["name"].lower()
+        if key in tags:
+            raise InvalidInput("consumers", site_id, "each site may be named only once")
+        tags[key] = site_id
+    if len(tags) > MAX_CONSUMERS:
         raise InvalidInput(
             "consumers",
-            f"{len(consumers)} names, {len(joined)} characters joined",
-            f"must fit Key Vault's {MAX_TAG_VALUE_LENGTH}-character tag value when comma-joined",
+            f"{len(tags)} sites",
+            f"at most {MAX_CONSUMERS} fit (Key Vault allows {MAX_TAGS} tags on a secret, "
+            f"{RESERVED_TAG_COUNT} are taken by slot, account, period, endpoint and rotation)",
         )
-    return joined
+    return tags
 
 
 def versionless_secret_uri(vault_uri: str, secret_name: str) -> str:
     """``https://<vault>.vault.azure.net/secrets/<name>``: what Key Vault references follow."""
     return f"{normalize_vault_uri(vault_uri)}/secrets/{check_secret_name(secret_name)}"
-
-
-def parse_secret_uri(secret_uri: str) -> tuple[str, str]:
-    """Vault URI and secret name of a versionless (or versioned) secret URI."""
-    vault, sep, rest = secret_uri.partition("/secrets/")
-    name = rest.split("/", 1)[0]
-    if not sep:
-        raise InvalidInput(
-            "id", secret_uri, "must be https://<vault>.vault.azure.net/secrets/<name>"
-        )
-    return normalize_vault_uri(vault), check_secret_name(name)
 
 
 @dataclass(frozen=True)
@@ -218,13 +222,13 @@ class SecretSpec:
         """Validate a property bag (inputs or stored outputs); raises InvalidInput."""
         parse_account_id(props.get("account_id"))
         consumers = props.get("consumers")
-        consumers_tag(consumers)
+        consumer_tags(consumers)
         return cls(
             account_id=props["account_id"],
             vault_uri=normalize_vault_uri(props.get("vault_uri")),
             secret_name=check_secret_name(props.get("secret_name")),
             rotation_period_days=rotation_period_days(props.get("rotation_period_days")),
-            consumers=tuple(consumers) if consumers else None,
+            consumers=None if consumers is None else tuple(consumers),
         )
 
     @property
@@ -236,14 +240,14 @@ class SecretSpec:
         return f"{self.vault_uri}/secrets/{self.secret_name}"
 
     def inputs(self) -> dict[str, Any]:
-        """The normalised input bag (``consumers`` left out when there are none)."""
+        """The normalised input bag (``consumers`` left out when not given)."""
         bag: dict[str, Any] = {
             "account_id": self.account_id,
             "vault_uri": self.vault_uri,
             "secret_name": self.secret_name,
             "rotation_period_days": self.rotation_period_days,
         }
-        if self.consumers:
+        if self.consumers is not None:
             bag["consumers"] = list(self.consumers)
         return bag
 
@@ -252,25 +256,45 @@ class SecretSpec:
         return {**self.inputs(), "secret_uri": self.secret_uri, "version": version, "slot": slot}
 
 
-def owned_tags(spec: SecretSpec) -> dict[str, str]:
+def owned_tags(spec: SecretSpec, endpoint: str) -> dict[str, str]:
     """The tags this resource sets and keeps in line with its inputs."""
-    tags = {TAG_ACCOUNT: spec.account_id, TAG_PERIOD: str(spec.rotation_period_days)}
-    joined = consumers_tag(spec.consumers)
-    if joined is not None:
-        tags[TAG_CONSUMERS] = joined
+    tags = {
+        TAG_ACCOUNT: spec.account_id,
+        TAG_PERIOD: str(spec.rotation_period_days),
+        TAG_ENDPOINT: endpoint,
+    }
+    tags.update(consumer_tags(spec.consumers) or {})
     return tags
 
 
-def initial_tags(spec: SecretSpec) -> dict[str, str]:
+def is_owned_tag(name: str, spec: SecretSpec) -> bool:
+    """Whether this resource owns a tag: its three, and consumer tags when it manages consumers."""
+    return name in RESOURCE_OWNED_TAGS or (
+        spec.consumers is not None and name.startswith(TAG_SITE_PREFIX)
+    )
+
+
+def initial_tags(spec: SecretSpec, endpoint: str) -> dict[str, str]:
     """Tags of the first version: key1 active, rotation idle."""
-    return {**owned_tags(spec), TAG_SLOT: INITIAL_SLOT, TAG_STATE: STATE_IDLE}
+    return {**owned_tags(spec, endpoint), TAG_SLOT: INITIAL_SLOT, TAG_STATE: STATE_IDLE}
 
 
-def merged_tags(current: Mapping[str, str] | None, spec: SecretSpec) -> dict[str, str]:
-    """Current tags with only this resource's own tags brought in line; rotation's stay as found."""
-    tags = {k: v for k, v in (current or {}).items() if k not in RESOURCE_OWNED_TAGS}
-    tags.update(owned_tags(spec))
+def merged_tags(
+    current: Mapping[str, str] | None, spec: SecretSpec, endpoint: str
+) -> dict[str, str]:
+    """Current tags with only this resource's own brought in line; rotation's stay as found."""
+    tags = {k: v for k, v in (current or {}).items() if not is_owned_tag(k, spec)}
+    tags.update(owned_tags(spec, endpoint))
     return tags
+
+
+def tag_drift(observed: Mapping[str, str] | None, spec: SecretSpec) -> bool:
+    """Whether the owned tags found on the current version differ from what the inputs ask."""
+    observed = observed or {}
+    if not observed.get(TAG_ENDPOINT):
+        return True
+    wanted = owned_tags(spec, observed[TAG_ENDPOINT])
+    return {k: v for k, v in observed.items() if is_owned_tag(k, spec)} != wanted
 
 
 def expiry_at(now: datetime, period_days: int) -> datetime:
@@ -283,17 +307,19 @@ def expiry_after_period_change(published: datetime, period_days: int, now: datet
     return max(published + timedelta(days=period_days), now + EXPIRY_FLOOR)
 
 
+_CHECKS: dict[str, Callable[[Any], object]] = {
+    "account_id": parse_account_id,
+    "vault_uri": normalize_vault_uri,
+    "secret_name": check_secret_name,
+    "rotation_period_days": rotation_period_days,
+    "consumers": consumer_tags,
+}
+
+
 def input_problems(props: Mapping[str, Any], unknown: object = None) -> list[tuple[str, str]]:
     """(property, reason) for every input that breaks a rule; values not yet known are skipped."""
-    checks: list[tuple[str, Callable[[Any], object]]] = [
-        ("account_id", parse_account_id),
-        ("vault_uri", normalize_vault_uri),
-        ("secret_name", check_secret_name),
-        ("rotation_period_days", rotation_period_days),
-        ("consumers", consumers_tag),
-    ]
     problems = []
-    for field, check in checks:
+    for field, check in _CHECKS.items():
         value = props.get(field)
         if unknown is not None and _holds(value, unknown):
             continue
@@ -357,13 +383,12 @@ def retry_while_forbidden(
 
 
 def latest_version(versions: Sequence[Any]) -> Any:
-    """The newest version: the one a versionless reference resolves to."""
-    return max(versions, key=lambda p: p.created_on or datetime.min.replace(tzinfo=UTC))
+    """The newest version: the one a versionless reference resolves to.
 
-
-def observed_owned_tags(tags: Mapping[str, str] | None) -> dict[str, str]:
-    """The resource-owned tags as found on a version (to notice drift on refresh)."""
-    return {k: v for k, v in (tags or {}).items() if k in RESOURCE_OWNED_TAGS}
+    Creation times have one-second resolution; on a tie the one listed last wins.
+    """
+    oldest = datetime.min.replace(tzinfo=UTC)
+    return max(enumerate(versions), key=lambda iv: (iv[1].created_on or oldest, iv[0]))[1]
 
 
 _INPUT_FIELDS = ("account_id", "vault_uri", "secret_name", "rotation_period_days", "consumers")
@@ -520,6 +545,22 @@ class AccountKeySecretProvider(ResourceProvider):
         what = f"Key Vault {spec.vault_uri} ({operation} secret {spec.secret_name})"
         return self._call(what, _OFFICER_HINT, call, passthrough)
 
+    def _endpoint(self, spec: SecretSpec) -> str:
+        """The account's endpoint (ARM GET), for the tag rotation probes new keys against."""
+        account = spec.account
+        what = f"ARM read of account {account.name} (resource group {account.resource_group})"
+        found = self._call(
+            what,
+            "the deploying identity needs Microsoft.CognitiveServices/accounts/read on the account",
+            lambda: self.management_client(account.subscription_id).accounts.get(
+                account.resource_group, account.name
+            ),
+        )
+        endpoint = getattr(getattr(found, "properties", None), "endpoint", None)
+        if not endpoint:
+            raise AccountKeySecretError(f"{what} returned no endpoint")
+        return endpoint
+
     def _read_key1(self, spec: SecretSpec) -> str:
         account = spec.account
         what = f"ARM listKeys of account {account.name} (resource group {account.resource_group})"
@@ -618,16 +659,16 @@ class AccountKeySecretProvider(ResourceProvider):
         return CheckResult({**extra, **SecretSpec.of(news).inputs()}, [])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        """Account, vault or name: replace. Period or consumers, or tags found drifted: update."""
+        """Account, vault or name: replace. Period, consumers, or tags found drifted: update."""
         replaces = [f for f in _REPLACE_FIELDS if _differs(f, olds, news)]
         updates = [f for f in _UPDATE_FIELDS if _differs(f, olds, news)]
-        if not replaces and "owned_tags" in olds:
+        if not replaces and not updates and "secret_tags" in olds:
             try:
-                wanted = owned_tags(SecretSpec.of(news))
-            except InvalidInput:  # unknown during preview: the other fields decide
-                wanted = olds["owned_tags"]
-            if olds["owned_tags"] != wanted:
-                updates.append("owned_tags")
+                spec = SecretSpec.of(news)
+            except InvalidInput:  # a value still unknown (preview): the fields above decide
+                spec = None
+            if spec is not None and tag_drift(olds["secret_tags"], spec):
+                updates.append("secret_tags")
         return DiffResult(
             changes=bool(replaces or updates), replaces=replaces, delete_before_replace=False
         )
@@ -636,25 +677,23 @@ class AccountKeySecretProvider(ResourceProvider):
         """Copy key1 into a new version of the secret; outputs carry its version, not its value."""
         spec = SecretSpec.of(props)
         client = self.secret_client(spec.vault_uri)
-        tags = initial_tags(spec)
+        tags = initial_tags(spec, self._endpoint(spec))
         expires = expiry_at(self._now(), spec.rotation_period_days)
         written = self._write(spec, client, self._read_key1(spec), tags, expires)
         log.info("published %s version %s (slot %s)", spec.secret_uri, written.version, "key1")
-        return CreateResult(spec.secret_uri, self._outputs(spec, written.version, written.tags))
+        return CreateResult(spec.secret_uri, _outputs(spec, written.version, written.tags))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        """Version, slot and owned tags of the current version, from its properties (no value)."""
-        spec = self._spec_for_read(id_, props)
+        """Version, slot and tags of the current version, from its properties (never the value)."""
+        spec = SecretSpec.of(props)
         current = self._current(spec)
         if current is None:
             log.info("%s no longer exists", spec.secret_uri)
             return ReadResult("", {})
-        if spec.account_id == "":
-            spec = _spec_from_tags(spec, current.tags)
-        return ReadResult(spec.secret_uri, self._outputs(spec, current.version, current.tags))
+        return ReadResult(id_, _outputs(spec, current.version, current.tags))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        """Bring tags and expiry of the current version in line; its value is never touched."""
+        """Bring the current version's own tags and expiry in line; its value is never touched."""
         spec = SecretSpec.of(news)
         client = self.secret_client(spec.vault_uri)
         current = self._current(spec, client)
@@ -663,7 +702,7 @@ class AccountKeySecretProvider(ResourceProvider):
                 f"{spec.secret_uri} no longer exists: run `pulumi refresh`, then `pulumi up` "
                 "to write it again"
             )
-        tags = merged_tags(current.tags, spec)
+        tags = merged_tags(current.tags, spec, self._endpoint(spec))
         expires = None
         if _differs("rotation_period_days", olds, news):
             published = current.created_on or self._now()
@@ -676,7 +715,7 @@ class AccountKeySecretProvider(ResourceProvider):
             ),
         )
         log.info("updated tags of %s version %s", spec.secret_uri, updated.version)
-        return UpdateResult(self._outputs(spec, updated.version, updated.tags))
+        return UpdateResult(_outputs(spec, updated.version, updated.tags))
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         """Disable every version holding this account's key, then soft-delete the secret.
@@ -724,38 +763,16 @@ class AccountKeySecretProvider(ResourceProvider):
         versions = self._versions(spec, client or self.secret_client(spec.vault_uri))
         return latest_version(versions) if versions else None
 
-    @staticmethod
-    def _outputs(spec: SecretSpec, version: str, tags: Mapping[str, str] | None) -> dict[str, Any]:
-        slot = (tags or {}).get(TAG_SLOT, "")
-        return {**spec.outputs(version, slot), "owned_tags": observed_owned_tags(tags)}
 
-    @staticmethod
-    def _spec_for_read(id_: str, props: Mapping[str, Any]) -> SecretSpec:
-        if props.get("account_id"):
-            return SecretSpec.of(props)
-        # An import knows only the ID: the rest comes from the secret's own tags.
-        vault_uri, secret_name = parse_secret_uri(id_)
-        return SecretSpec("", vault_uri, secret_name, MIN_ROTATION_PERIOD_DAYS, None)
+def _outputs(spec: SecretSpec, version: str, tags: Mapping[str, str] | None) -> dict[str, Any]:
+    tags = dict(tags or {})
+    return {**spec.outputs(version, tags.get(TAG_SLOT, "")), "secret_tags": tags}
 
 
-def _spec_from_tags(spec: SecretSpec, tags: Mapping[str, str] | None) -> SecretSpec:
-    tags = tags or {}
-    consumers = tags.get(TAG_CONSUMERS)
-    return SecretSpec.of(
-        {
-            "account_id": tags.get(TAG_ACCOUNT),
-            "vault_uri": spec.vault_uri,
-            "secret_name": spec.secret_name,
-            "rotation_period_days": int(tags.get(TAG_PERIOD, "0") or 0),
-            "consumers": consumers.split(",") if consumers else None,
-        }
-    )
-
-
-def planned_outputs(inputs: Mapping[str, Any]) -> dict[str, Any]:
+def planned_outputs(inputs: Mapping[str, Any], endpoint: str = "") -> dict[str, Any]:
     """What create returns for these inputs, the version aside (for mocks and offline previews)."""
     spec = SecretSpec.of(inputs)
-    return {**spec.outputs("", INITIAL_SLOT), "owned_tags": owned_tags(spec)}
+    return _outputs(spec, "", initial_tags(spec, endpoint))
 
 
 # --- The resource --------------------------------------------------------------------------------
@@ -770,6 +787,8 @@ class AccountKeySecret(pulumi.dynamic.Resource):
     """The version this deployment last wrote or found (rotation adds newer ones)."""
     slot: pulumi.Output[str]
     """The account key the current version holds: ``key1`` at creation."""
+    secret_tags: pulumi.Output[dict[str, str]]
+    """The current version's tags as last written or read (slot, rotation state, account...)."""
 
     def __init__(
         self,
@@ -794,7 +813,7 @@ class AccountKeySecret(pulumi.dynamic.Resource):
         for field, value in props.items():
             if not isinstance(value, pulumi.Output) and not _holds_output(value):
                 _CHECKS[field](value)
-        outputs = {"secret_uri": None, "version": None, "slot": None, "owned_tags": None}
+        outputs = {"secret_uri": None, "version": None, "slot": None, "secret_tags": None}
         super().__init__(AccountKeySecretProvider(), name, {**props, **outputs}, opts)
 
 
@@ -802,12 +821,3 @@ def _holds_output(value: object) -> bool:
     if isinstance(value, list | tuple):
         return any(isinstance(v, pulumi.Output) or hasattr(v, "__await__") for v in value)
     return hasattr(value, "__await__")
-
-
-_CHECKS: dict[str, Callable[[Any], object]] = {
-    "account_id": parse_account_id,
-    "vault_uri": normalize_vault_uri,
-    "secret_name": check_secret_name,
-    "rotation_period_days": rotation_period_days,
-    "consumers": consumers_tag,
-}

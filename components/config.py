@@ -31,17 +31,66 @@ DEPLOYMENT_SKUS = ("Standard", "GlobalStandard", "DataZoneStandard", "Provisione
 
 # Public Azure regions (`az account list-locations --query "[].name"`), physical ones only.
 LOCATIONS = frozenset(
-    """
-    australiacentral australiacentral2 australiaeast australiasoutheast austriaeast belgiumcentral
-    brazilsouth brazilsoutheast canadacentral canadaeast centralindia centralus chilecentral
-    eastasia eastus eastus2 francecentral francesouth germanynorth germanywestcentral
-    indonesiacentral israelcentral italynorth japaneast japanwest jioindiacentral jioindiawest
-    koreacentral koreasouth malaysiawest mexicocentral newzealandnorth northcentralus northeurope
-    norwayeast norwaywest polandcentral qatarcentral southafricanorth southafricawest
-    southcentralus southindia southeastasia spaincentral swedencentral swedensouth
-    switzerlandnorth switzerlandwest uaecentral uaenorth uksouth ukwest westcentralus westeurope
-    westindia westus westus2 westus3
-    """.split()
+    {
+        "australiacentral",
+        "australiacentral2",
+        "australiaeast",
+        "australiasoutheast",
+        "austriaeast",
+        "belgiumcentral",
+        "brazilsouth",
+        "brazilsoutheast",
+        "canadacentral",
+        "canadaeast",
+        "centralindia",
+        "centralus",
+        "chilecentral",
+        "eastasia",
+        "eastus",
+        "eastus2",
+        "francecentral",
+        "francesouth",
+        "germanynorth",
+        "germanywestcentral",
+        "indonesiacentral",
+        "israelcentral",
+        "italynorth",
+        "japaneast",
+        "japanwest",
+        "jioindiacentral",
+        "jioindiawest",
+        "koreacentral",
+        "koreasouth",
+        "malaysiawest",
+        "mexicocentral",
+        "newzealandnorth",
+        "northcentralus",
+        "northeurope",
+        "norwayeast",
+        "norwaywest",
+        "polandcentral",
+        "qatarcentral",
+        "southafricanorth",
+        "southafricawest",
+        "southcentralus",
+        "southindia",
+        "southeastasia",
+        "spaincentral",
+        "swedencentral",
+        "swedensouth",
+        "switzerlandnorth",
+        "switzerlandwest",
+        "uaecentral",
+        "uaenorth",
+        "uksouth",
+        "ukwest",
+        "westcentralus",
+        "westeurope",
+        "westindia",
+        "westus",
+        "westus2",
+        "westus3",
+    }
 )
 
 # Azure naming rules for the names this stack derives (and the limits the derivation must respect).
@@ -207,8 +256,16 @@ def _location(raw: Any) -> str:
 # Azure firewalls take public addresses only: these never reach them from the internet.
 _NOT_ROUTABLE = tuple(
     ipaddress.ip_network(n)
-    for n in ("0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
-              "172.16.0.0/12", "192.168.0.0/16", "224.0.0.0/3")
+    for n in (
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "224.0.0.0/3",
+    )
 )
 
 
@@ -313,7 +370,9 @@ _READERS: dict[str, tuple[Callable[[Any], Any], Any]] = {
     ),
     "resourceGroupName": (
         lambda v: _string(
-            v, RESOURCE_GROUP_NAME, "1-90 letters, digits, '_', '-', '.', '(' or ')', not ending in '.'"
+            v,
+            RESOURCE_GROUP_NAME,
+            "1-90 letters, digits, '_', '-', '.', '(' or ')', not ending in '.'",
         ),
         None,
     ),

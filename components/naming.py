@@ -1,4 +1,4 @@
-"""Deterministic Azure resource names: prefix + stack + a short stable hash, never random per run."""
+"""Deterministic Azure names: prefix + stack + a short stable hash, never random per run."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from pulumi_azure_native import authorization, operationalinsights, resources, w
 from catalog import roles
 from components.access import RoleGrant, RoleGrantArgs
 from components.ai_account import AiAccount, AiAccountArgs
-from components.api_key_secret import MAX_TAG_VALUE_LENGTH, AccountKeySecret
+from components.api_key_secret import MAX_CONSUMERS, AccountKeySecret
 from components.config import PROJECT, StackConfig
 from components.key_vault import SecureKeyVault, SecureKeyVaultArgs, secret_uri
 from components.web_app import IdentityGrant, SecureWebApp, SecureWebAppArgs
@@ -39,14 +39,21 @@ def key_vault_reference(vault_name: str, secret_name: str) -> str:
     return f"@Microsoft.KeyVault(SecretUri={secret_uri(vault_name, secret_name)})"
 
 
-def consumer_tag_names(config: StackConfig) -> list[str] | None:
-    """Site names for the secret's consumers tag, so rotation finds them with no list to keep.
+def consumer_site_ids(
+    config: StackConfig, subscription_id: str, group_name: str
+) -> list[str] | None:
+    """The apps' site IDs for the secret's consumer tags, so rotation needs no hand-kept list.
 
-    Key Vault tag values hold 256 characters: a stack with more apps than fit names none there,
-    and rotation reads its consumers from the stack outputs instead.
+    Key Vault holds 15 tags on a secret: a stack with more apps than fit tags none, and rotation
+    reads its consumers from the stack outputs instead.
     """
-    sites = [config.names.web_apps[app.name] for app in config.apps]
-    return sites if len(",".join(sites)) <= MAX_TAG_VALUE_LENGTH else None
+    if len(config.apps) > MAX_CONSUMERS:
+        return None
+    return [
+        f"/subscriptions/{subscription_id}/resourceGroups/{group_name}/providers/Microsoft.Web/"
+        f"sites/{config.names.web_apps[app.name]}"
+        for app in config.apps
+    ]
 
 
 class SecureAiStack(pulumi.ComponentResource):
@@ -152,7 +159,9 @@ class SecureAiStack(pulumi.ComponentResource):
                 vault_uri=vault.uri,
                 secret_name=config.secret_name,
                 rotation_period_days=config.rotation_period_days,
-                consumers=consumer_tag_names(config),
+                consumers=pulumi.Output.all(client.subscription_id, group_name).apply(
+                    lambda ids: consumer_site_ids(config, *ids)
+                ),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[deployer]),
             )
             secret_scope = vault.id.apply(lambda vid: f"{vid}/secrets/{config.secret_name}")

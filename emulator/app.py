@@ -540,14 +540,7 @@ class EmulatorApp:
             return _error(
                 404, "SubscriptionNotFound", f"The subscription '{sub}' could not be found."
             )
-        known_groups = {self.state.resource_group.lower()}
-        with self.state.lock:
-            for resource in [*self.state.accounts.values(), *self.state.sites.values()]:
-                known_groups.add(resource.resource_group.lower())
-        if rg.lower() not in known_groups:
-            return _error(
-                404, "ResourceGroupNotFound", f"Resource group '{rg}' could not be found."
-            )
+        # ARM authorizes before it looks the resource group up, as Azure does.
         if not self.state.is_authorized(info.principal_id, action, resource_id, data=False):
             return _error(
                 403,
@@ -556,6 +549,14 @@ class EmulatorApp:
                 f"have authorization to perform action '{action}' over scope '{resource_id}' or "
                 "the scope is invalid. If access was recently granted, please refresh your "
                 "credentials.",
+            )
+        known_groups = {self.state.resource_group.lower()}
+        with self.state.lock:
+            for resource in [*self.state.accounts.values(), *self.state.sites.values()]:
+                known_groups.add(resource.resource_group.lower())
+        if rg.lower() not in known_groups:
+            return _error(
+                404, "ResourceGroupNotFound", f"Resource group '{rg}' could not be found."
             )
         return None
 

@@ -93,7 +93,10 @@ def _rg_scope(inputs: Mapping[str, Any]) -> str:
 
 # type token -> (ARM provider path, input holding the resource's name)
 _ARM_PATHS: dict[str, tuple[str, str]] = {
-    "azure-native:cognitiveservices:Account": ("Microsoft.CognitiveServices/accounts", "accountName"),
+    "azure-native:cognitiveservices:Account": (
+        "Microsoft.CognitiveServices/accounts",
+        "accountName",
+    ),
     "azure-native:keyvault:Vault": ("Microsoft.KeyVault/vaults", "vaultName"),
     "azure-native:keyvault:Secret": ("Microsoft.KeyVault/vaults/{vaultName}/secrets", "secretName"),
     "azure-native:web:AppServicePlan": ("Microsoft.Web/serverfarms", "name"),
@@ -121,7 +124,10 @@ class AzureShapedMocks(pulumi.runtime.Mocks):
             assignment = inputs.get("roleAssignmentName") or _guid(name)
             outputs["name"] = assignment
             scope = inputs.get("scope", "")
-            return f"{scope}/providers/Microsoft.Authorization/roleAssignments/{assignment}", outputs
+            return (
+                f"{scope}/providers/Microsoft.Authorization/roleAssignments/{assignment}",
+                outputs,
+            )
         if typ == "azure-native:monitor:DiagnosticSetting":
             setting = inputs.get("name") or name
             resource_uri = inputs.get("resourceUri", "")
@@ -155,9 +161,7 @@ class AzureShapedMocks(pulumi.runtime.Mocks):
         if typ in _ARM_PATHS:
             path, name_key = _ARM_PATHS[typ]
             resource_name = inputs.get(name_key) or name
-            resource_id = (
-                f"{_rg_scope(inputs)}/providers/{path.format(**inputs)}/{resource_name}"
-            )
+            resource_id = f"{_rg_scope(inputs)}/providers/{path.format(**inputs)}/{resource_name}"
             outputs["name"] = resource_name
             self._azure_outputs(typ, resource_id, inputs, outputs)
             return resource_id, outputs
@@ -174,8 +178,10 @@ class AzureShapedMocks(pulumi.runtime.Mocks):
         if typ == "azure-native:cognitiveservices:Account":
             properties = dict(inputs.get("properties") or {})
             subdomain = properties.get("customSubDomainName") or inputs.get("accountName")
-            domain = "openai.azure.com" if inputs.get("kind") == "OpenAI" else (
-                "cognitiveservices.azure.com"
+            domain = (
+                "openai.azure.com"
+                if inputs.get("kind") == "OpenAI"
+                else ("cognitiveservices.azure.com")
             )
             outputs["properties"] = {**properties, "endpoint": f"https://{subdomain}.{domain}/"}
         elif typ == "azure-native:keyvault:Vault":
@@ -199,7 +205,9 @@ class AzureShapedMocks(pulumi.runtime.Mocks):
                 "tenantId": PREVIEW_TENANT,
             }
         # An unmocked invoke would silently return {}: fail loudly instead.
-        raise HarnessError(f"invoke {args.token!r} has no offline answer; the preview cannot run it")
+        raise HarnessError(
+            f"invoke {args.token!r} has no offline answer; the preview cannot run it"
+        )
 
 
 def _dynamic_outputs(name: str, inputs: dict) -> tuple[str, dict]:
@@ -221,7 +229,7 @@ class RecordingMonitor(mocks.MockMonitor):
         super().__init__(mock)
         self.recorded: list[PlannedResource] = []
 
-    def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
+    def RegisterResource(self, request):
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
             registration = self.resources[response.urn]
@@ -260,6 +268,18 @@ def _program_environment(program_dir: Path) -> Iterator[None]:
         os.environ.update(saved_env)
 
 
+def _without_aliases(
+    args: pulumi.ResourceTransformationArgs,
+) -> pulumi.ResourceTransformationResult:
+    """Drop aliases: azure-native declares dozens per type (one per API version), each resolved to
+    a URN through Outputs, which is most of a large preview's time. Aliases only map old state to
+    new names; a preview from no state has nothing to map, so the plan is the same without them.
+    """
+    options = args.opts._copy()
+    options.aliases = None
+    return pulumi.ResourceTransformationResult(args.props, options)
+
+
 async def _wire_outputs(outputs: Mapping[str, Any]) -> dict[str, Any]:
     """Stack outputs in wire format (secret signature kept), like the engine stores them."""
     struct = await rpc.serialize_properties(dict(outputs), {})
@@ -287,8 +307,9 @@ def run_program(
 
     with _program_environment(directory):
         settings.ROOT.set(None)
-        pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=True,
-                                 monitor=monitor)
+        pulumi.runtime.set_mocks(
+            monitor.mocks, project=project, stack=stack, preview=True, monitor=monitor
+        )
         pulumi.runtime.set_all_config(
             {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()},
             [k for k, v in config.items() if v == "[secret]"],
@@ -296,6 +317,7 @@ def run_program(
 
         @mocks.test
         def evaluate() -> Any:
+            pulumi.runtime.register_stack_transformation(_without_aliases)
             runpy.run_path(str(directory / "__main__.py"), run_name="__main__")
             root = settings.get_root_resource()
 
@@ -311,4 +333,3 @@ def run_program(
         finally:
             settings.ROOT.set(None)
     return Plan(project=project, stack=stack, resources=monitor.recorded, outputs=captured)
-

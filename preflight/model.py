@@ -1,8 +1,8 @@
 """What an offline preview produces: the planned resources, the RBAC grants, the policy violations.
 
 Inputs are kept in Pulumi's wire format (camelCase property names) exactly as the engine would send
-them: a secret value is the dict ``{SECRET_SIG_KEY: SECRET_SIG_VALUE, "value": ...}`` and a value not
-known until apply is the string ``UNKNOWN``. Reports, policies and tests all read this one model.
+them: a secret value is the dict ``{SECRET_SIG_KEY: SECRET_SIG_VALUE, "value": ...}`` and a
+value not known until apply is the string ``UNKNOWN``. Reports, policies and tests all read this one model.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`python -m preflight preview`: the planned stack, its RBAC grants and the policy verdict, offline."""
+"""`python -m preflight preview`: the planned stack, its grants and the policy verdict, offline."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ STACK_NAME_RULE = "letters, digits, '-', '_' or '.'"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stack", default="dev", help="stack name (reads Pulumi.<stack>.yaml)")
     parser.add_argument("--program", default=".", help="Pulumi program directory (default: .)")
-    parser.add_argument("--config", help="stack config file (default: <program>/Pulumi.<stack>.yaml)")
+    parser.add_argument(
+        "--config", help="stack config file (default: <program>/Pulumi.<stack>.yaml)"
+    )
     parser.add_argument("--format", default="text", help="text, markdown or json (default: text)")
     parser.add_argument(
         "--policy-config", help="JSON file of policy settings (enforcement levels, allow-lists)"

@@ -5,6 +5,7 @@ scanner (``python -m preflight scan``).
 """
 
 from policies.detection.engine import (
+    KINDS,
     Finding,
     find_secrets,
     is_app_configuration_reference,
@@ -15,6 +16,7 @@ from policies.detection.engine import (
 from policies.detection.names import is_credential_name, is_digest_name
 
 __all__ = [
+    "KINDS",
     "Finding",
     "find_secrets",
     "is_app_configuration_reference",

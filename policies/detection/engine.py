@@ -42,6 +42,25 @@ class Finding:
     reason: str  # the rule that matched
 
 
+# Every kind a finding can have, with what it is: the scanner's SARIF rules are built from this.
+KINDS: dict[str, str] = {
+    "azure-ai-key": "Azure AI services / OpenAI account key (32 hex or 84-char identifiable key)",
+    "azure-identifiable-key": "Azure identifiable key of another service (JQQJ9 marker)",
+    "storage-account-key": "Azure storage or Cosmos DB account key (86 base64 characters + '==')",
+    "shared-access-key": "Service Bus / Event Hubs / IoT Hub shared access key",
+    "sas-token": "shared access signature (the sig= of a SAS URL or connection string)",
+    "connection-string-password": "password in a connection string or in a URL's user info",
+    "connection-string-secret": "Secret=/ClientSecret=/AccessKey= in a connection string",
+    "entra-client-secret": "Microsoft Entra application client secret",
+    "jwt": "JSON Web Token (a bearer credential)",
+    "private-key": "PEM private key block, encrypted or not",
+    "openai-api-key": "OpenAI API key",
+    "github-token": "GitHub personal access, OAuth, app or refresh token",
+    "aws-access-key": "AWS access key ID",
+    "generic-secret": "random-looking value, or a password, under a credential-like name",
+}
+
+
 def mask(secret: str) -> str:
     """A masked form that shows at most 4 leading and 2 trailing characters and the length.
 
@@ -117,13 +136,24 @@ def _is_public_constant(token: str) -> bool:
     return hashlib.sha256(token.encode()).hexdigest() in _PUBLIC_CONSTANTS_SHA256
 
 
+_PATH = re.compile(r"(?:~|\.{1,2})?(?:/[\w.@-]+)+/?")
+
+
+def _is_path(token: str) -> bool:
+    """A file path or URL path ("/home/site/wwwroot/keys"): word-like segments, not base64."""
+    return _PATH.fullmatch(token) is not None and not any(
+        _random_enough(part, password=False) for part in token.split("/")
+    )
+
+
 def _is_benign_token(token: str) -> bool:
     """True for a value that has a known non-secret shape (checked before calling one a secret)."""
     return (
         is_placeholder(token)
         or _GUID.fullmatch(token) is not None
         or "://" in token
-        or token.startswith(("/", "~/", "./", "@Microsoft."))
+        or token.startswith(("/subscriptions/", "/providers/", "@Microsoft."))
+        or _is_path(token)
         or _DIGEST_SYNTAX.match(token) is not None
         or _HOSTNAME.fullmatch(token) is not None
         or _NUMBER.fullmatch(token) is not None
@@ -148,14 +178,14 @@ def _random_enough(token: str, *, password: bool) -> bool:
     upper = any(c.isupper() for c in token)
     digit = any(c.isdigit() for c in token)
     symbol = any(not c.isalnum() for c in token)
+    # Identifiers and versions ("gpt-4o-mini-2024-07-18", "my.service.name") are a fifth or more
+    # separators; base64, hex and generated passwords are not.
+    if sum(c in "-_./:" for c in token) * 5 > n:
+        return False
     if password:
         # Letters with digits or symbols; separators alone make words ("Ocp-Apim-Key"), not one.
         return (lower or upper) and (digit or any(c in _PASSWORD_SYMBOLS for c in token))
     if lower + upper + digit < 2 or not (lower or upper):
-        return False
-    # Identifiers and versions ("gpt-4o-mini-2024-07-18", "my.service.name") are mostly
-    # separators; base64 and hex are not.
-    if sum(c in "-_./:" for c in token) * 7 > n:
         return False
     if not digit:
         # camelCase and Title-Case words ("Ocp-Apim-Subscription-Key") have few capitals.
@@ -377,7 +407,7 @@ _RULES: tuple[_Rule, ...] = (
         "connection-string",
         "",
         re.compile(
-            r"(?<![A-Za-z0-9])(?P<label>AccountKey|SharedAccessKey|Password|Pwd|Secret|ClientSecret"
+            r"(?<![^;,\s\"'{?&])(?P<label>AccountKey|SharedAccessKey|Password|Pwd|Secret|ClientSecret"
             r"|AccessKey)\s*=\s*(?P<q>[\"'])?(?P<s>(?(q)[^\"']+|[^;,\"'\s]+))",
             re.IGNORECASE,
         ),

@@ -112,7 +112,7 @@ BAD_CONFIGS = [
     ),
     (
         {"secure-azure-ai:apps": '{"name": "web"}'},
-        "config secure-azure-ai:apps: '{\"name\": \"web\"}' is not a list",
+        'config secure-azure-ai:apps: \'{"name": "web"}\' is not a list',
     ),
     (
         {"secure-azure-ai:auditLogs": "yes"},

@@ -1,4 +1,4 @@
-"""The whole dev stack under Pulumi mocks: inventory, security properties, order, no key anywhere."""
+"""The dev stack under Pulumi mocks: inventory, security properties, order, no key anywhere."""
 
 from __future__ import annotations
 
@@ -24,7 +24,9 @@ RG = f"/subscriptions/{PREVIEW_SUBSCRIPTION}/resourceGroups/sai-dev-rg"
 VAULT_ID = f"{RG}/providers/Microsoft.KeyVault/vaults/sai-dev-kv-1ad1d4"
 SECRET_ID = f"{VAULT_ID}/secrets/ai-api-key"
 ACCOUNT_ID = f"{RG}/providers/Microsoft.CognitiveServices/accounts/sai-dev-ai-1ad1d4"
-KEY_REFERENCE = "@Microsoft.KeyVault(SecretUri=https://sai-dev-kv-1ad1d4.vault.azure.net/secrets/ai-api-key)"
+KEY_REFERENCE = (
+    "@Microsoft.KeyVault(SecretUri=https://sai-dev-kv-1ad1d4.vault.azure.net/secrets/ai-api-key)"
+)
 
 
 def plan_with(**overrides: object) -> Plan:
@@ -45,7 +47,9 @@ def only(plan: Plan, type_token: str) -> PlannedResource:
 
 def assignment_on(plan: Plan, scope: str) -> PlannedResource:
     (found,) = [
-        r for r in plan.of_type("azure-native:authorization:RoleAssignment") if r.inputs["scope"] == scope
+        r
+        for r in plan.of_type("azure-native:authorization:RoleAssignment")
+        if r.inputs["scope"] == scope
     ]
     return found
 
@@ -59,30 +63,80 @@ def get(inputs: dict, path: str) -> object:
 
 # (type token, property path, required value, the control it meets)
 SECURITY_PROPERTIES = [
-    ("azure-native:cognitiveservices:Account", "properties.customSubDomainName", "sai-dev-ai-1ad1d4", "Entra auth needs a subdomain"),
-    ("azure-native:cognitiveservices:Account", "properties.restrictOutboundNetworkAccess", True, "no data exfiltration"),
-    ("azure-native:cognitiveservices:Account", "properties.allowedFqdnList", [], "no data exfiltration"),
+    (
+        "azure-native:cognitiveservices:Account",
+        "properties.customSubDomainName",
+        "sai-dev-ai-1ad1d4",
+        "Entra auth needs a subdomain",
+    ),
+    (
+        "azure-native:cognitiveservices:Account",
+        "properties.restrictOutboundNetworkAccess",
+        True,
+        "no data exfiltration",
+    ),
+    (
+        "azure-native:cognitiveservices:Account",
+        "properties.allowedFqdnList",
+        [],
+        "no data exfiltration",
+    ),
     ("azure-native:cognitiveservices:Account", "identity.type", "SystemAssigned", "CKV_AZURE_238"),
-    ("azure-native:cognitiveservices:Account", "properties.disableLocalAuth", False, "key mode only"),
+    (
+        "azure-native:cognitiveservices:Account",
+        "properties.disableLocalAuth",
+        False,
+        "key mode only",
+    ),
     ("azure-native:keyvault:Vault", "properties.enableRbacAuthorization", True, "12d4fa5e"),
     ("azure-native:keyvault:Vault", "properties.accessPolicies", [], "12d4fa5e"),
     ("azure-native:keyvault:Vault", "properties.enableSoftDelete", True, "1e66c121"),
     ("azure-native:keyvault:Vault", "properties.softDeleteRetentionInDays", 90, "1e66c121"),
-    ("azure-native:keyvault:Vault", "properties.enablePurgeProtection", True, "0b60c0b2 / CKV_AZURE_110"),
+    (
+        "azure-native:keyvault:Vault",
+        "properties.enablePurgeProtection",
+        True,
+        "0b60c0b2 / CKV_AZURE_110",
+    ),
     ("azure-native:keyvault:Vault", "properties.enabledForDeployment", False, "least exposure"),
-    ("azure-native:keyvault:Vault", "properties.enabledForTemplateDeployment", False, "least exposure"),
+    (
+        "azure-native:keyvault:Vault",
+        "properties.enabledForTemplateDeployment",
+        False,
+        "least exposure",
+    ),
     ("azure-native:keyvault:Vault", "properties.enabledForDiskEncryption", False, "least exposure"),
     ("azure-native:web:WebApp", "httpsOnly", True, "a4af4a39 / CKV_AZURE_14"),
     ("azure-native:web:WebApp", "identity.type", "SystemAssigned", "2b9ad585 / CKV_AZURE_71"),
-    ("azure-native:web:WebApp", "keyVaultReferenceIdentity", "SystemAssigned", "references use the app identity"),
+    (
+        "azure-native:web:WebApp",
+        "keyVaultReferenceIdentity",
+        "SystemAssigned",
+        "references use the app identity",
+    ),
     ("azure-native:web:WebApp", "siteConfig.minTlsVersion", "1.2", "f0e6e85b / CKV_AZURE_15"),
     ("azure-native:web:WebApp", "siteConfig.scmMinTlsVersion", "1.2", "f0e6e85b"),
     ("azure-native:web:WebApp", "siteConfig.ftpsState", "Disabled", "4d24b6d4 / CKV_AZURE_78"),
-    ("azure-native:web:WebApp", "siteConfig.remoteDebuggingEnabled", False, "cb510bfd / CKV_AZURE_72"),
+    (
+        "azure-native:web:WebApp",
+        "siteConfig.remoteDebuggingEnabled",
+        False,
+        "cb510bfd / CKV_AZURE_72",
+    ),
     ("azure-native:web:WebAppFtpAllowed", "allow", False, "FTP basic auth off"),
     ("azure-native:web:WebAppScmAllowed", "allow", False, "SCM basic auth off"),
-    ("azure-native:monitor:DiagnosticSetting", "logs", [{"category": "AuditEvent", "enabled": True}], "every secret read audited"),
-    ("azure-native:monitor:DiagnosticSetting", "metrics", [{"category": "AllMetrics", "enabled": True}], "vault metrics"),
+    (
+        "azure-native:monitor:DiagnosticSetting",
+        "logs",
+        [{"category": "AuditEvent", "enabled": True}],
+        "every secret read audited",
+    ),
+    (
+        "azure-native:monitor:DiagnosticSetting",
+        "metrics",
+        [{"category": "AllMetrics", "enabled": True}],
+        "vault metrics",
+    ),
 ]
 
 
@@ -134,7 +188,9 @@ def test_every_security_property_holds_exactly(dev):
 
 
 @pytest.mark.parametrize(
-    ("typ", "path", "required", "control"), SECURITY_PROPERTIES, ids=[p for _, p, _, _ in SECURITY_PROPERTIES]
+    ("typ", "path", "required", "control"),
+    SECURITY_PROPERTIES,
+    ids=[p for _, p, _, _ in SECURITY_PROPERTIES],
 )
 def test_a_weakened_property_is_caught(dev, typ, path, required, control):
     weakened = copy.deepcopy(dev)
@@ -165,8 +221,12 @@ def test_app_settings_hold_only_a_versionless_reference_and_identifiers(dev):
 def test_app_reads_only_its_secret_and_the_deployer_writes_only_the_vault(dev):
     web_principal = only(dev, "azure-native:web:WebApp").outputs["identity"]["principalId"]
     grants = sorted(
-        (r.inputs["principalId"], r.inputs["roleDefinitionId"].rsplit("/", 1)[1], r.inputs["scope"],
-         r.inputs.get("principalType"))
+        (
+            r.inputs["principalId"],
+            r.inputs["roleDefinitionId"].rsplit("/", 1)[1],
+            r.inputs["scope"],
+            r.inputs.get("principalType"),
+        )
         for r in dev.of_type("azure-native:authorization:RoleAssignment")
     )
     assert grants == sorted(
@@ -179,8 +239,14 @@ def test_app_reads_only_its_secret_and_the_deployer_writes_only_the_vault(dev):
 
 def test_role_assignment_names_are_deterministic_guids(dev):
     again = run_program(ROOT, DEV_CONFIG)
-    names = [r.inputs["roleAssignmentName"] for r in dev.of_type("azure-native:authorization:RoleAssignment")]
-    assert names == [r.inputs["roleAssignmentName"] for r in again.of_type("azure-native:authorization:RoleAssignment")]
+    names = [
+        r.inputs["roleAssignmentName"]
+        for r in dev.of_type("azure-native:authorization:RoleAssignment")
+    ]
+    assert names == [
+        r.inputs["roleAssignmentName"]
+        for r in again.of_type("azure-native:authorization:RoleAssignment")
+    ]
     assert all(len(n) == 36 and n.count("-") == 4 for n in names)
     assert len(set(names)) == len(names)
 
@@ -238,7 +304,9 @@ def test_outputs_are_identifiers_and_never_a_key(dev):
                 "siteName": "sai-dev-web-1ad1d4",
                 "siteId": f"{RG}/providers/Microsoft.Web/sites/sai-dev-web-1ad1d4",
                 "hostName": "sai-dev-web-1ad1d4.azurewebsites.net",
-                "principalId": only(dev, "azure-native:web:WebApp").outputs["identity"]["principalId"],
+                "principalId": only(dev, "azure-native:web:WebApp").outputs["identity"][
+                    "principalId"
+                ],
             }
         },
     }
@@ -268,11 +336,14 @@ def test_many_apps_get_one_identity_and_one_secret_scoped_grant_each():
     plan = plan_with(apps=[{"name": "web"}, {"name": "api"}, {"name": "jobs"}])
     sites = plan.of_type("azure-native:web:WebApp")
     assert sorted(s.inputs["name"] for s in sites) == [
-        "sai-dev-api-1ad1d4", "sai-dev-jobs-1ad1d4", "sai-dev-web-1ad1d4"
+        "sai-dev-api-1ad1d4",
+        "sai-dev-jobs-1ad1d4",
+        "sai-dev-web-1ad1d4",
     ]
     principals = {s.outputs["identity"]["principalId"] for s in sites}
     readers = [
-        r.inputs for r in plan.of_type("azure-native:authorization:RoleAssignment")
+        r.inputs
+        for r in plan.of_type("azure-native:authorization:RoleAssignment")
         if r.inputs["roleDefinitionId"].endswith(roles.KEY_VAULT_SECRETS_USER)
     ]
     assert {r["principalId"] for r in readers} == principals
@@ -284,7 +355,9 @@ def test_many_apps_get_one_identity_and_one_secret_scoped_grant_each():
 def test_allowed_ip_ranges_close_both_firewalls():
     plan = plan_with(allowedIpRanges=["198.51.100.0/24"])
     vault_acl = only(plan, "azure-native:keyvault:Vault").inputs["properties"]["networkAcls"]
-    account_acl = only(plan, "azure-native:cognitiveservices:Account").inputs["properties"]["networkAcls"]
+    account_acl = only(plan, "azure-native:cognitiveservices:Account").inputs["properties"][
+        "networkAcls"
+    ]
     assert vault_acl == {
         "bypass": "AzureServices",
         "defaultAction": "Deny",
@@ -310,6 +383,7 @@ def test_bad_config_stops_before_any_resource_with_one_line_per_problem():
         plan_with(rotationPeriodDays=0, authMode="keys")
     assert str(caught.value).splitlines() == [
         "invalid stack configuration:",
-        "config secure-azure-ai:authMode: 'keys' is not one of keyVault, keyless (did you mean 'keyless'?)",
+        "config secure-azure-ai:authMode: 'keys' is not one of keyVault, keyless "
+        "(did you mean 'keyless'?)",
         "config secure-azure-ai:rotationPeriodDays: 0 is out of range; the rule is 1 to 365 days",
     ]

@@ -1,0 +1,382 @@
+"""The rehearsal: concurrent load through the sample app's key client while rotations run.
+
+Local mode builds the project's topology in the in-memory emulator: one App Service site whose key
+comes from a Key Vault reference (its process restarts with the re-resolved environment when the
+reference is refreshed, as on App Service) and one site whose app reads the secret through the SDK.
+Client threads call both sites' /chat; the rotations run the real engine against the same world.
+Remote mode (`--stack-outputs` without `--local`) drives key clients in this process against the
+deployment the stack outputs name, with DefaultAzureCredential.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from rotation import state as machine
+from rotation.azure import Vault, Waiter
+from rotation.clients import Connection
+from rotation.engine import Engine
+from rotation.target import Consumer, Target, account_ref
+
+PROMPT = {"prompt": "Say hello.", "maxTokens": 8}
+REFERENCE_SITE = "app-ref-drill"
+SDK_SITE = "app-sdk-drill"
+
+
+@dataclass
+class Tally:
+    """Thread-safe request counts and latencies."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    requests: int = 0
+    failures: int = 0
+    latencies: list[float] = field(default_factory=list)
+    errors: dict[str, int] = field(default_factory=dict)
+
+    def add(self, seconds: float, error: str | None) -> None:
+        with self.lock:
+            self.requests += 1
+            self.latencies.append(seconds)
+            if error is not None:
+                self.failures += 1
+                self.errors[error] = self.errors.get(error, 0) + 1
+
+
+class SiteProcess:
+    """The process App Service runs for a site: rebuilt from the site's environment whenever the
+    emulator re-resolves its references (a refresh restarts the app, a plain restart does not)."""
+
+    def __init__(self, emulated: Any, site: str, build: Callable[[dict[str, str]], Any]) -> None:
+        self._state = emulated
+        self._site = site
+        self._build = build
+        self._lock = threading.Lock()
+        self._generation = -1
+        self._app: Any = None
+        self.starts = 0
+        self.apps: list[Any] = []
+
+    def current(self) -> Any:
+        """The app instance serving now (starting a new one after a refresh)."""
+        with self._lock:
+            generation = self._state.site(self._site).refresh_count
+            if generation != self._generation:
+                self._app = self._build(self._state.site_environment(self._site))
+                self.apps.append(self._app)
+                self._generation = generation
+                self.starts += 1
+            return self._app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        return self.current()(environ, start_response)
+
+
+@dataclass
+class LocalWorld:
+    """The emulated deployment a local drill (and the tests) rotate."""
+
+    state: Any
+    world: Any
+    connection: Connection
+    key_clients: list[Any]
+    reference_process: SiteProcess
+    sdk_site: str
+    identity_env: Any
+
+    @property
+    def target(self) -> Target:
+        """What a rotation of this world acts on (consumers of both kinds)."""
+        return Target(
+            vault_url=self.world.vault_url,
+            secret_name=self.world.secret_name,
+            account=account_ref(self.world.account.id),
+            endpoint=self.world.endpoint.rstrip("/"),
+            deployment=self.world.deployment,
+            consumers=self.consumers,
+        )
+
+    @property
+    def consumers(self) -> tuple[Consumer, ...]:
+        """The reference site (refreshed through ARM) and the SDK app (its /healthz)."""
+        return (
+            Consumer(REFERENCE_SITE, "site", self.state.site(REFERENCE_SITE).id),
+            Consumer(self.sdk_site, "health", f"https://{self.sdk_site}.azurewebsites.net/healthz"),
+        )
+
+    def stack_outputs(self) -> dict[str, Any]:
+        """What `pulumi stack output --json` would print for this world."""
+        return {
+            "aiAccountId": self.world.account.id,
+            "aiEndpoint": self.world.endpoint,
+            "vaultUri": self.world.vault_url,
+            "secretName": self.world.secret_name,
+            "secretUri": self.world.secret_uri,
+            "chatDeployment": self.world.deployment,
+            "apps": {
+                REFERENCE_SITE: {"siteId": self.state.site(REFERENCE_SITE).id},
+                self.sdk_site: {
+                    "healthUrl": f"https://{self.sdk_site}.azurewebsites.net/healthz"
+                },
+            },
+        }
+
+    def vault(self) -> Vault:
+        """The secret, through the rotator's SecretClient."""
+        return Vault(
+            self.connection.secret_client(self.world.vault_url), self.world.secret_name
+        )
+
+    def engine(self, *, hook: Callable[[str], None] = lambda p: None, **waits: float) -> Engine:
+        """An engine on this world; waits: probe_timeout, confirm_timeout, interval."""
+        interval = waits.get("interval", 0.02)
+        vault = self.vault()
+        edges = self.connection.edges(
+            self.target,
+            vault,
+            probe_waiter=Waiter(timeout=waits.get("probe_timeout", 10.0), interval=interval,
+                                cap=0.2),
+            confirm_waiter=Waiter(timeout=waits.get("confirm_timeout", 10.0), interval=interval,
+                                  cap=0.2),
+        )
+        return Engine(edges, self.consumers, hook=hook, echo=lambda line: None)
+
+    def kv_reads(self) -> int:
+        """Secret reads the apps' key clients sent to Key Vault."""
+        return sum(k.kv_reads for k in self.key_clients) + sum(
+            getattr(a, "kv_reads", 0) for a in ()
+        )
+
+
+def initial_tags(account_id: str, consumers: str) -> dict[str, str]:
+    """The tags components/api_key_secret.py writes with the first version."""
+    return {
+        machine.TAG_SLOT: "key1",
+        machine.TAG_ACCOUNT: account_id,
+        machine.TAG_PERIOD: "90",
+        machine.TAG_STATE: machine.IDLE,
+        machine.TAG_CONSUMERS: consumers,
+    }
+
+
+@contextmanager
+def local_world(*, accept_delay: float = 0.0, key_max_age: float = 0.5) -> Iterator[LocalWorld]:
+    """Build the emulated deployment; IDENTITY_ENDPOINT/HEADER are set while it is in use."""
+    import emulator
+    from azure.keyvault.secrets import SecretClient
+
+    from app.ai_client import AiClient
+    from app.key_client import KeyClient
+    from app.web import create_app
+
+    emulated = emulator.AzureState()
+    world = emulator.seed_world(
+        emulated, site=REFERENCE_SITE, accept_delay=accept_delay, secret_tags={}
+    )
+    emulated.set_secret(
+        world.vault.name,
+        world.secret_name,
+        emulated.keys(world.account.name)["key1"],
+        content_type="text/plain",
+        tags=initial_tags(world.account.id, REFERENCE_SITE),
+    )
+    emulated.refresh_references(REFERENCE_SITE)
+    sdk_site = emulated.add_site(SDK_SITE)
+    sdk_identity = emulated.add_identity("id-app-sdk-drill")
+    emulated.grant(sdk_identity, world.vault.secret_id(world.secret_name), "Key Vault Secrets User")
+    emulated.grant(world.rotator, sdk_site.id, actions=("Microsoft.Web/sites/config/read",))
+    key_clients: list[Any] = []
+    emulator.clear_challenge_cache()
+    with emulator.identity_environment(emulated) as env:
+        rotator = emulator.managed_identity_credential(emulated, world.rotator)
+        connection = Connection(
+            rotator,
+            session=emulator.session(emulated),
+            sdk_options=lambda: {"transport": emulator.transport(emulated)},
+        )
+
+        def reference_app(environ: dict[str, str]) -> Any:
+            key_client = KeyClient(None, secret_name=None, env_value=environ["AZURE_AI_API_KEY"],
+                                   slot_tag=machine.TAG_SLOT)
+            ai = AiClient(world.endpoint, world.deployment, key_client,
+                          emulator.session(emulated))
+            return create_app(key_client=key_client, ai_client=ai)
+
+        process = SiteProcess(emulated, REFERENCE_SITE, reference_app)
+        emulated.mount(REFERENCE_SITE, process)
+        app_credential = emulator.managed_identity_credential(emulated, sdk_identity)
+        sdk_key_client = KeyClient(
+            SecretClient(world.vault_url, app_credential, transport=emulator.transport(emulated)),
+            secret_name=world.secret_name,
+            env_value=None,
+            max_age=key_max_age,
+            slot_tag=machine.TAG_SLOT,
+        )
+        key_clients.append(sdk_key_client)
+        sdk_ai = AiClient(world.endpoint, world.deployment, sdk_key_client,
+                          emulator.session(emulated))
+        emulated.mount(SDK_SITE, create_app(key_client=sdk_key_client, ai_client=sdk_ai))
+        yield LocalWorld(emulated, world, connection, key_clients, process, SDK_SITE, env)
+        emulator.clear_challenge_cache()
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def run_load(
+    call: Callable[[int], str | None],
+    clients: int,
+    rotate: Callable[[], None],
+    rotations: int,
+) -> tuple[Tally, list[float]]:
+    """Run `clients` threads calling `call(i)` (an error label or None) while `rotate()` runs
+    `rotations` times; returns the tally and each rotation's duration."""
+    tally = Tally()
+    stop = threading.Event()
+    started = threading.Barrier(clients + 1)
+
+    def worker(index: int) -> None:
+        started.wait()
+        n = 0
+        while not stop.is_set() or n == 0:
+            begin = time.perf_counter()
+            error = call(index + n)
+            tally.add(time.perf_counter() - begin, error)
+            n += 1
+
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    started.wait()
+    durations = []
+    try:
+        for _ in range(rotations):
+            begin = time.perf_counter()
+            rotate()
+            durations.append(time.perf_counter() - begin)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    return tally, durations
+
+
+def summary(
+    tally: Tally, durations: list[float], kv_reads: int, processes: int, mode: str
+) -> dict[str, Any]:
+    """The drill's figures (seconds in milliseconds where named so)."""
+    rotations = len(durations)
+    return {
+        "mode": mode,
+        "requests": tally.requests,
+        "failures": tally.failures,
+        "errors": dict(sorted(tally.errors.items())),
+        "rotations": rotations,
+        "kvReads": kv_reads,
+        "kvReadsPerRotationPerProcess": round(kv_reads / max(1, rotations) / max(1, processes), 2),
+        "p50Ms": round(_percentile(tally.latencies, 0.50) * 1000, 2),
+        "p99Ms": round(_percentile(tally.latencies, 0.99) * 1000, 2),
+        "rotationSeconds": {
+            "mean": round(statistics.fmean(durations), 3) if durations else 0.0,
+            "max": round(max(durations), 3) if durations else 0.0,
+        },
+    }
+
+
+def drill_local(rotations: int, clients: int) -> dict[str, Any]:
+    """The drill against the in-memory emulator."""
+    with local_world(accept_delay=0.05, key_max_age=0.5) as local:
+        engine = local.engine()
+        sessions = [local.connection.session for _ in range(0)]
+        import emulator
+
+        sessions = [emulator.session(local.state) for _ in range(clients)]
+        hosts = [f"https://{REFERENCE_SITE}.azurewebsites.net", f"https://{local.sdk_site}.azurewebsites.net"]
+
+        def call(index: int) -> str | None:
+            session = sessions[index % clients]
+            host = hosts[index % len(hosts)]
+            try:
+                response = session.post(f"{host}/chat", json=PROMPT, timeout=30)
+            except requests.RequestException as exc:
+                return type(exc).__name__
+            return None if response.status_code == 200 else f"HTTP {response.status_code}"
+
+        tally, durations = run_load(
+            call, clients, lambda: engine.run(machine.Operation("rotate")), rotations
+        )
+        return summary(tally, durations, local.kv_reads(), len(local.key_clients), "local")
+
+
+def drill_remote(args: argparse.Namespace, rotations: int, clients: int) -> dict[str, Any]:
+    """The drill against the real deployment named by the stack outputs."""
+    from app.ai_client import AiClient
+    from app.key_client import KeyClient
+
+    from rotation import cli
+
+    connection = Connection.default()
+    resolved, vault, _ = cli._prepare(args, connection)
+    edges = connection.edges(
+        resolved, vault, probe_waiter=Waiter(timeout=120), confirm_waiter=Waiter(timeout=600)
+    )
+    engine = Engine(edges, resolved.consumers)
+    endpoint = resolved.endpoint or edges.keys.endpoint()
+    key_client = KeyClient(
+        connection.secret_client(resolved.vault_url),
+        secret_name=resolved.secret_name,
+        env_value=None,
+        max_age=60.0,
+        slot_tag=machine.TAG_SLOT,
+    )
+    ai = AiClient(endpoint, resolved.deployment, key_client)
+
+    def call(index: int) -> str | None:
+        try:
+            ai.chat([{"role": "user", "content": PROMPT["prompt"]}], max_tokens=1)
+        except Exception as exc:
+            return type(exc).__name__
+        return None
+
+    tally, durations = run_load(call, clients, lambda: engine.run(machine.Operation("rotate")),
+                                rotations)
+    return summary(tally, durations, key_client.kv_reads, 1, "remote")
+
+
+def render_text(report: dict[str, Any]) -> str:
+    """The summary for people."""
+    return "\n".join(
+        [
+            f"drill ({report['mode']}): {report['rotations']} rotations under load",
+            f"requests  {report['requests']}  failed {report['failures']}"
+            + (f"  {report['errors']}" if report["errors"] else ""),
+            f"latency   p50 {report['p50Ms']} ms  p99 {report['p99Ms']} ms",
+            f"key vault {report['kvReads']} reads by the apps "
+            f"({report['kvReadsPerRotationPerProcess']} per rotation per process)",
+            f"rotation  mean {report['rotationSeconds']['mean']} s  "
+            f"max {report['rotationSeconds']['max']} s",
+        ]
+    )
+
+
+def main(args: argparse.Namespace, out: Callable[[str], None] = print) -> int:
+    """`python -m rotation drill`: exit 0 only when no request failed."""
+    if args.local or not args.stack_outputs:
+        report = drill_local(args.rotations, args.clients)
+    else:
+        report = drill_remote(args, args.rotations, args.clients)
+    out(json.dumps(report, indent=2) if args.format == "json" else render_text(report))
+    return 0 if report["failures"] == 0 else 1

@@ -1,0 +1,132 @@
+"""The managed identity token endpoint and the AI data plane (api-key and keyless)."""
+
+from __future__ import annotations
+
+import pytest
+from azure.identity import CredentialUnavailableError
+
+import emulator
+
+pytestmark = pytest.mark.usefixtures("site_env")
+
+COGNITIVE_SCOPE = "https://cognitiveservices.azure.com/.default"
+
+
+def _token_request(world: emulator.World, **params: str) -> tuple[int, dict]:
+    headers = {"X-IDENTITY-HEADER": params.pop("header", world.site.identity_header)}
+    query = {"api-version": "2019-08-01", "resource": "https://vault.azure.net", **params}
+    response = emulator.session(world.state).get(
+        world.state.identity_endpoint, params=query, headers=headers
+    )
+    return response.status_code, response.json()
+
+
+def _chat(world: emulator.World, headers: dict[str, str], deployment: str | None = None, **kw):
+    return emulator.session(world.state).post(
+        f"{world.endpoint}openai/deployments/{deployment or world.deployment}/chat/completions",
+        params={"api-version": "2024-10-21"},
+        json=kw.get("body", {"messages": [{"role": "user", "content": "say hello"}]}),
+        headers=headers,
+    )
+
+
+def test_token_endpoint_answers_the_2019_protocol(world: emulator.World) -> None:
+    status, body = _token_request(world)
+    assert status == 200
+    assert sorted(body) == ["access_token", "client_id", "expires_on", "resource", "token_type"]
+    assert body["resource"] == "https://vault.azure.net"
+    assert body["token_type"] == "Bearer"
+    assert body["client_id"] == world.site.identity.client_id
+    info = world.state.token_info(body["access_token"])
+    assert info is not None and info.principal_id == world.site.identity.principal_id
+
+
+def test_token_endpoint_refuses_bad_header_version_and_identity(world: emulator.World) -> None:
+    assert _token_request(world, header="wrong")[0] == 401
+    assert _token_request(world, **{"api-version": "2017-09-01"})[0] == 400
+    status, body = _token_request(world, client_id="00000000-0000-0000-0000-000000000000")
+    assert (status, body["statusCode"]) == (400, 400)
+
+
+def test_host_header_reaches_user_assigned_identities_only(world: emulator.World) -> None:
+    host = world.state.host_identity_header
+    assert _token_request(world, header=host)[0] == 401
+    status, body = _token_request(world, header=host, client_id=world.rotator.client_id)
+    assert status == 200
+    info = world.state.token_info(body["access_token"])
+    assert info.principal_id == world.rotator.principal_id
+
+
+def test_managed_identity_credential_gets_tokens_per_identity(world: emulator.World) -> None:
+    site_token = emulator.managed_identity_credential(world.state).get_token(COGNITIVE_SCOPE)
+    rotator_token = emulator.managed_identity_credential(world.state, world.rotator).get_token(
+        COGNITIVE_SCOPE
+    )
+    site_info = world.state.token_info(site_token.token)
+    assert site_info.principal_id == world.site.identity.principal_id
+    assert site_info.resource == "https://cognitiveservices.azure.com"
+    assert world.state.token_info(rotator_token.token).principal_id == world.rotator.principal_id
+
+
+def test_credential_surfaces_an_unknown_client_id(world: emulator.World) -> None:
+    stranger = emulator.Identity("ghost", "p", "00000000-0000-0000-0000-00000000abcd", "/x")
+    credential = emulator.managed_identity_credential(world.state, stranger)
+    with pytest.raises(CredentialUnavailableError):
+        credential.get_token(COGNITIVE_SCOPE)
+
+
+def test_credential_helper_needs_the_identity_environment(
+    world: emulator.World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("IDENTITY_HEADER")
+    with pytest.raises(emulator.EmulatorError, match="IDENTITY_ENDPOINT/IDENTITY_HEADER"):
+        emulator.managed_identity_credential(world.state)
+
+
+def test_chat_with_a_current_key(world: emulator.World) -> None:
+    response = _chat(world, {"api-key": world.state.keys(world.account.name)["key1"]})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["object"] == "chat.completion"
+    assert body["model"] == "gpt-4o-mini"
+    assert body["choices"][0]["message"] == {
+        "role": "assistant",
+        "content": "Emulated reply from gpt-4o-mini.",
+    }
+    assert body["usage"] == {"prompt_tokens": 2, "completion_tokens": 4, "total_tokens": 6}
+
+
+def test_chat_refuses_wrong_missing_key_and_unknown_deployment(world: emulator.World) -> None:
+    wrong = _chat(world, {"api-key": "0" * 32})
+    assert (wrong.status_code, wrong.json()["error"]["code"]) == (401, "401")
+    missing = _chat(world, {})
+    assert missing.status_code == 401
+    assert missing.json()["error"]["message"].startswith("Access denied due to missing")
+    key = world.state.keys(world.account.name)["key2"]
+    unknown = _chat(world, {"api-key": key}, deployment="gpt-nowhere")
+    assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "DeploymentNotFound")
+    bad_body = _chat(world, {"api-key": key}, body={"messages": []})
+    assert bad_body.status_code == 400
+
+
+def test_keyless_needs_a_grant_on_the_account(world: emulator.World) -> None:
+    token = emulator.managed_identity_credential(world.state).get_token(COGNITIVE_SCOPE).token
+    denied = _chat(world, {"Authorization": f"Bearer {token}"})
+    assert (denied.status_code, denied.json()["error"]["code"]) == (401, "PermissionDenied")
+
+    world.state.grant(world.site, world.account.id, "Cognitive Services OpenAI User")
+    assert _chat(world, {"Authorization": f"Bearer {token}"}).status_code == 200
+
+
+def test_keyless_world_disables_keys(state: emulator.AzureState) -> None:
+    keyless = emulator.AzureState()
+    world = emulator.seed_world(keyless, keyless=True)
+    assert "AZURE_AI_API_KEY" not in keyless.site_environment(world.site.name)
+    refused = _chat(world, {"api-key": keyless.keys(world.account.name)["key1"]})
+    assert (refused.status_code, refused.json()["error"]["code"]) == (
+        403,
+        "AuthenticationTypeDisabled",
+    )
+    with emulator.identity_environment(keyless, world.site.name):
+        token = emulator.managed_identity_credential(keyless).get_token(COGNITIVE_SCOPE).token
+    assert _chat(world, {"Authorization": f"Bearer {token}"}).status_code == 200
