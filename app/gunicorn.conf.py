@@ -29,6 +29,8 @@ accesslog = "-"
 errorlog = "-"
 # The App Service front end terminates TLS and sets X-Forwarded-*.
 forwarded_allow_ips = "*"
+# No runtime control socket: HOME (/home) is storage shared by every instance of the app.
+control_socket_disable = True
 
 
 def on_starting(server: object) -> None:

@@ -238,7 +238,7 @@ class RecordingMonitor(mocks.MockMonitor):
                     urn=response.urn,
                     type=request.type,
                     name=request.name,
-                    inputs=json_format.MessageToDict(request.object),
+                    inputs=_whole_numbers(json_format.MessageToDict(request.object)),
                     outputs=dict(registration.state),
                     parent=request.parent or None,
                     dependencies=tuple(request.dependencies),
@@ -251,6 +251,17 @@ class RecordingMonitor(mocks.MockMonitor):
                 )
             )
         return response
+
+
+def _whole_numbers(value: Any) -> Any:
+    """Protobuf carries every number as a double; give integral ones back their int form."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _whole_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers(v) for v in value]
+    return value
 
 
 @contextmanager
@@ -332,4 +343,10 @@ def run_program(
             raise HarnessError(str(error)) from None
         finally:
             settings.ROOT.set(None)
-    return Plan(project=project, stack=stack, resources=monitor.recorded, outputs=captured)
+    return Plan(
+        project=project,
+        stack=stack,
+        resources=monitor.recorded,
+        outputs=_whole_numbers(captured),
+        principals={PREVIEW_DEPLOYER: "deploying identity"},
+    )

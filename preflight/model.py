@@ -2,7 +2,8 @@
 
 Inputs are kept in Pulumi's wire format (camelCase property names) exactly as the engine would send
 them: a secret value is the dict ``{SECRET_SIG_KEY: SECRET_SIG_VALUE, "value": ...}`` and a
-value not known until apply is the string ``UNKNOWN``. Reports, policies and tests all read this one model.
+value not known until apply is the string ``UNKNOWN``. Reports, policies and tests all read this
+one model.
 """
 
 from __future__ import annotations
@@ -81,6 +82,8 @@ class Plan:
     stack: str
     resources: list[PlannedResource]
     outputs: dict[str, Any] = field(default_factory=dict)
+    principals: dict[str, str] = field(default_factory=dict)
+    """Names for principal IDs that no planned resource owns (e.g. the deploying identity)."""
 
     def by_urn(self) -> dict[str, PlannedResource]:
         return {r.urn: r for r in self.resources}
@@ -90,7 +93,7 @@ class Plan:
 
     def grants(self) -> list[Grant]:
         """Role assignments, with each principal ID replaced by the name of what owns it."""
-        owners: dict[str, str] = {}
+        owners: dict[str, str] = dict(self.principals)
         for r in self.resources:
             principal = (r.outputs.get("identity") or {}).get("principalId")
             if isinstance(principal, str):

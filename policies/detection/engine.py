@@ -108,7 +108,7 @@ def is_app_configuration_reference(value: str) -> bool:
 _PLACEHOLDER = re.compile(
     r"\$\{|\$\(|#\{|\{\{|<[^<>]*>|%[A-Za-z_][A-Za-z0-9_]*%|^\$[A-Za-z_][A-Za-z0-9_]*$|^\{[^{}]*\}$"
     r"|replace[_-]?me|change[_-]?me|your[_-]|placeholder|redacted|xxxx|\*\*\*|\.\.\.|…"
-    r"|example|dummy|sample|insert[_-]|^(.)\1*$",
+    r"|example|dummy|sample|insert[_-]|^(.)\1*$|\{[A-Za-z_][\w.]*(?:\[[^\]]*\])?\}",
     re.IGNORECASE,
 )
 _NOT_A_VALUE = frozenset({"true", "false", "null", "none", "yes", "no", "on", "off", "undefined"})
@@ -284,10 +284,25 @@ _CONN_KIND = {
 }
 
 
+_PAIR_DELIMITERS = frozenset(";?&,")
+
+
+def _in_connection_string(text: str, m: re.Match[str]) -> bool:
+    """Is ``Name=Value`` a field of a delimited string (``a=b;Password=c``, ``?sig=``,
+    ``host,password=c``, ``Password=c;...``) rather than code (``connect(password=pw)``)?"""
+    start = m.start("label")
+    if start and text[start - 1] in _PAIR_DELIMITERS:
+        return True
+    end = m.end()
+    return text.startswith(";", end + (1 if m.group("q") else 0))
+
+
 def _check_connection_pair(
     text: str, m: re.Match[str], name: str | None
 ) -> tuple[str, str] | None:
     value = m.group("s")
+    if not _in_connection_string(text, m):
+        return None
     kind, reason = _CONN_KIND[m.group("label").lower()]
     if is_placeholder(value) or (value.startswith("$") and value[1:2].isalpha()):
         return None

@@ -19,7 +19,7 @@ from catalog.roles import (
     role_name,
 )
 from policies.azure_ids import SecretRef, key_vault_reference_target, scope_target
-from policies.identities import belongs_to, role_assignments
+from policies.identities import belongs_to, principal_of, role_assignments
 from policies.settings import settings_of
 from policies.support import (
     APP_SETTINGS,
@@ -69,22 +69,14 @@ def _identity_urns(site: StackResource, resources: list[StackResource]) -> set[s
     }
 
 
-def _principal_of(resource: StackResource) -> Any:
-    if resource.type == USER_ASSIGNED_IDENTITY:
-        return resource.props.get("principalId")
-    identity = resource.props.get("identity")
-    return identity.get("principalId") if isinstance(identity, dict) else None
-
-
-def _grants_to(assignment: StackResource, identities: list[StackResource]) -> bool:
+def _grants_to(assignment: StackResource, identities: list[StackResource]) -> bool | None:
+    """True/False, or None when the principal is not known yet."""
     if assignment.depends_on([i.urn for i in identities], "principalId"):
         return True
     principal = assignment.props.get("principalId")
-    return (
-        isinstance(principal, str)
-        and not is_unknown(principal)
-        and any(principal == _principal_of(i) for i in identities)
-    )
+    if is_unknown(principal):
+        return None
+    return isinstance(principal, str) and any(principal == principal_of(i) for i in identities)
 
 
 def check(resources: list[StackResource], config: Mapping[str, Any]) -> Outcome:
@@ -97,12 +89,23 @@ def check(resources: list[StackResource], config: Mapping[str, Any]) -> Outcome:
         identities = [by_urn[u] for u in _identity_urns(site, resources)]
         readable: set[SecretRef] = set()
         vaults: set[str] = set()
+        # A grant not readable yet may be the one that covers a reference: then a reference
+        # without a known grant cannot be called missing.
+        uncertain = False
         for assignment in assignments:
-            if not _grants_to(assignment, identities):
+            grants = _grants_to(assignment, identities)
+            if grants is None:
+                uncertain = True
+                out.cannot_check((assignment.name, "principalId"))
+                continue
+            if not grants:
                 continue
             role, scope = assignment.props.get("roleDefinitionId"), assignment.props.get("scope")
             if is_unknown(role) or is_unknown(scope):
-                out.cannot_check((assignment.name, "scope" if is_unknown(scope) else "role"))
+                uncertain = True
+                out.cannot_check(
+                    (assignment.name, "scope" if is_unknown(scope) else "roleDefinitionId")
+                )
                 continue
             if not isinstance(role, str) or role_id_of(role) not in SECRET_READERS:
                 continue
@@ -130,7 +133,7 @@ def check(resources: list[StackResource], config: Mapping[str, Any]) -> Outcome:
             )
             continue
         for ref in sorted(refs, key=str):
-            if ref not in readable and ref.vault not in vaults:
+            if ref not in readable and ref.vault not in vaults and not uncertain:
                 out.fail(
                     f"settings reference secret {ref} but no role assignment lets the identity of "
                     f"{site.name!r} read it (grant 'Key Vault Secrets User' on the secret)",

@@ -20,7 +20,10 @@ MESSAGES = [{"role": "user", "content": "hello"}]
 def test_chat_sends_the_key_and_returns_the_completion(env: Env) -> None:
     client = env.ai_client(env.key_client())
     payload = client.chat(MESSAGES, max_tokens=5)
-    assert payload["choices"][0]["message"]["content"] == f"Emulated reply from {env.world.deployment}."
+    assert (
+        payload["choices"][0]["message"]["content"]
+        == f"Emulated reply from {env.world.deployment}."
+    )
     outcome = client.last_call
     assert outcome is not None
     assert (outcome.ok, outcome.status, outcome.key_version, outcome.refreshes) == (
@@ -134,9 +137,7 @@ def test_key_vault_holding_the_dead_key_fails_the_call_once(env: Env) -> None:
 
 
 def test_non_401_errors_are_reported_with_their_status(env: Env) -> None:
-    client = AiClient(
-        env.world.endpoint, "no-such-deployment", env.key_client(), env.session()
-    )
+    client = AiClient(env.world.endpoint, "no-such-deployment", env.key_client(), env.session())
     with pytest.raises(AiCallError) as caught:
         client.chat(MESSAGES)
     assert (caught.value.status, str(caught.value)) == (

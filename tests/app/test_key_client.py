@@ -146,9 +146,7 @@ def test_throttling_is_retried_while_the_cached_key_keeps_serving(env: Env) -> N
     client = env.key_client()
     cached = client.current()
     new_version = env.rotate("key2")
-    fault = env.state.add_fault(
-        host=env.kv_host, method="GET", status=429, times=2, retry_after=0
-    )
+    fault = env.state.add_fault(host=env.kv_host, method="GET", status=429, times=2, retry_after=0)
     before = env.kv_gets()
 
     refreshed = client.refresh_after_failure(cached)

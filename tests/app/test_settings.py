@@ -50,7 +50,9 @@ def test_reference_only_settings_parse() -> None:
 
 
 def test_keyless_settings_parse_and_ignore_vault() -> None:
-    settings = Settings.from_env(env(AZURE_AI_AUTH_MODE="keyless", AZURE_AI_KEY_MAX_AGE_SECONDS="0"))
+    settings = Settings.from_env(
+        env(AZURE_AI_AUTH_MODE="keyless", AZURE_AI_KEY_MAX_AGE_SECONDS="0")
+    )
     assert (settings.auth_mode, settings.key_vault_uri, settings.key_max_age_seconds) == (
         "keyless",
         None,

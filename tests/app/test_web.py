@@ -85,8 +85,7 @@ def test_chat_forwards_the_prompt_and_healthz_records_the_call(env: Env) -> None
         ),
         (
             {"json": {"prompt": 42}},
-            "request body field 'prompt'=42: must be a non-empty string of at most 8000 "
-            "characters",
+            "request body field 'prompt'=42: must be a non-empty string of at most 8000 characters",
         ),
         (
             {"json": {"prompt": "x" * 8001}},
@@ -95,8 +94,7 @@ def test_chat_forwards_the_prompt_and_healthz_records_the_call(env: Env) -> None
         ),
         (
             {"json": {"prompt": "hi", "system": ""}},
-            "request body field 'system'='': must be a non-empty string of at most 8000 "
-            "characters",
+            "request body field 'system'='': must be a non-empty string of at most 8000 characters",
         ),
         (
             {"json": {"prompt": "hi", "maxTokens": 0}},
@@ -274,7 +272,10 @@ def test_keyless_app_without_its_role_reports_the_upstream_401() -> None:
         response = client.post("/chat", json={"prompt": "hi"})
         assert (response.status_code, response.get_json()) == (
             502,
-            {"error": "the AI endpoint answered HTTP 401 (PermissionDenied)", "upstreamStatus": 401},
+            {
+                "error": "the AI endpoint answered HTTP 401 (PermissionDenied)",
+                "upstreamStatus": 401,
+            },
         )
 
 
@@ -296,9 +297,7 @@ def test_nothing_logs_a_key_or_a_token(caplog: pytest.LogCaptureFixture) -> None
         assert env.app(environ).test_client().get("/healthz").status_code == 200
         tokens = set(env.state.tokens)
     assert len(tokens) >= 1 and len(used_keys) >= 4
-    text = "\n".join(
-        f"{r.getMessage()} {r.exc_text or ''} {r.args!r}" for r in caplog.records
-    )
+    text = "\n".join(f"{r.getMessage()} {r.exc_text or ''} {r.args!r}" for r in caplog.records)
     assert "AI key loaded" in text and "now using version" in text  # logging did happen
     leaked = [s for s in used_keys | tokens if s in text]
     assert leaked == []

@@ -160,7 +160,11 @@ def private_key(rng: random.Random) -> str:
     lines = [body[i : i + 64] for i in range(0, len(body), 64)]
     dashes = "-" * 5
     return newline.join(
-        [f"{dashes}BEGIN {label}PRIVATE KEY{dashes}", *lines, f"{dashes}END {label}PRIVATE KEY{dashes}"]
+        [
+            f"{dashes}BEGIN {label}PRIVATE KEY{dashes}",
+            *lines,
+            f"{dashes}END {label}PRIVATE KEY{dashes}",
+        ]
     )
 
 
@@ -259,10 +263,14 @@ def positives(rng: random.Random, per_case: int) -> Iterator[Sample]:
             if kind != "private-key":
                 secret = make(rng)
                 field = rng.choice(CREDENTIAL_FIELDS)
-                yield Sample(rng.choice(NEUTRAL_NAMES), _embed(rng, secret, field), True, kind, secret)
+                yield Sample(
+                    rng.choice(NEUTRAL_NAMES), _embed(rng, secret, field), True, kind, secret
+                )
                 secret = make(rng)
                 field = rng.choice(NEUTRAL_FIELDS)
-                yield Sample(rng.choice(NEUTRAL_NAMES), _embed(rng, secret, field), True, kind, secret)
+                yield Sample(
+                    rng.choice(NEUTRAL_NAMES), _embed(rng, secret, field), True, kind, secret
+                )
 
         secret = generic_token(rng)
         yield Sample(rng.choice(CREDENTIAL_NAMES), secret, True, "generic-secret", secret)
@@ -437,7 +445,11 @@ def negatives(rng: random.Random, per_case: int) -> Iterator[Sample]:
         )
         md5 = _pick(rng, HEX, 32)
         yield from (
-            neg(rng.choice(("PACKAGE_MD5", "CONTENT_MD5", "checksum", "ETAG", "KEY_CHECKSUM")), md5, "md5"),
+            neg(
+                rng.choice(("PACKAGE_MD5", "CONTENT_MD5", "checksum", "ETAG", "KEY_CHECKSUM")),
+                md5,
+                "md5",
+            ),
             neg(rng.choice(NEUTRAL_NAMES), json.dumps({"file": "model.bin", "md5": md5}), "md5"),
             neg(rng.choice(NEUTRAL_NAMES), f'ETag: W/"{_pick(rng, HEX, 32)}"', "etag"),
             neg(rng.choice(NEUTRAL_NAMES), f"{_pick(rng, HEX, 32)}  model.bin", "md5sum"),
@@ -466,7 +478,11 @@ def negatives(rng: random.Random, per_case: int) -> Iterator[Sample]:
             ),
         )
         ssh = "ssh-" + "rsa AAAAB3NzaC1yc2E" + _b64(rng, 270).rstrip("=") + " deploy@build"
-        yield neg(rng.choice(("SSH_PUBLIC_KEY", "AUTHORIZED_KEY", "DEPLOY_PUBLIC_KEY")), ssh, "ssh-public-key")
+        yield neg(
+            rng.choice(("SSH_PUBLIC_KEY", "AUTHORIZED_KEY", "DEPLOY_PUBLIC_KEY")),
+            ssh,
+            "ssh-public-key",
+        )
         dashes = "-" * 5
         body = "\\n".join(_b64(rng, 48) for _ in range(3))
         block = rng.choice(("PUBLIC KEY", "CERTIFICATE"))

@@ -1,0 +1,94 @@
+"""The documented startup command, run for real: gunicorn with app/gunicorn.conf.py."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def startup_command(port: int) -> list[str]:
+    # The command App Service runs, with the bind narrowed to loopback for the test.
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--config",
+        "app/gunicorn.conf.py",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "app.wsgi:application",
+    ]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def clean_env(**settings: str) -> dict[str, str]:
+    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
+    return {**keep, "GUNICORN_WORKERS": "1", "GUNICORN_THREADS": "2", **settings}
+
+
+def test_bad_setting_stops_gunicorn_with_one_line() -> None:
+    result = subprocess.run(
+        startup_command(free_port()),
+        cwd=ROOT,
+        env=clean_env(AZURE_AI_ENDPOINT="http://example.openai.azure.com", AZURE_AI_DEPLOYMENT="c"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1] == (
+        "app: AZURE_AI_ENDPOINT='http://example.openai.azure.com': must be an https:// URL with "
+        "a host name"
+    )
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_gunicorn_serves_healthz_with_a_resolved_reference() -> None:
+    port = free_port()
+    key = secrets.token_hex(16)
+    env = clean_env(
+        AZURE_AI_ENDPOINT="https://example.openai.azure.com",
+        AZURE_AI_DEPLOYMENT="chat",
+        AZURE_AI_API_KEY=key,
+    )
+    server = subprocess.Popen(
+        startup_command(port),
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        response = None
+        while response is None:
+            assert server.poll() is None, "gunicorn exited before serving"
+            assert time.monotonic() < deadline, "gunicorn did not answer within 30 s"
+            try:
+                response = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+            except requests.ConnectionError:
+                time.sleep(0.1)  # the listener is not up yet
+        assert response.status_code == 200
+        body = response.json()
+        assert (body["status"], body["source"], body["secretVersion"]) == ("ok", "reference", None)
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=30)
+    assert "AI key loaded from the Key Vault reference" in output
+    assert key not in output
