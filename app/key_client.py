@@ -382,7 +382,7 @@ class KeyClient:
             status is not None and status != 429 and status < 500
         ):
             return KeyUnavailableError(what)
-        return KeyUnavailableError(what)
+        return KeyVaultUnavailableError(what)
 
     def _identify(self, key: CachedKey) -> CachedKey:
         """Match a key from the reference against the newest versions (best effort)."""

@@ -294,7 +294,13 @@ def tag_drift(observed: Mapping[str, str] | None, spec: SecretSpec) -> bool:
     if not observed.get(TAG_ENDPOINT):
         return True
     wanted = owned_tags(spec, observed[TAG_ENDPOINT])
-    return {k: v for k, v in observed.items() if is_owned_tag(k, spec)} != wanted
+    found = {k: v for k, v in observed.items() if is_owned_tag(k, spec)}
+    # ARM IDs are case-insensitive: a change of case alone is no drift.
+    return _casefold_account(found) != _casefold_account(wanted)
+
+
+def _casefold_account(tags: dict[str, str]) -> dict[str, str]:
+    return {k: v.lower() if k == TAG_ACCOUNT else v for k, v in tags.items()}
 
 
 def expiry_at(now: datetime, period_days: int) -> datetime:

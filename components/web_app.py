@@ -14,7 +14,7 @@ from components.access import RoleGrant, RoleGrantArgs
 MIN_TLS_VERSION = "1.2"
 HEALTH_CHECK_PATH = "/healthz"
 # gunicorn as App Service runs Python; the app package ships its own gunicorn settings.
-STARTUP_COMMAND = "gunicorn --config app/gunicorn.conf.py app.main:app"
+STARTUP_COMMAND = "gunicorn --config app/gunicorn.conf.py app.wsgi:application"
 
 
 @dataclass

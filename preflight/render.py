@@ -38,6 +38,7 @@ SECRET_TYPE = "azure-native:keyvault:Secret"
 WEB_APP_TYPE = "azure-native:web:WebApp"
 APP_SETTINGS_TYPE = "azure-native:web:WebAppApplicationSettings"
 AI_ACCOUNT_TYPE = "azure-native:cognitiveservices:Account"
+DYNAMIC_TYPE = "pulumi-python:dynamic:Resource"
 
 Extractor = Callable[[dict[str, Any]], Any]
 
@@ -105,6 +106,19 @@ def _enabled_log_categories(inputs: dict[str, Any]) -> Any:
     )
 
 
+def _resource_names(dotted: str) -> Extractor:
+    """The names at the end of a list of ARM IDs (the IDs themselves add only noise)."""
+    get = _path(dotted)
+
+    def names(inputs: dict[str, Any]) -> Any:
+        value = get(inputs)
+        if not isinstance(value, list):
+            return value
+        return [v.rstrip("/").rsplit("/", 1)[-1] if isinstance(v, str) else v for v in value]
+
+    return names
+
+
 def _role(inputs: dict[str, Any]) -> Any:
     role = inputs.get("roleDefinitionId")
     return role_name(role) if isinstance(role, str) and role != UNKNOWN else role
@@ -163,6 +177,13 @@ SECURITY_PROPERTIES: dict[str, tuple[tuple[str, Extractor], ...]] = {
     ROLE_ASSIGNMENT_TYPE: (
         ("role", _role),
         ("principalType", _path("principalType")),
+    ),
+    # The dynamic resource that copies the account key into Key Vault (components/api_key_secret).
+    DYNAMIC_TYPE: (
+        ("secret_name", _path("secret_name")),
+        ("vault_uri", _path("vault_uri")),
+        ("rotation_period_days", _path("rotation_period_days")),
+        ("consumers", _resource_names("consumers")),
     ),
     "azure-native:monitor:DiagnosticSetting": (("logs", _enabled_log_categories),),
     "azure-native:insights:DiagnosticSetting": (("logs", _enabled_log_categories),),
@@ -338,7 +359,7 @@ def _flow(plan: Plan, grants: list[dict[str, Any]]) -> dict[str, Any]:
             continue
         is_secret_scope = "/secrets/" in str(g["scope"]).lower()
         kind = "secret" if is_secret_scope else "scope"
-        label = f"secret {g['scopeShort']}" if is_secret_scope else g["scopeShort"]
+        label = _secret_label(str(g["scope"])) if is_secret_scope else g["scopeShort"]
         target = node(target_urn or f"scope:{g['scope']}", kind, label)
         edges.append({"from": identity, "to": target, "label": g["role"]})
         if is_secret_scope:
@@ -352,6 +373,11 @@ def _flow(plan: Plan, grants: list[dict[str, Any]]) -> dict[str, Any]:
     modes = {(True, False): "keyVault", (False, True): "keyless", (True, True): "mixed"}
     mode = modes.get((has_secret, has_keyless), "none")
     return {"mode": mode, "nodes": list(nodes.values()), "edges": edges}
+
+
+def _secret_label(scope: str) -> str:
+    match = re.search(r"/vaults/([^/]+)/secrets/([^/]+)", scope, flags=re.IGNORECASE)
+    return f"secret {match[2]} in vault {match[1]}" if match else f"secret {short_scope(scope)}"
 
 
 def _accounts_behind(
@@ -385,8 +411,8 @@ def _short_type(type_token: str) -> str:
 def _verdict_line(document: dict[str, Any]) -> str:
     counts = document["summary"]["violations"]
     return (
-        f"Verdict: {document['verdict'].upper()} "
-        f"({counts['mandatory']} mandatory, {counts['advisory']} advisory violations)"
+        f"Verdict: {document['verdict'].upper()} (mandatory violations: {counts['mandatory']}, "
+        f"advisory: {counts['advisory']})"
     )
 
 
@@ -495,9 +521,9 @@ def render_markdown(document: dict[str, Any]) -> str:
         marker(document["stack"]),
         f"## Preflight: `{document['project']}` / `{document['stack']}`",
         "",
-        f"**Policy verdict: {verdict}** · {counts['mandatory']} mandatory, "
-        f"{counts['advisory']} advisory violations · {summary['resources']} resources · "
-        f"{summary['grants']} RBAC grants",
+        f"**Policy verdict: {verdict}** · mandatory violations: {counts['mandatory']} · "
+        f"advisory: {counts['advisory']} · resources: {summary['resources']} · "
+        f"RBAC grants: {summary['grants']}",
         "",
         "| Resource type | Count |",
         "|---|---:|",

@@ -107,10 +107,14 @@ class Vault:
         """The latest version's metadata (the read returns the value too; it is dropped)."""
         try:
             secret = self._client.get_secret(self.name)
-        except ResourceNotFoundError:
+        except ResourceNotFoundError as exc:
+            if exc.error is not None and exc.error.code == "SecretNotFound":
+                raise RotationStopped(
+                    f"secret {self.name!r} does not exist in {self.vault_url}; the rule is: the "
+                    "stack creates it (components/api_key_secret.py) before any rotation"
+                ) from None
             raise RotationStopped(
-                f"secret {self.name!r} does not exist in {self.vault_url}; the rule is: the "
-                "stack creates it (components/api_key_secret.py) before any rotation"
+                f"vault {self.vault_url}: cannot read secret {self.name!r} ({describe_error(exc)})"
             ) from None
         except AzureError as exc:
             raise RotationStopped(

@@ -78,11 +78,18 @@ def evaluate(
                 "expiresOn": _iso(r.expires_on),
                 "enabled": r.enabled,
             }
-            for r in list(versions)[:VERSIONS_SHOWN]
+            for r in _newest_first(latest, versions)[:VERSIONS_SHOWN]
         ],
         "problems": problems,
         "ok": not problems,
     }
+
+
+def _newest_first(latest: SecretRecord, versions: Sequence[SecretRecord]) -> list[SecretRecord]:
+    # Creation times have one-second resolution: the latest version is known, put it first.
+    rest = [r for r in versions if r.version != latest.version]
+    rest.sort(key=lambda r: r.created_on.timestamp() if r.created_on else 0.0, reverse=True)
+    return [latest, *rest]
 
 
 def render_text(report: dict[str, Any]) -> str:

@@ -20,8 +20,9 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+import string
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from policies.detection.names import (
@@ -219,7 +220,7 @@ class _Rule:
     kind: str
     reason: str
     pattern: re.Pattern[str]
-    trigger: str | None  # a literal that must be in the value for the rule to apply (prefilter)
+    triggers: tuple[str, ...]  # the rule applies only to a value holding one (empty: always)
     check: Check | None = None  # refines or rejects a match: (kind, reason) or None
     group: str = "s"  # the group that holds the secret
 
@@ -352,7 +353,7 @@ _RULES: tuple[_Rule, ...] = (
         "private-key",
         "format: PEM private key block",
         re.compile(r"(?P<s>-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----)"),
-        "PRIVATE KEY",
+        ("PRIVATE KEY",),
     ),
     _Rule(
         "azure-ai-key",
@@ -361,14 +362,14 @@ _RULES: tuple[_Rule, ...] = (
             rf"(?<![{_B62}])(?P<s>[{_B62}]{{52}}JQQJ9[9DH][{_B62}][A-L][{_B62}]{{16}}"
             rf"[A-Za-z][{_B62}]{{7}}(?:[{_B62}]{{2}}==)?)(?![{_B62}])"
         ),
-        "JQQJ9",
+        ("JQQJ9",),
         _check_cask,
     ),
     _Rule(
         "openai-api-key",
         "format: OpenAI API key (sk-…T3BlbkFJ…)",
         re.compile(r"(?<![\w-])(?P<s>sk-[\w-]{16,}?T3BlbkFJ[\w-]{16,})(?![\w-])"),
-        "T3BlbkFJ",
+        ("T3BlbkFJ",),
     ),
     _Rule(
         "github-token",
@@ -376,46 +377,46 @@ _RULES: tuple[_Rule, ...] = (
         re.compile(
             r"(?<!\w)(?P<s>gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59})(?!\w)"
         ),
-        "_",
+        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
     ),
     _Rule(
         "aws-access-key",
         "format: AWS access key ID (AKIA/ASIA…)",
         re.compile(r"(?<![A-Za-z0-9])(?P<s>(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16})(?![A-Za-z0-9])"),
-        "A",
+        ("AKIA", "ASIA", "ABIA", "ACCA"),
     ),
     _Rule(
         "jwt",
         "format: JSON Web Token",
         re.compile(r"(?<![\w-])(?P<s>eyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]{16,})(?![\w-])"),
-        "eyJ",
+        ("eyJ",),
     ),
     _Rule(
         "entra-client-secret",
         "format: Microsoft Entra client secret (…8Q~…)",
         re.compile(r"(?<![\w~.+/-])(?P<s>[\w~.-]{3}[78]Q~[\w~.-]{31,34})(?![\w~.+/=-])"),
-        "Q~",
+        ("Q~",),
         _check_not_placeholder,
     ),
     _Rule(
         "storage-account-key",
         "format: 86 base64 characters and '==' (storage account key)",
         re.compile(r"(?<![A-Za-z0-9+/_-])(?P<s>[A-Za-z0-9+/]{86}==)(?![A-Za-z0-9+/=])"),
-        "==",
+        ("==",),
         _check_storage_key,
     ),
     _Rule(
         "sas-token",
         "format: shared access signature (sig= with sv/se/sp)",
         re.compile(r"(?<![A-Za-z0-9_])sig=(?P<s>[A-Za-z0-9%+/=_-]{20,})"),
-        "sig=",
+        ("sig=",),
         _check_sas,
     ),
     _Rule(
         "azure-ai-key",
         "",
         re.compile(r"(?<![A-Za-z0-9])(?P<s>[0-9a-f]{32}|[0-9A-F]{32})(?![A-Za-z0-9])"),
-        None,
+        (),
         _check_hex_key,
     ),
     _Rule(
@@ -426,29 +427,61 @@ _RULES: tuple[_Rule, ...] = (
             r"|AccessKey)\s*=\s*(?P<q>[\"'])?(?P<s>(?(q)[^\"']+|[^;,\"'\s]+))",
             re.IGNORECASE,
         ),
-        "=",
+        ("=",),
         _check_connection_pair,
     ),
     _Rule(
         "connection-string-password",
         "",
         re.compile(r"(?<![\w+.-])[A-Za-z][\w+.-]*://[^\s:/@\"']+:(?P<s>[^\s@/\"']+)@[\w.-]"),
-        "://",
+        ("@",),
         _check_url_password,
     ),
 )
 
-# Credential-sounding words, to skip the name=value scan of values that have none.
+# One pass finds which trigger literals a value holds (a lookahead, so overlapping ones count);
+# a rule then applies if the value holds any literal containing one of its triggers.
+_TRIGGER_LITERALS = sorted({t for rule in _RULES for t in rule.triggers}, key=len, reverse=True)
+_TRIGGERS = re.compile("(?=(" + "|".join(map(re.escape, _TRIGGER_LITERALS)) + "))")
+_RULE_LITERALS = tuple(
+    (rule, frozenset(lit for lit in _TRIGGER_LITERALS if any(t in lit for t in rule.triggers)))
+    for rule in _RULES
+)
+
+# Credential-sounding words (in a lower-cased value): where a credential label may be.
 _CREDENTIAL_HINT = re.compile(
     r"key|secret|passw|pwd|token|credential|connectionstring|signature|sas|pat|bearer|auth|pass"
-    r"|sig|cred",
-    re.IGNORECASE,
+    r"|sig|cred"
 )
-# The value is matched in a lookahead so that a value is also scanned as the next label.
-_PAIR = re.compile(
-    r"(?P<label>[A-Za-z][A-Za-z0-9_.\-]{0,63})(?:\\?[\"'])?[ \t]*(?:=>|[:=>,]|[ \t])[ \t]*"
-    r"(?:\\?[\"'])?(?=(?P<s>[^\s\"'\\,;&(){}<>\[\]`|]{8,}))"
+_LABEL_CHARS = frozenset(string.ascii_letters + string.digits + "_.-")
+# After a label: the separator, then the value (`: `, `=`, `": "`, ` `, `=>`, `", "`).
+_AFTER_LABEL = re.compile(
+    r"(?:\\?[\"'])?[ \t]*(?:=>|[:=>,]|[ \t])[ \t]*(?:\\?[\"'])?[ \t]*"
+    r"(?P<s>[^\s\"'\\,;&(){}<>\[\]`|]{8,})"
 )
+
+
+def _labelled_values(value: str) -> Iterator[tuple[str, int, int]]:
+    """(label, start, end) of each value written after a credential-sounding label."""
+    lowered = value.lower()
+    n = len(value)
+    done = -1
+    for hint in _CREDENTIAL_HINT.finditer(lowered):
+        if hint.start() < done:
+            continue  # another hint inside a label already seen
+        start, end = hint.start(), hint.end()
+        while start > 0 and value[start - 1] in _LABEL_CHARS:
+            start -= 1
+        while end < n and value[end] in _LABEL_CHARS:
+            end += 1
+        done = end
+        while start < end and not value[start].isalpha():
+            start += 1
+        m = _AFTER_LABEL.match(value, end)
+        if m is not None:
+            yield value[start:end], m.start("s"), m.end("s")
+
+
 _SINGLE_TOKEN = re.compile(r"[^\s\"'`]+")
 _HEX_TOKEN = re.compile(r"[0-9a-fA-F]+")
 
@@ -481,8 +514,9 @@ def find_secrets(value: str, *, setting_name: str | None = None) -> list[Finding
         spans.append((start, end))
         found.append(Finding(kind, start, end, mask(value[start:end]), reason))
 
-    for rule in _RULES:
-        if rule.trigger is not None and rule.trigger not in value:
+    present = set(_TRIGGERS.findall(value))
+    for rule, literals in _RULE_LITERALS:
+        if literals and literals.isdisjoint(present):
             continue
         for m in rule.pattern.finditer(value):
             start, end = m.span(rule.group)
@@ -498,17 +532,12 @@ def find_secrets(value: str, *, setting_name: str | None = None) -> list[Finding
                 kind, reason = verdict[0] or kind, verdict[1] or reason
             add(kind, start, end, reason)
 
-    if _CREDENTIAL_HINT.search(value):
-        for m in _PAIR.finditer(value):
-            label = m.group("label")
-            if not is_credential_name(label):
-                continue
-            start, end = m.span("s")
-            if _overlaps(spans, start, end):
-                continue
-            reason = _generic(m.group("s"), label)
-            if reason is not None:
-                add("generic-secret", start, end, reason)
+    for label, start, end in _labelled_values(value):
+        if not is_credential_name(label) or _overlaps(spans, start, end):
+            continue
+        reason = _generic(value[start:end], label)
+        if reason is not None:
+            add("generic-secret", start, end, reason)
 
     if setting_name is not None and is_credential_name(setting_name):
         token = value.strip()

@@ -41,19 +41,21 @@ SECRET_READERS = frozenset(
 
 def _references(
     site: StackResource, resources: list[StackResource], out: Outcome
-) -> set[SecretRef]:
+) -> tuple[set[SecretRef], bool]:
+    """The secrets the site's settings reference, and whether some setting is not known yet."""
     holders = [site] + [
         r for r in resources if r.type in APP_SETTINGS | CONNECTION_STRINGS and belongs_to(r, site)
     ]
-    refs = set()
+    refs, uncertain = set(), False
     for holder in holders:
+        before = len(out.unknown)
         for setting in settings_of(holder.type, holder.props, out):
-            if setting.value is UNKNOWN or not isinstance(setting.value, str):
-                continue
-            target = key_vault_reference_target(setting.value)
-            if target is not None:
-                refs.add(target)
-    return refs
+            if isinstance(setting.value, str) and setting.value is not UNKNOWN:
+                target = key_vault_reference_target(setting.value)
+                if target is not None:
+                    refs.add(target)
+        uncertain = uncertain or len(out.unknown) > before
+    return refs, uncertain
 
 
 def _identity_urns(site: StackResource, resources: list[StackResource]) -> set[str]:
@@ -85,7 +87,7 @@ def check(resources: list[StackResource], config: Mapping[str, Any]) -> Outcome:
     by_urn = {r.urn: r for r in resources}
     assignments = role_assignments(resources)
     for site in (r for r in resources if r.type in WEB_APPS):
-        refs = _references(site, resources, out)
+        refs, unknown_settings = _references(site, resources, out)
         identities = [by_urn[u] for u in _identity_urns(site, resources)]
         readable: set[SecretRef] = set()
         vaults: set[str] = set()
@@ -118,7 +120,7 @@ def check(resources: list[StackResource], config: Mapping[str, Any]) -> Outcome:
                 )
             if isinstance(target, SecretRef):
                 readable.add(target)
-                if target not in refs:
+                if target not in refs and not unknown_settings:
                     out.fail(
                         f"grants {site.name!r} read access to secret {target} that none of its "
                         "settings references",

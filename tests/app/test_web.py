@@ -301,3 +301,37 @@ def test_nothing_logs_a_key_or_a_token(caplog: pytest.LogCaptureFixture) -> None
     assert "AI key loaded" in text and "now using version" in text  # logging did happen
     leaked = [s for s in used_keys | tokens if s in text]
     assert leaked == []
+
+
+def test_reference_version_is_identified_once_key_vault_answers(env: Env) -> None:
+    clock = emulator.ManualClock(start=0.0)
+    env.state.add_fault(host=env.kv_host, method="GET", status=503)
+    key_client = env.key_client(env_value=env.site_env()["AZURE_AI_API_KEY"], clock=clock)
+    settings = Settings.from_env(env.site_env())
+    app = create_app(settings, key_client=key_client, ai_client=env.ai_client(key_client))
+    client = app.test_client()
+
+    assert client.post("/chat", json={"prompt": "hi"}).status_code == 200  # KV down, key serves
+    body = client.get("/healthz").get_json()
+    assert (body["status"], body["source"], body["secretVersion"], body["problems"]) == (
+        "degraded",
+        "reference",
+        None,
+        [
+            f"version not identified: Key Vault read of secret '{env.world.secret_name}' "
+            "failed: HTTP 503 ServiceUnavailable"
+        ],
+    )
+    env.state.clear_faults()
+    reads = key_client.kv_reads
+    clock.advance(29)
+    assert client.get("/healthz").get_json()["secretVersion"] is None
+    assert key_client.kv_reads == reads  # re-tried at most every 30 s
+    clock.advance(1)
+    body = client.get("/healthz").get_json()
+    assert (body["status"], body["secretVersion"], body["slot"], body["problems"]) == (
+        "ok",
+        env.world.secret.version,
+        "key1",
+        [],
+    )

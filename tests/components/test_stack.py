@@ -387,3 +387,11 @@ def test_bad_config_stops_before_any_resource_with_one_line_per_problem():
         "(did you mean 'keyless'?)",
         "config secure-azure-ai:rotationPeriodDays: 0 is out of range; the rule is 1 to 365 days",
     ]
+
+
+def test_startup_command_runs_the_sample_app_that_ships_in_this_repository(dev):
+    command = only(dev, "azure-native:web:WebApp").inputs["siteConfig"]["appCommandLine"]
+    assert command == "gunicorn --config app/gunicorn.conf.py app.wsgi:application"
+    assert (ROOT / "app" / "gunicorn.conf.py").is_file()
+    wsgi = (ROOT / "app" / "wsgi.py").read_text(encoding="utf-8")
+    assert "\napplication = " in wsgi or "\n    application = " in wsgi

@@ -34,9 +34,7 @@ def world(state: emulator.AzureState) -> emulator.World:
 
 
 @pytest.fixture
-def site_env(
-    world: emulator.World, monkeypatch: pytest.MonkeyPatch
-) -> dict[str, str]:
+def site_env(world: emulator.World, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """IDENTITY_ENDPOINT/IDENTITY_HEADER of the world's site, set in os.environ."""
     values = emulator.identity_env(world.state, world.site.name)
     for name, value in values.items():

@@ -137,7 +137,9 @@ def test_pinned_version_reference_resolves_that_version(world: emulator.World) -
 
 
 def test_refresh_requires_config_write(world: emulator.World) -> None:
-    token, _ = world.state.issue_token(world.site.identity.principal_id, "https://management.azure.com")
+    token, _ = world.state.issue_token(
+        world.site.identity.principal_id, "https://management.azure.com"
+    )
     response = emulator.session(world.state).post(
         f"https://management.azure.com{world.site.id}/config/configreferences/appsettings/refresh",
         params={"api-version": "2022-03-01"},
@@ -177,8 +179,10 @@ def test_mounted_site_serves_its_host(world: emulator.World) -> None:
         ),
         (
             "@Microsoft.KeyVault(SecretUri=http://kv-a.vault.azure.net/secrets/s1)",
-            {"error": "SecretUri 'http://kv-a.vault.azure.net/secrets/s1' is not a Key Vault "
-             "secret URI"},
+            {
+                "error": "SecretUri 'http://kv-a.vault.azure.net/secrets/s1' is not a Key Vault "
+                "secret URI"
+            },
         ),
     ],
 )

@@ -150,7 +150,9 @@ def test_app_identity_may_not_list_keys(world: emulator.World) -> None:
 def test_rotator_custom_role_cannot_do_more_than_its_actions(world: emulator.World) -> None:
     principal = world.rotator.principal_id
     assert world.state.is_authorized(
-        principal, "Microsoft.CognitiveServices/accounts/regenerateKey/action", world.account.id,
+        principal,
+        "Microsoft.CognitiveServices/accounts/regenerateKey/action",
+        world.account.id,
         data=False,
     )
     assert not world.state.is_authorized(

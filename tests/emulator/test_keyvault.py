@@ -166,7 +166,9 @@ def test_unsupported_api_version_is_rejected(world: emulator.World) -> None:
 
 
 def test_token_for_another_audience_is_refused(world: emulator.World) -> None:
-    token, _ = world.state.issue_token(world.site.identity.principal_id, "https://management.azure.com")
+    token, _ = world.state.issue_token(
+        world.site.identity.principal_id, "https://management.azure.com"
+    )
     response = emulator.session(world.state).get(
         f"{world.vault_url}secrets/{world.secret_name}/?api-version=2026-04-01",
         headers={"Authorization": f"Bearer {token}"},

@@ -29,7 +29,10 @@ BOTH = {"no-hardcoded-secrets", "app-settings-use-key-vault-references"}
 
 def _storage_connection_string() -> str:
     key = secrets.token_urlsafe(64).replace("-", "+").replace("_", "/")[:86] + "=="
-    return f"DefaultEndpointsProtocol=https;AccountName=sttest;AccountKey={key};EndpointSuffix=core.windows.net"
+    return (
+        "DefaultEndpointsProtocol=https;AccountName=sttest;"
+        f"AccountKey={key};EndpointSuffix=core.windows.net"
+    )
 
 
 def _settings(edit):
@@ -50,7 +53,7 @@ def test_a_key_in_a_secret_resource_outside_its_value_fails() -> None:
 
 @pytest.mark.parametrize("wrap", [lambda v: v, secret], ids=["plain", "secret-marked"])
 def test_a_key_in_separate_app_settings_fails_both_policies(wrap) -> None:
-    resources = _settings(lambda p: p.update(AZURE_AI_KEY=wrap(synthetic_hex_key())))
+    resources = _settings(lambda p: p.update(OPENAI_API_KEY=wrap(synthetic_hex_key())))
     assert found(resources) == {(policy, SETTINGS_URN) for policy in BOTH}
 
 
@@ -101,7 +104,7 @@ def test_references_and_allow_listed_names_pass() -> None:
     resources = _settings(
         lambda p: p.update(
             DB_PASSWORD=KV_REFERENCE,
-            API_TOKEN="@Microsoft.AppConfiguration(Endpoint=https://cfg.azconfig.io; Key=token)",
+            API_TOKEN="@Microsoft.AppConfiguration(Endpoint=https://cfg-1.azconfig.io; Key=token)",
             LEGACY_SECRET="letmein",
         )
     )
@@ -111,12 +114,12 @@ def test_references_and_allow_listed_names_pass() -> None:
 
 def test_messages_name_the_path_and_mask_the_key() -> None:
     key = synthetic_hex_key()
-    violations = evaluate(plan_of(_settings(lambda p: p.update(AZURE_AI_KEY=key))))
+    violations = evaluate(plan_of(_settings(lambda p: p.update(OPENAI_API_KEY=key))))
     assert len(violations) == 2
     for violation in violations:
         assert key not in violation.message
         assert key[:4] + "…" in violation.message or key[:4] in violation.message
-        assert "properties.AZURE_AI_KEY" in violation.message
+        assert "properties.OPENAI_API_KEY" in violation.message
         assert violation.remediation
 
 

@@ -300,7 +300,7 @@ Stack outputs
   endpoint: https://sai-dev-ai.openai.azure.com/
   vaultUri: (known after apply)
 
-Verdict: FAIL (1 mandatory, 1 advisory violations)
+Verdict: FAIL (mandatory violations: 1, advisory: 1)
 """
 
 
@@ -309,7 +309,7 @@ def test_verdict_passes_when_only_advisory_violations_remain() -> None:
     assert document["verdict"] == "pass"
     assert document["summary"]["violations"] == {"mandatory": 0, "advisory": 1}
     assert render(DEV_PLAN, [], "text").endswith(
-        "Verdict: PASS (0 mandatory, 0 advisory violations)\n"
+        "Verdict: PASS (mandatory violations: 0, advisory: 0)\n"
     )
 
 
@@ -418,7 +418,7 @@ def test_app_settings_report_names_never_values() -> None:
 
 def test_unlisted_types_show_no_properties() -> None:
     dynamic = resource(
-        "pulumi-python:dynamic:Resource", "key-to-vault", {"__provider": "serialized", "x": 1}
+        "random:index:RandomString", "suffix", {"length": 6, "special": False}
     )
     (entry,) = report(Plan("p", "s", [dynamic]), [])["resources"]
     assert entry["properties"] == {}
@@ -474,7 +474,7 @@ def test_markdown_starts_with_the_stack_marker_and_the_verdict() -> None:
     md = render(DEV_PLAN, [RBAC_VIOLATION], "markdown")
     lines = md.splitlines()
     assert lines[0] == marker("dev") == "<!-- secure-azure-ai-preflight:dev -->"
-    assert lines[3].startswith("**Policy verdict: ❌ FAIL** · 1 mandatory, 0 advisory violations")
+    assert lines[3].startswith("**Policy verdict: ❌ FAIL** · mandatory violations: 1 · advisory: 0 · resources: 8")
 
 
 def test_markdown_table_cells_cannot_break_the_table_or_inject_html() -> None:
@@ -508,7 +508,7 @@ def test_key_vault_flow_goes_app_identity_secret_account() -> None:
         '    n0{{"AI account sai-dev-ai"}}\n'
         '    n1["WebApp sai-dev-web"]\n'
         '    n2(["managed identity of sai-dev-web"])\n'
-        '    n3[("secret sai-dev-rg: vaults/sai-dev-kv/secrets/ai-api-key")]\n'
+        '    n3[("secret ai-api-key in vault sai-dev-kv")]\n'
         '    n1 -->|"runs as"| n2\n'
         '    n2 -->|"Key Vault Secrets User"| n3\n'
         '    n3 -->|"holds the API key of"| n0'

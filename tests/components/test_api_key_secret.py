@@ -1,0 +1,892 @@
+"""AccountKeySecret: its provider against the real Azure SDK clients over the in-memory emulator,
+its pure rules, and its registration under Pulumi mocks."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pulumi
+import pytest
+from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
+from azure.keyvault.secrets import SecretClient
+from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
+from werkzeug.wrappers import Request, Response
+
+import emulator
+from components import api_key_secret as aks
+from components.api_key_secret import (
+    CONTENT_TYPE,
+    AccountKeySecret,
+    AccountKeySecretError,
+    AccountKeySecretProvider,
+    InvalidInput,
+    SecretSpec,
+)
+from emulator.state import ACTION_LIST_KEYS, ACTION_READ_ACCOUNT
+
+REPO = Path(__file__).resolve().parents[2]
+START = 1_800_000_000.0  # 2027-01-15T08:00:00Z: every clock in these tests starts here
+ACCOUNT = "ai-keytest"
+VAULT = "kv-keytest"
+SECRET = "ai-api-key"
+SITE_ID = (
+    "/subscriptions/5f1c2a2e-7a43-4c4e-9a55-0c1e2d3f4a5b/resourceGroups/rg-secure-ai"
+    "/providers/Microsoft.Web/sites/app-web"
+)
+OFFICER = "Key Vault Secrets Officer"
+DAY = 86_400
+
+
+# --- Key Vault soft delete and recovery, which the emulator does not model ------------------------
+
+
+class SoftDeletingVault:
+    """The emulator plus Key Vault's soft delete: DELETE /secrets/{name}, a 409 on reuse of a
+    deleted name, POST /deletedsecrets/{name}/recover. Authorisation follows its grants."""
+
+    def __init__(self, state: emulator.AzureState) -> None:
+        self.state = state
+        self.app = emulator.EmulatorApp(state)
+        self.deleted: dict[tuple[str, str], list[Any]] = {}
+        self.calls: list[str] = []
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        host = (request.host or "").split(":")[0]
+        if not host.endswith(".vault.azure.net"):
+            return self.app(environ, start_response)
+        vault = host.split(".")[0]
+        delete = re.fullmatch(r"/secrets/([^/]+)/?", request.path) and request.method == "DELETE"
+        recover = re.fullmatch(r"/deletedsecrets/([^/]+)/recover/?", request.path)
+        put = re.fullmatch(r"/secrets/([^/]+)/?", request.path) and request.method == "PUT"
+        name = request.path.strip("/").split("/")[1] if "/" in request.path.strip("/") else ""
+        if not (delete or recover or (put and (vault, name) in self.deleted)):
+            return self.app(environ, start_response)
+        token = request.headers.get("Authorization", "").partition(" ")[2]
+        info = self.state.token_info(token) if token else None
+        if info is None:
+            challenge = (
+                f'Bearer authorization="https://login.microsoftonline.com/{self.state.tenant_id}",'
+                ' resource="https://vault.azure.net"'
+            )
+            response = _error(401, "Unauthorized", {"WWW-Authenticate": challenge})
+            return response(environ, start_response)
+        scope = self.state.vault(vault).secret_id(name)
+        action = f"Microsoft.KeyVault/vaults/secrets/{'delete' if delete else 'recover'}/action"
+        if not self.state.is_authorized(info.principal_id, action, scope, data=True):
+            return _error(403, "Forbidden")(environ, start_response)
+        self.calls.append(f"{request.method} {request.path}")
+        store = self.state.vault(vault).secrets
+        if put:
+            return _error(409, "Conflict")(environ, start_response)
+        if delete:
+            if name not in store:
+                return _error(404, "SecretNotFound")(environ, start_response)
+            self.deleted[(vault, name)] = store.pop(name)
+            body = {
+                "id": f"https://{host}/secrets/{name}",
+                "recoveryId": f"https://{host}/deletedsecrets/{name}",
+                "attributes": {"enabled": True, "recoveryLevel": "Recoverable"},
+            }
+            return Response(json.dumps(body), 200, content_type="application/json")(
+                environ, start_response
+            )
+        if (vault, name) not in self.deleted:
+            return _error(404, "SecretNotFound")(environ, start_response)
+        store[name] = self.deleted.pop((vault, name))
+        body = {"id": f"https://{host}/secrets/{name}", "attributes": {"enabled": True}}
+        return Response(json.dumps(body), 200, content_type="application/json")(
+            environ, start_response
+        )
+
+
+def _error(status: int, code: str, headers: dict[str, str] | None = None) -> Response:
+    body = json.dumps({"error": {"code": code, "message": code}})
+    return Response(body, status, headers=headers, content_type="application/json")
+
+
+# --- Fixtures -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Harness:
+    """One emulated subscription, the deployer's identity, and a provider wired to both."""
+
+    state: emulator.AzureState
+    clock: emulator.ManualClock
+    app: SoftDeletingVault
+    credential: Any
+    deployer: emulator.Identity
+    sleeps: list[float] = field(default_factory=list)
+    on_sleep: Any = None
+
+    @property
+    def account(self) -> emulator.Account:
+        return self.state.account(ACCOUNT)
+
+    @property
+    def vault(self) -> emulator.Vault:
+        return self.state.vault(VAULT)
+
+    @property
+    def vault_host(self) -> str:
+        return f"{VAULT}.vault.azure.net"
+
+    def account_keys(self) -> list[str]:
+        return list(self.state.keys(ACCOUNT).values())
+
+    def grant_vault(self) -> None:
+        self.state.grant(self.deployer, self.vault.id, OFFICER)
+
+    def grant_account(self) -> None:
+        self.state.grant(
+            self.deployer, self.account.id, actions=(ACTION_READ_ACCOUNT, ACTION_LIST_KEYS)
+        )
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.clock.advance(seconds)
+        if self.on_sleep is not None:
+            self.on_sleep(sum(self.sleeps))
+
+    def provider(self, deadline_seconds: float = 300) -> AccountKeySecretProvider:
+        transport = emulator.transport(self.app)
+        return AccountKeySecretProvider(
+            secret_client_factory=lambda uri: SecretClient(
+                uri, self.credential, transport=transport
+            ),
+            management_client_factory=lambda sub: CognitiveServicesManagementClient(
+                self.credential, sub, transport=transport
+            ),
+            clock=lambda: datetime.fromtimestamp(self.clock(), UTC),
+            sleep=self.sleep,
+            deadline_seconds=deadline_seconds,
+        )
+
+    def props(self, **changes: Any) -> dict[str, Any]:
+        # As the engine sends them: numbers as floats, the vault URI as ARM returns it.
+        base = {
+            "account_id": self.account.id,
+            "vault_uri": self.vault.uri,
+            "secret_name": SECRET,
+            "rotation_period_days": 90.0,
+            "__provider": "serialised-provider",
+        }
+        return {**base, **changes}
+
+    def versions(self) -> list[Any]:
+        return self.state.secret_versions(VAULT, SECRET)
+
+    def value_reads(self) -> int:
+        return self.state.requests(self.vault_host, method="GET", route="/secrets/{name}/{version}")
+
+
+@pytest.fixture
+def harness() -> Iterator[Harness]:
+    clock = emulator.ManualClock(start=START)
+    state = emulator.AzureState(clock=clock)
+    state.add_account(ACCOUNT)
+    state.add_vault(VAULT)
+    deployer = state.add_identity("deployer")
+    app = SoftDeletingVault(state)
+    emulator.clear_challenge_cache()
+    with emulator.identity_environment(state):
+        credential = emulator.managed_identity_credential(app, deployer)
+        yield Harness(state, clock, app, credential, deployer)
+    emulator.clear_challenge_cache()
+
+
+@pytest.fixture
+def granted(harness: Harness) -> Harness:
+    harness.grant_vault()
+    harness.grant_account()
+    return harness
+
+
+def assert_no_key(harness: Harness, *things: Any) -> None:
+    text = "\n".join(repr(t) + repr(getattr(t, "__dict__", "")) for t in things)
+    for key in harness.account_keys():
+        assert key not in text
+
+
+# --- Create ---------------------------------------------------------------------------------------
+
+
+def test_create_writes_key1_with_content_type_expiry_and_rotation_tags(granted: Harness) -> None:
+    result = granted.provider().create(granted.props())
+
+    [version] = granted.versions()
+    assert version.value == granted.state.keys(ACCOUNT)["key1"]
+    assert version.content_type == CONTENT_TYPE == "text/plain; azure-ai-api-key"
+    assert version.enabled is True
+    assert version.exp == int(START) + 90 * DAY
+    assert version.tags == {
+        "slot": "key1",
+        "rotationState": "idle",
+        "accountId": granted.account.id,
+        "rotationPeriodDays": "90",
+        "endpoint": f"https://{ACCOUNT}.openai.azure.com/",
+    }
+    secret_uri = f"https://{VAULT}.vault.azure.net/secrets/{SECRET}"
+    assert result.id == secret_uri
+    assert result.outs == {
+        "account_id": granted.account.id,
+        "vault_uri": f"https://{VAULT}.vault.azure.net",
+        "secret_name": SECRET,
+        "rotation_period_days": 90,
+        "secret_uri": secret_uri,
+        "version": version.version,
+        "slot": "key1",
+        "secret_tags": version.tags,
+    }
+
+
+def test_create_never_returns_or_logs_a_key(
+    granted: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    result = granted.provider().create(granted.props())
+
+    assert_no_key(granted, result, result.outs)
+    assert caplog.records, "the provider logs what it published"
+    assert_no_key(granted, *(r.getMessage() for r in caplog.records))
+    assert granted.value_reads() == 0
+
+
+def test_create_waits_while_key_vault_answers_403_until_the_role_assignment_applies(
+    harness: Harness,
+) -> None:
+    harness.grant_account()
+    # The deployer's "Key Vault Secrets Officer" assignment takes effect 20 s into the run.
+    harness.on_sleep = _once_after(20, harness.grant_vault)
+
+    result = harness.provider().create(harness.props())
+
+    assert harness.sleeps == [2, 4, 8, 16]
+    assert result.outs["version"] == harness.versions()[0].version
+    assert harness.versions()[0].value == harness.state.keys(ACCOUNT)["key1"]
+
+
+def test_create_waits_while_arm_answers_403_for_list_keys(harness: Harness) -> None:
+    harness.grant_vault()
+    harness.state.grant(harness.deployer, harness.account.id, actions=(ACTION_READ_ACCOUNT,))
+    harness.on_sleep = _once_after(
+        6,
+        lambda: harness.state.grant(
+            harness.deployer, harness.account.id, actions=(ACTION_LIST_KEYS,)
+        ),
+    )
+
+    harness.provider().create(harness.props())
+
+    assert harness.sleeps == [2, 4]
+    assert len(harness.versions()) == 1
+
+
+def test_create_gives_up_after_its_deadline_with_one_line(harness: Harness) -> None:
+    harness.grant_account()  # never the vault role
+
+    with pytest.raises(AccountKeySecretError) as raised:
+        harness.provider().create(harness.props())
+
+    message = str(raised.value)
+    assert message == (
+        f"Key Vault https://{VAULT}.vault.azure.net (set secret {SECRET}) still answers 403 "
+        "Forbidden (Forbidden) after 300 s: the deploying identity needs 'Key Vault Secrets "
+        "Officer' on the vault (RBAC assignments can take minutes to apply)"
+    )
+    assert harness.sleeps == [2, 4, 8, 16] + [30] * 9 and sum(harness.sleeps) == 300
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__
+    assert harness.versions() == []
+    assert_no_key(harness, message)
+
+
+def test_a_shorter_deadline_is_honoured_exactly(harness: Harness) -> None:
+    harness.grant_account()
+
+    with pytest.raises(AccountKeySecretError, match=r"after 45 s"):
+        harness.provider(deadline_seconds=45).create(harness.props())
+
+    assert harness.sleeps == [2, 4, 8, 16, 15]
+
+
+def test_other_errors_are_not_retried_and_name_the_status(granted: Harness) -> None:
+    # Rights on the whole resource group, as a deployer has them: a missing account is a 404.
+    group = granted.account.id.split("/providers/")[0]
+    granted.state.grant(granted.deployer, group, actions=(ACTION_READ_ACCOUNT, ACTION_LIST_KEYS))
+    props = granted.props(account_id=granted.account.id.replace(ACCOUNT, "ai-missing"))
+
+    with pytest.raises(AccountKeySecretError) as raised:
+        granted.provider().create(props)
+
+    assert str(raised.value) == (
+        "ARM read of account ai-missing (resource group rg-secure-ai) failed: HTTP 404 "
+        "(ResourceNotFound)"
+    )
+    assert granted.sleeps == []
+
+
+def test_create_recovers_a_soft_deleted_secret_of_the_same_name(granted: Harness) -> None:
+    provider = granted.provider()
+    provider.create(granted.props())
+    provider.delete(f"https://{VAULT}.vault.azure.net/secrets/{SECRET}", granted.props())
+    assert granted.versions() == []
+
+    result = provider.create(granted.props())
+
+    assert granted.app.calls == [
+        f"DELETE /secrets/{SECRET}",
+        f"PUT /secrets/{SECRET}",
+        f"POST /deletedsecrets/{SECRET}/recover",
+    ]
+    old, new = granted.versions()
+    assert old.enabled is False  # disabled before the delete, and recovery keeps it so
+    assert new.enabled is True and new.value == granted.state.keys(ACCOUNT)["key1"]
+    assert result.outs["version"] == new.version
+    assert granted.sleeps == [2]
+
+
+# --- Update ---------------------------------------------------------------------------------------
+
+
+def rotate_out_of_band(harness: Harness) -> Any:
+    """What a rotation does meanwhile: key2 published as a new version, progress in its tags."""
+    harness.clock.advance(DAY)
+    current = harness.versions()[-1]
+    tags = {**current.tags, "slot": "key2", "rotationState": "published", "rotationOp": "rotate"}
+    return harness.state.set_secret(
+        VAULT,
+        SECRET,
+        harness.state.regenerate_key(ACCOUNT, "key2"),
+        content_type=CONTENT_TYPE,
+        tags=tags,
+        exp=int(harness.clock()) + 90 * DAY,
+    )
+
+
+def test_update_touches_tags_and_expiry_never_the_value_rotation_wrote(granted: Harness) -> None:
+    provider = granted.provider()
+    created = provider.create(granted.props())
+    rotated = rotate_out_of_band(granted)
+    rotated_value = rotated.value
+    granted.clock.advance(DAY)
+
+    news = granted.props(rotation_period_days=30.0, consumers=[SITE_ID])
+    result = provider.update(created.id, created.outs, news)
+
+    first, latest = granted.versions()
+    assert latest.version == rotated.version and latest.value == rotated_value
+    assert latest.tags == {
+        "slot": "key2",
+        "rotationState": "published",
+        "rotationOp": "rotate",
+        "accountId": granted.account.id,
+        "rotationPeriodDays": "30",
+        "endpoint": f"https://{ACCOUNT}.openai.azure.com/",
+        "consumerSite-app-web": SITE_ID,
+    }
+    assert latest.exp == rotated.created + 30 * DAY
+    assert first.tags["rotationPeriodDays"] == "90"  # older versions are left alone
+    assert result.outs["version"] == rotated.version
+    assert result.outs["slot"] == "key2"
+    assert result.outs["consumers"] == [SITE_ID]
+    assert_no_key(granted, result.outs)
+    assert granted.value_reads() == 0
+
+
+def test_update_without_a_period_change_keeps_the_expiry(granted: Harness) -> None:
+    provider = granted.provider()
+    created = provider.create(granted.props())
+
+    provider.update(created.id, created.outs, granted.props(consumers=[SITE_ID]))
+
+    [version] = granted.versions()
+    assert version.exp == int(START) + 90 * DAY
+    assert version.tags["consumerSite-app-web"] == SITE_ID
+
+
+def test_update_never_sets_an_expiry_in_the_past(granted: Harness) -> None:
+    provider = granted.provider()
+    created = provider.create(granted.props())
+    granted.clock.advance(40 * DAY)
+
+    provider.update(created.id, created.outs, granted.props(rotation_period_days=30.0))
+
+    assert granted.versions()[0].exp == int(START) + 41 * DAY
+
+
+def test_update_of_a_secret_gone_meanwhile_is_one_line(granted: Harness) -> None:
+    provider = granted.provider()
+    created = provider.create(granted.props())
+    granted.vault.secrets.clear()
+
+    with pytest.raises(AccountKeySecretError) as raised:
+        provider.update(created.id, created.outs, granted.props(rotation_period_days=30.0))
+
+    assert str(raised.value) == (
+        f"https://{VAULT}.vault.azure.net/secrets/{SECRET} no longer exists: run `pulumi "
+        "refresh`, then `pulumi up` to write it again"
+    )
+
+
+# --- Read -----------------------------------------------------------------------------------------
+
+
+def test_read_follows_rotation_from_properties_without_reading_the_value(granted: Harness) -> None:
+    provider = granted.provider()
+    created = provider.create(granted.props())
+    rotated = rotate_out_of_band(granted)
+
+    result = provider.read(created.id, created.outs)
+
+    assert result.id == created.id
+    assert result.outs == {
+        **created.outs,
+        "version": rotated.version,
+        "slot": "key2",
+        "secret_tags": rotated.tags,
+    }
+    assert granted.value_reads() == 0
+    assert_no_key(granted, result.outs)
+
+
+def test_read_reports_a_vanished_secret_as_gone(granted: Harness) -> None:
+    provider = granted.provider()
+    created = provider.create(granted.props())
+    granted.vault.secrets.clear()
+
+    result = provider.read(created.id, created.outs)
+
+    assert (result.id, result.outs) == ("", {})
+
+
+# --- Diff -----------------------------------------------------------------------------------------
+
+
+OLD = {
+    "account_id": "/subscriptions/5f1c2a2e-7a43-4c4e-9a55-0c1e2d3f4a5b/resourceGroups/rg"
+    "/providers/Microsoft.CognitiveServices/accounts/ai-one",
+    "vault_uri": "https://kv-one.vault.azure.net",
+    "secret_name": "ai-api-key",
+    "rotation_period_days": 90,
+    "secret_uri": "https://kv-one.vault.azure.net/secrets/ai-api-key",
+    "version": "v1",
+    "slot": "key1",
+    "secret_tags": {
+        "slot": "key2",
+        "rotationState": "idle",
+        "accountId": "/subscriptions/5f1c2a2e-7a43-4c4e-9a55-0c1e2d3f4a5b/resourceGroups/rg"
+        "/providers/Microsoft.CognitiveServices/accounts/ai-one",
+        "rotationPeriodDays": "90",
+        "endpoint": "https://ai-one.openai.azure.com/",
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "replaces", "changes"),
+    [
+        ({}, [], False),
+        ({"vault_uri": "https://KV-one.vault.azure.net:443/"}, [], False),
+        (
+            {"account_id": OLD["account_id"].upper().replace("SUBSCRIPTIONS", "subscriptions")},
+            [],
+            False,
+        ),
+        ({"rotation_period_days": 90.0}, [], False),
+        ({"rotation_period_days": 30.0}, [], True),
+        ({"consumers": [SITE_ID]}, [], True),
+        ({"account_id": OLD["account_id"].replace("ai-one", "ai-two")}, ["account_id"], True),
+        ({"vault_uri": "https://kv-two.vault.azure.net/"}, ["vault_uri"], True),
+        ({"secret_name": "other"}, ["secret_name"], True),
+    ],
+)
+def test_diff_replaces_on_identity_and_updates_on_settings(
+    change: dict[str, Any], replaces: list[str], changes: bool
+) -> None:
+    news = {k: v for k, v in OLD.items() if k in aks._INPUT_FIELDS} | change
+    result = AccountKeySecretProvider().diff("id", OLD, news)
+
+    assert (result.replaces, result.changes, result.delete_before_replace) == (
+        replaces,
+        changes,
+        False,
+    )
+
+
+def test_diff_updates_when_refresh_found_owned_tags_drifted() -> None:
+    drifted = {**OLD, "secret_tags": {**OLD["secret_tags"], "rotationPeriodDays": "7"}}
+    news = {k: v for k, v in OLD.items() if k in aks._INPUT_FIELDS}
+
+    assert AccountKeySecretProvider().diff("id", drifted, news).changes is True
+    # Rotation's own tags changing (slot, state) is no drift.
+    rotated = {**OLD, "secret_tags": {**OLD["secret_tags"], "slot": "key1", "rotationOp": "x"}}
+    assert AccountKeySecretProvider().diff("id", rotated, news).changes is False
+
+
+# --- Delete ---------------------------------------------------------------------------------------
+
+
+def test_delete_disables_every_version_then_soft_deletes(granted: Harness) -> None:
+    provider = granted.provider()
+    created = provider.create(granted.props())
+    rotate_out_of_band(granted)
+    versions = granted.versions()
+
+    provider.delete(created.id, created.outs)
+
+    assert granted.versions() == []
+    assert [v.enabled for v in versions] == [False, False]
+    assert granted.app.calls == [f"DELETE /secrets/{SECRET}"]
+    assert [v.version for v in granted.app.deleted[(VAULT, SECRET)]] == [
+        v.version for v in versions
+    ]
+
+
+def test_delete_after_a_replacement_for_another_account_keeps_the_secret(
+    granted: Harness,
+) -> None:
+    provider = granted.provider()
+    old = provider.create(granted.props())
+    other = granted.state.add_account("ai-other")
+    granted.state.grant(granted.deployer, other.id, actions=(ACTION_READ_ACCOUNT, ACTION_LIST_KEYS))
+    granted.clock.advance(60)
+    new = provider.create(granted.props(account_id=other.id))
+
+    provider.delete(old.id, old.outs)
+
+    first, second = granted.versions()
+    assert (first.enabled, second.enabled) == (False, True)
+    assert second.version == new.outs["version"]
+    assert granted.app.calls == []
+
+
+def test_delete_of_a_secret_already_gone_is_a_no_op(granted: Harness) -> None:
+    provider = granted.provider()
+    created = provider.create(granted.props())
+    granted.vault.secrets.clear()
+
+    provider.delete(created.id, created.outs)
+
+    assert granted.app.calls == []
+
+
+# --- Check and input rules ------------------------------------------------------------------------
+
+
+def test_check_names_each_bad_input_in_one_line() -> None:
+    news = {
+        "account_id": "/subscriptions/not-a-guid/resourceGroups/rg/providers/Microsoft.Web/x",
+        "vault_uri": "http://kv.vault.azure.net",
+        "secret_name": "bad_name",
+        "rotation_period_days": 0.5,
+        "__provider": "p",
+    }
+    result = AccountKeySecretProvider().check({}, news)
+
+    reasons = {f.property: f.reason for f in result.failures}
+    assert reasons == {
+        "account_id": (
+            "AccountKeySecret input account_id='/subscriptions/not-a-guid/resourceGroups/rg/"
+            "providers/Microsoft.Web/x': must be /subscriptions/<subscription GUID>/resourceGroups"
+            "/<group>/providers/Microsoft.CognitiveServices/accounts/<name>"
+        ),
+        "vault_uri": (
+            "AccountKeySecret input vault_uri='http://kv.vault.azure.net': must be "
+            "https://<vault name>.vault.azure.net/ (3-24 letters, digits, single hyphens)"
+        ),
+        "secret_name": (
+            "AccountKeySecret input secret_name='bad_name': must be 1-127 letters, digits or "
+            "hyphens"
+        ),
+        "rotation_period_days": (
+            "AccountKeySecret input rotation_period_days=0.5: must be a whole number of days "
+            "from 1 to 730"
+        ),
+    }
+    assert all("\n" not in reason for reason in reasons.values())
+
+
+def test_check_normalises_and_skips_values_unknown_during_preview(harness: Harness) -> None:
+    from pulumi.runtime.rpc import UNKNOWN
+
+    provider = AccountKeySecretProvider()
+    result = provider.check({}, harness.props(vault_uri="https://KV-keytest.vault.azure.net/"))
+    assert result.failures == []
+    assert result.inputs == {
+        "account_id": harness.account.id,
+        "vault_uri": "https://kv-keytest.vault.azure.net",
+        "secret_name": SECRET,
+        "rotation_period_days": 90,
+        "__provider": "serialised-provider",
+    }
+
+    preview = provider.check({}, harness.props(account_id=UNKNOWN, consumers=[UNKNOWN]))
+    assert preview.failures == []
+    assert preview.inputs["account_id"] == UNKNOWN
+
+
+def test_create_with_a_bad_account_id_fails_in_one_line_before_any_call(harness: Harness) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        harness.provider().create(harness.props(account_id="ai-keytest"))
+
+    assert str(raised.value) == (
+        "AccountKeySecret input account_id='ai-keytest': must be /subscriptions/<subscription "
+        "GUID>/resourceGroups/<group>/providers/Microsoft.CognitiveServices/accounts/<name>"
+    )
+    assert harness.state.counters == {}
+
+
+def test_an_input_that_looks_like_a_key_is_never_echoed() -> None:
+    key_like = "".join(f"{b:02x}" for b in bytes(range(16)))  # 32 hex characters, synthetic
+
+    with pytest.raises(InvalidInput) as raised:
+        SecretSpec.of({"account_id": key_like})
+
+    assert key_like not in str(raised.value)
+    assert "<32-character token, not shown>" in str(raised.value)
+
+
+def test_consumers_become_one_tag_per_site_within_key_vault_limits() -> None:
+    site = SITE_ID.replace("app-web", "{}")
+    assert aks.consumer_tags([site.format("App-One"), site.format("two")]) == {
+        "consumerSite-app-one": site.format("App-One"),
+        "consumerSite-two": site.format("two"),
+    }
+    assert aks.consumer_tags(None) is None
+    assert aks.consumer_tags([]) == {}
+    with pytest.raises(InvalidInput, match=r"at most 6 fit \(Key Vault allows 15 tags"):
+        aks.consumer_tags([site.format(f"s{i}") for i in range(7)])
+    with pytest.raises(InvalidInput, match="each site may be named only once"):
+        aks.consumer_tags([site.format("a"), site.format("A")])
+    with pytest.raises(InvalidInput, match="consumers='app-web': each must be /subscriptions"):
+        aks.consumer_tags(["app-web"])
+    with pytest.raises(InvalidInput, match="must be a list of App Service site IDs"):
+        aks.consumer_tags(SITE_ID)
+
+
+def test_merged_tags_bring_only_the_resources_own_tags_in_line() -> None:
+    spec = SecretSpec.of({**OLD, "rotation_period_days": 30, "consumers": [SITE_ID]})
+    current = {
+        "slot": "key2",
+        "rotationState": "confirmed",
+        "rotationStep": "2",
+        "rotationPeriodDays": "90",
+        "accountId": "stale",
+        "consumerSite-gone": "/subscriptions/x",
+    }
+
+    assert aks.merged_tags(current, spec, "https://e/") == {
+        "slot": "key2",
+        "rotationState": "confirmed",
+        "rotationStep": "2",
+        "rotationPeriodDays": "30",
+        "accountId": OLD["account_id"],
+        "endpoint": "https://e/",
+        "consumerSite-app-web": SITE_ID,
+    }
+    # Without a consumers input the resource leaves consumer tags to whoever wrote them.
+    unmanaged = SecretSpec.of(OLD)
+    assert aks.merged_tags(current, unmanaged, "https://e/")["consumerSite-gone"] == (
+        "/subscriptions/x"
+    )
+
+
+def test_backoff_and_latest_version_rules() -> None:
+    assert [aks.backoff_seconds(n) for n in range(7)] == [2, 4, 8, 16, 30, 30, 30]
+    at = datetime(2027, 1, 1, tzinfo=UTC)
+    versions = [
+        SimpleNamespace(version="a", created_on=at),
+        SimpleNamespace(version="b", created_on=at + timedelta(seconds=1)),
+        SimpleNamespace(version="c", created_on=at + timedelta(seconds=1)),
+        SimpleNamespace(version="d", created_on=at),
+    ]
+    assert aks.latest_version(versions).version == "c"
+    assert aks.expiry_after_period_change(at, 30, at + timedelta(days=40)) == at + timedelta(
+        days=41
+    )
+
+
+def test_a_missing_credential_is_reported_in_one_line() -> None:
+    provider = AccountKeySecretProvider(clock=lambda: datetime(2027, 1, 1, tzinfo=UTC))
+
+    def no_login() -> None:
+        raise ClientAuthenticationError(
+            "DefaultAzureCredential failed to retrieve a token.\nAttempted credentials:\n\t..."
+        )
+
+    with pytest.raises(AccountKeySecretError) as raised:
+        provider._call("ARM listKeys of account a", "hint", no_login)
+
+    assert str(raised.value) == (
+        "ARM listKeys of account a: no Azure credential (run `az login`, or set the AZURE_* or "
+        "OIDC environment): DefaultAzureCredential failed to retrieve a token."
+    )
+
+
+def test_a_403_that_clears_is_retried_and_others_pass_through() -> None:
+    answers: list[Any] = [_status_error(403), _status_error(403), "done"]
+    sleeps: list[float] = []
+    now = [datetime(2027, 1, 1, tzinfo=UTC)]
+
+    def call() -> str:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += timedelta(seconds=seconds)
+
+    result = aks.retry_while_forbidden(
+        call, what="w", hint="h", deadline_seconds=60, clock=lambda: now[0], sleep=sleep
+    )
+    assert (result, sleeps) == ("done", [2, 4])
+    with pytest.raises(HttpResponseError):
+        aks.retry_while_forbidden(
+            lambda: (_ for _ in ()).throw(_status_error(500)),
+            what="w",
+            hint="h",
+            deadline_seconds=60,
+            clock=lambda: now[0],
+            sleep=sleep,
+        )
+    assert sleeps == [2, 4]
+
+
+def _status_error(status: int) -> HttpResponseError:
+    error = HttpResponseError(message=f"status {status}")
+    error.status_code = status
+    return error
+
+
+def _once_after(seconds: float, action: Any) -> Any:
+    done: list[bool] = []
+
+    def on_sleep(slept: float) -> None:
+        if slept >= seconds and not done:
+            done.append(True)
+            action()
+
+    return on_sleep
+
+
+# --- Serialisation and registration under Pulumi mocks --------------------------------------------
+
+
+def test_the_serialised_provider_holds_nothing_but_its_deadline(harness: Harness) -> None:
+    provider = harness.provider(deadline_seconds=120)
+    blob = pulumi.dynamic.dynamic.serialize_provider(provider)
+
+    # A fresh interpreter in the project directory, as the dynamic provider host runs it.
+    code = (
+        "import base64, dill, sys; p = dill.loads(base64.b64decode(sys.stdin.read()));"
+        "print(type(p).__module__, type(p).__name__, p.deadline_seconds, sorted(vars(p)))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code],
+        input=blob,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=True,
+        env={"PATH": "/usr/bin:/bin"},
+    ).stdout.split(" ", 3)
+    assert loaded[:3] == ["components.api_key_secret", "AccountKeySecretProvider", "120.0"]
+    assert "_secret_client_factory" in loaded[3] and "_credential" in loaded[3]
+    raw = base64.b64decode(blob)
+    assert b"SecretClient" not in raw and b"emulator" not in raw and len(raw) < 300
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Records every registration; an unmocked invoke fails loudly."""
+
+    def __init__(self) -> None:
+        self.resources: list[pulumi.runtime.MockResourceArgs] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+        self.resources.append(args)
+        outputs = aks.planned_outputs(args.inputs, "https://ai.openai.azure.com/")
+        return outputs["secret_uri"], {**args.inputs, **outputs, "version": "v1"}
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> Any:
+        raise AssertionError(f"unexpected invoke {args.token}")
+
+
+def test_registers_as_a_dynamic_resource_with_exactly_its_inputs_and_no_key() -> None:
+    mocks = RecordingMocks()
+    pulumi.runtime.set_mocks(mocks, project="secure-azure-ai", stack="test", preview=False)
+    account_id = OLD["account_id"]
+    seen: dict[str, Any] = {}
+
+    @pulumi.runtime.test
+    def program() -> pulumi.Output:
+        secret = AccountKeySecret(
+            "ai-key",
+            account_id=pulumi.Output.from_input(account_id),
+            vault_uri="https://kv-one.vault.azure.net/",
+            secret_name="ai-api-key",
+            rotation_period_days=90,
+            consumers=[SITE_ID],
+        )
+        return pulumi.Output.all(secret.secret_uri, secret.version, secret.slot).apply(
+            lambda outs: seen.update(uri=outs[0], version=outs[1], slot=outs[2])
+        )
+
+    program()
+
+    [registered] = mocks.resources
+    assert registered.typ == "pulumi-python:dynamic:Resource"
+    assert registered.name == "ai-key"
+    assert set(registered.inputs) == {
+        "account_id",
+        "vault_uri",
+        "secret_name",
+        "rotation_period_days",
+        "consumers",
+        "__provider",
+    }
+    assert {k: v for k, v in registered.inputs.items() if k != "__provider"} == {
+        "account_id": account_id,
+        "vault_uri": "https://kv-one.vault.azure.net/",
+        "secret_name": "ai-api-key",
+        "rotation_period_days": 90,
+        "consumers": [SITE_ID],
+    }
+    assert seen == {
+        "uri": "https://kv-one.vault.azure.net/secrets/ai-api-key",
+        "version": "v1",
+        "slot": "key1",
+    }
+
+
+def test_a_plain_bad_input_stops_the_program_before_registration() -> None:
+    mocks = RecordingMocks()
+    pulumi.runtime.set_mocks(mocks, project="secure-azure-ai", stack="test", preview=False)
+
+    with pytest.raises(InvalidInput) as raised:
+        AccountKeySecret(
+            "ai-key",
+            account_id=pulumi.Output.from_input(OLD["account_id"]),
+            vault_uri="https://kv-one.vault.azure.net/",
+            secret_name="ai_api_key",
+            rotation_period_days=90,
+        )
+
+    assert isinstance(raised.value, pulumi.RunError)  # printed without a traceback
+    assert str(raised.value) == (
+        "AccountKeySecret input secret_name='ai_api_key': must be 1-127 letters, digits or hyphens"
+    )
+    assert mocks.resources == []

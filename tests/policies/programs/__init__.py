@@ -1,0 +1,1 @@
+"""Small Pulumi programs, each run under mocks by the policy tests (one leak per program)."""
