@@ -7,7 +7,7 @@ inside the provider's process, between the ARM ``listKeys`` answer and the Key V
 
 Wire names (inputs and outputs, as the engine and policies see them) are snake_case:
 ``account_id``, ``vault_uri``, ``secret_name``, ``rotation_period_days``, ``consumers``;
-``secret_uri``, ``version``, ``slot``.
+``secret_uri``, ``version``, ``slot``, ``secret_tags``. docs/key-in-vault.md describes them all.
 """
 
 from __future__ import annotations
@@ -35,20 +35,20 @@ from pulumi.dynamic import (
 log = logging.getLogger(__name__)
 
 # --- Tags on the secret: the contract with rotation/ (rotation/state.py reads the same names). ---
-TAG_SLOT = "slot"
+# The first three are the names of Microsoft's "two sets of credentials" rotation tutorial, so its
+# Event Grid function understands this secret too.
+TAG_SLOT = "CredentialId"
 """The account key the current version holds, ``key1`` or ``key2``. Rotation owns it."""
-TAG_STATE = "rotationState"
-"""Where rotation stands, ``idle`` when nothing is in flight. Rotation owns it."""
-TAG_ACCOUNT = "accountId"
+TAG_ACCOUNT = "ProviderAddress"
 """The AI account's ARM resource ID. This resource owns it."""
-TAG_PERIOD = "rotationPeriodDays"
+TAG_PERIOD = "ValidityPeriodDays"
 """Days a published key stays current: expiry = publication + this. This resource owns it."""
-TAG_ENDPOINT = "endpoint"
-"""The account's endpoint, where rotation probes a new key. This resource owns it."""
-TAG_SITE_PREFIX = "consumerSite-"
-"""``consumerSite-<site name>`` = the site's resource ID, one per consumer. Owned when given."""
+TAG_STATE = "RotationState"
+"""Where rotation stands, ``idle`` when nothing is in flight. Rotation owns it."""
+TAG_CONSUMERS = "Consumers"
+"""Comma-separated names of the sites that read the secret. This resource owns it when given."""
 
-RESOURCE_OWNED_TAGS: tuple[str, ...] = (TAG_ACCOUNT, TAG_PERIOD, TAG_ENDPOINT)
+RESOURCE_OWNED_TAGS: tuple[str, ...] = (TAG_ACCOUNT, TAG_PERIOD)
 SLOTS: tuple[str, str] = ("key1", "key2")
 INITIAL_SLOT = "key1"
 STATE_IDLE = "idle"
@@ -56,12 +56,7 @@ STATE_IDLE = "idle"
 CONTENT_TYPE = "text/plain; azure-ai-api-key"
 """Content type of every version (rotation writes the same): the bare key, sent as ``api-key``."""
 
-MAX_TAGS = 15  # Key Vault's limit per secret version
 MAX_TAG_VALUE_LENGTH = 256  # Key Vault's limit on a tag value
-# Tags a version may carry besides consumers: slot, rotationState, accountId, rotationPeriodDays,
-# endpoint, and rotation's progress record (rotationOp, rotationStart, rotationStep, rotatedAt).
-RESERVED_TAG_COUNT = 9
-MAX_CONSUMERS = MAX_TAGS - RESERVED_TAG_COUNT
 MIN_ROTATION_PERIOD_DAYS = 1
 MAX_ROTATION_PERIOD_DAYS = 730
 DEFAULT_DEADLINE_SECONDS = 300.0
@@ -76,12 +71,7 @@ _ACCOUNT_ID = re.compile(
     r"/providers/Microsoft\.CognitiveServices/accounts/(?P<name>[a-z0-9][a-z0-9-]{1,63})$",
     re.IGNORECASE,
 )
-_SITE_ID = re.compile(
-    r"^/subscriptions/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-    r"/resourceGroups/[-\w.()]{0,89}[-\w()]"
-    r"/providers/Microsoft\.Web/sites/(?P<name>[a-z0-9][a-z0-9-]{0,58}[a-z0-9]?)$",
-    re.IGNORECASE,
-)
+_SITE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,58}[a-z0-9]$", re.IGNORECASE)
 _VAULT_URI = re.compile(
     r"^https://(?P<name>[a-z][a-z0-9-]{1,22}[a-z0-9])"
     r"\.(?P<suffix>vault\.azure\.net|vault\.azure\.cn|vault\.usgovcloudapi\.net"
@@ -137,6 +127,13 @@ def parse_account_id(account_id: object) -> AccountRef:
             "must be /subscriptions/<subscription GUID>/resourceGroups/<group>"
             "/providers/Microsoft.CognitiveServices/accounts/<name>",
         )
+    if len(account_id) > MAX_TAG_VALUE_LENGTH:
+        raise InvalidInput(
+            "account_id",
+            account_id,
+            f"must be at most {MAX_TAG_VALUE_LENGTH} characters (Key Vault's limit for the "
+            f"{TAG_ACCOUNT} tag)",
+        )
     return AccountRef(match["subscription"].lower(), match["group"], match["name"])
 
 
@@ -172,34 +169,27 @@ def rotation_period_days(value: object) -> int:
     return int(value)
 
 
-def consumer_tags(consumers: object) -> dict[str, str] | None:
-    """``consumerSite-<site name>`` -> site ID for each consumer; None when none are managed."""
+def consumers_tag(consumers: object) -> str | None:
+    """The Consumers tag: site names comma-joined; None when consumers are not managed."""
     if consumers is None:
         return None
     if isinstance(consumers, str) or not isinstance(consumers, Sequence):
-        raise InvalidInput("consumers", consumers, "must be a list of App Service site IDs")
-    tags: dict[str, str] = {}
-    for site_id in consumers:
-        match = _SITE_ID.match(site_id) if isinstance(site_id, str) else None
-        if match is None or len(site_id) > MAX_TAG_VALUE_LENGTH:
+        raise InvalidInput("consumers", consumers, "must be a list of App Service site names")
+    for site in consumers:
+        if not isinstance(site, str) or not _SITE_NAME.match(site):
             raise InvalidInput(
-                "consumers",
-                site_id,
-                "each must be /subscriptions/<GUID>/resourceGroups/<group>"
-                f"/providers/Microsoft.Web/sites/<name>, at most {MAX_TAG_VALUE_LENGTH} characters",
+                "consumers", site, "each must be a site name: 2-60 letters, digits or hyphens"
             )
-        key = TAG_SITE_PREFIX + match["name"].lower()
-        if key in tags:
-            raise InvalidInput("consumers", site_id, "each site may be named only once")
-        tags[key] = site_id
-    if len(tags) > MAX_CONSUMERS:
+    if len(set(map(str.lower, consumers))) != len(consumers):
+        raise InvalidInput("consumers", list(consumers), "each site may be named only once")
+    joined = ",".join(consumers)
+    if len(joined) > MAX_TAG_VALUE_LENGTH:
         raise InvalidInput(
             "consumers",
-            f"{len(tags)} sites",
-            f"at most {MAX_CONSUMERS} fit (Key Vault allows {MAX_TAGS} tags on a secret, "
-            f"{RESERVED_TAG_COUNT} are taken by slot, account, period, endpoint and rotation)",
+            f"{len(consumers)} names, {len(joined)} characters comma-joined",
+            f"must fit Key Vault's {MAX_TAG_VALUE_LENGTH}-character tag value once comma-joined",
         )
-    return tags
+    return joined
 
 
 def versionless_secret_uri(vault_uri: str, secret_name: str) -> str:
@@ -222,7 +212,7 @@ class SecretSpec:
         """Validate a property bag (inputs or stored outputs); raises InvalidInput."""
         parse_account_id(props.get("account_id"))
         consumers = props.get("consumers")
-        consumer_tags(consumers)
+        consumers_tag(consumers)
         return cls(
             account_id=props["account_id"],
             vault_uri=normalize_vault_uri(props.get("vault_uri")),
@@ -256,47 +246,37 @@ class SecretSpec:
         return {**self.inputs(), "secret_uri": self.secret_uri, "version": version, "slot": slot}
 
 
-def owned_tags(spec: SecretSpec, endpoint: str) -> dict[str, str]:
+def owned_tags(spec: SecretSpec) -> dict[str, str]:
     """The tags this resource sets and keeps in line with its inputs."""
-    tags = {
-        TAG_ACCOUNT: spec.account_id,
-        TAG_PERIOD: str(spec.rotation_period_days),
-        TAG_ENDPOINT: endpoint,
-    }
-    tags.update(consumer_tags(spec.consumers) or {})
+    tags = {TAG_ACCOUNT: spec.account_id, TAG_PERIOD: str(spec.rotation_period_days)}
+    joined = consumers_tag(spec.consumers)
+    if joined:
+        tags[TAG_CONSUMERS] = joined
     return tags
 
 
 def is_owned_tag(name: str, spec: SecretSpec) -> bool:
-    """Whether this resource owns a tag: its three, and consumer tags when it manages consumers."""
-    return name in RESOURCE_OWNED_TAGS or (
-        spec.consumers is not None and name.startswith(TAG_SITE_PREFIX)
-    )
+    """Whether this resource owns a tag: its two, and Consumers when it manages consumers."""
+    return name in RESOURCE_OWNED_TAGS or (spec.consumers is not None and name == TAG_CONSUMERS)
 
 
-def initial_tags(spec: SecretSpec, endpoint: str) -> dict[str, str]:
+def initial_tags(spec: SecretSpec) -> dict[str, str]:
     """Tags of the first version: key1 active, rotation idle."""
-    return {**owned_tags(spec, endpoint), TAG_SLOT: INITIAL_SLOT, TAG_STATE: STATE_IDLE}
+    return {**owned_tags(spec), TAG_SLOT: INITIAL_SLOT, TAG_STATE: STATE_IDLE}
 
 
-def merged_tags(
-    current: Mapping[str, str] | None, spec: SecretSpec, endpoint: str
-) -> dict[str, str]:
+def merged_tags(current: Mapping[str, str] | None, spec: SecretSpec) -> dict[str, str]:
     """Current tags with only this resource's own brought in line; rotation's stay as found."""
     tags = {k: v for k, v in (current or {}).items() if not is_owned_tag(k, spec)}
-    tags.update(owned_tags(spec, endpoint))
+    tags.update(owned_tags(spec))
     return tags
 
 
 def tag_drift(observed: Mapping[str, str] | None, spec: SecretSpec) -> bool:
     """Whether the owned tags found on the current version differ from what the inputs ask."""
-    observed = observed or {}
-    if not observed.get(TAG_ENDPOINT):
-        return True
-    wanted = owned_tags(spec, observed[TAG_ENDPOINT])
-    found = {k: v for k, v in observed.items() if is_owned_tag(k, spec)}
+    found = {k: v for k, v in (observed or {}).items() if is_owned_tag(k, spec)}
     # ARM IDs are case-insensitive: a change of case alone is no drift.
-    return _casefold_account(found) != _casefold_account(wanted)
+    return _casefold_account(found) != _casefold_account(owned_tags(spec))
 
 
 def _casefold_account(tags: dict[str, str]) -> dict[str, str]:
@@ -318,7 +298,7 @@ _CHECKS: dict[str, Callable[[Any], object]] = {
     "vault_uri": normalize_vault_uri,
     "secret_name": check_secret_name,
     "rotation_period_days": rotation_period_days,
-    "consumers": consumer_tags,
+    "consumers": consumers_tag,
 }
 
 
@@ -421,8 +401,8 @@ def _comparable(field: str, value: Any) -> Any:
             return normalize_vault_uri(value)
         if field == "rotation_period_days":
             return rotation_period_days(value)
-        if field == "consumers":
-            return tuple(value) or None
+        if field == "consumers":  # None (unmanaged) and [] (managed, none) differ
+            return tuple(value)
     except (InvalidInput, AttributeError, TypeError):
         pass
     return value
@@ -531,7 +511,7 @@ class AccountKeySecretProvider(ResourceProvider):
                 lines = str(error).strip().splitlines() or ["no detail"]
                 if isinstance(error, ClientAuthenticationError):
                     raise AccountKeySecretError(
-                        f"{what}: no Azure credential (run `az login`, or set the AZURE_* or OIDC "
+                        f"{what}: no Azure credential (run 'az login', or set the AZURE_* or OIDC "
                         f"environment): {lines[0][:200]}"
                     ) from None
                 raise AccountKeySecretError(
@@ -550,22 +530,6 @@ class AccountKeySecretProvider(ResourceProvider):
     ) -> T:
         what = f"Key Vault {spec.vault_uri} ({operation} secret {spec.secret_name})"
         return self._call(what, _OFFICER_HINT, call, passthrough)
-
-    def _endpoint(self, spec: SecretSpec) -> str:
-        """The account's endpoint (ARM GET), for the tag rotation probes new keys against."""
-        account = spec.account
-        what = f"ARM read of account {account.name} (resource group {account.resource_group})"
-        found = self._call(
-            what,
-            "the deploying identity needs Microsoft.CognitiveServices/accounts/read on the account",
-            lambda: self.management_client(account.subscription_id).accounts.get(
-                account.resource_group, account.name
-            ),
-        )
-        endpoint = getattr(getattr(found, "properties", None), "endpoint", None)
-        if not endpoint:
-            raise AccountKeySecretError(f"{what} returned no endpoint")
-        return endpoint
 
     def _read_key1(self, spec: SecretSpec) -> str:
         account = spec.account
@@ -683,7 +647,7 @@ class AccountKeySecretProvider(ResourceProvider):
         """Copy key1 into a new version of the secret; outputs carry its version, not its value."""
         spec = SecretSpec.of(props)
         client = self.secret_client(spec.vault_uri)
-        tags = initial_tags(spec, self._endpoint(spec))
+        tags = initial_tags(spec)
         expires = expiry_at(self._now(), spec.rotation_period_days)
         written = self._write(spec, client, self._read_key1(spec), tags, expires)
         log.info("published %s version %s (slot %s)", spec.secret_uri, written.version, "key1")
@@ -708,7 +672,7 @@ class AccountKeySecretProvider(ResourceProvider):
                 f"{spec.secret_uri} no longer exists: run `pulumi refresh`, then `pulumi up` "
                 "to write it again"
             )
-        tags = merged_tags(current.tags, spec, self._endpoint(spec))
+        tags = merged_tags(current.tags, spec)
         expires = None
         if _differs("rotation_period_days", olds, news):
             published = current.created_on or self._now()
@@ -775,10 +739,10 @@ def _outputs(spec: SecretSpec, version: str, tags: Mapping[str, str] | None) -> 
     return {**spec.outputs(version, tags.get(TAG_SLOT, "")), "secret_tags": tags}
 
 
-def planned_outputs(inputs: Mapping[str, Any], endpoint: str = "") -> dict[str, Any]:
+def planned_outputs(inputs: Mapping[str, Any]) -> dict[str, Any]:
     """What create returns for these inputs, the version aside (for mocks and offline previews)."""
     spec = SecretSpec.of(inputs)
-    return _outputs(spec, "", initial_tags(spec, endpoint))
+    return _outputs(spec, "", initial_tags(spec))
 
 
 # --- The resource --------------------------------------------------------------------------------

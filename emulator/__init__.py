@@ -6,6 +6,7 @@ One WSGI app (:class:`EmulatorApp`) routes by Host header over one :class:`Azure
 Host                                           Emulated API
 =============================================  ==============================================
 ``localhost`` / ``127.0.0.1`` ``/MSI/token``   App Service managed identity (2019-08-01)
+``login.microsoftonline.com``                  client-credential sign-in (ClientSecretCredential)
 ``{vault}.vault.azure.net``                    Key Vault secrets, real 401 challenge, RBAC
 ``management.azure.com``                       Cognitive Services accounts (get, listKeys,
                                                regenerateKey); App Service
@@ -48,7 +49,9 @@ Seeding and inspecting (all on :class:`AzureState`, thread-safe under ``state.lo
 - ``add_vault(name)``; ``set_secret(vault, name, value, content_type=, tags=, enabled=, exp=,
   nbf=)``; ``secret_versions(vault, name)`` (oldest first); ``latest_secret(vault, name)``.
   ``vault.secret_id(name)`` is the RBAC scope of one secret.
-- ``add_identity(name)`` -> :class:`Identity` (user-assigned: principal_id, client_id).
+- ``add_identity(name)`` -> :class:`Identity` (user-assigned: principal_id, client_id);
+  ``add_service_principal(name)`` -> (Identity, client_secret) for ``ClientSecretCredential(
+  state.tenant_id, identity.client_id, client_secret, transport=emulator.transport(state))``.
 - ``add_site(name, app_settings=, system_identity=True, key_vault_reference_identity=None)``;
   ``set_app_settings(site, settings)`` (a config change: re-resolves references);
   ``refresh_references(site)`` (the refresh call); ``restart_site(site)`` (does NOT
@@ -61,13 +64,16 @@ Seeding and inspecting (all on :class:`AzureState`, thread-safe under ``state.lo
   :data:`BUILTIN_ROLES`. With ``rbac=True`` (default) Key Vault answers 403 ForbiddenByRbac, ARM
   403 AuthorizationFailed and the AI data plane 401 PermissionDenied without a matching grant.
 - Faults: ``add_fault(host=, method=, path=<regex>, status=, times=, retry_after=, latency=,
-  throttle_limit=, throttle_window=)`` -> :class:`Fault` (``.hits``); ``clear_faults()``.
+  throttle_limit=, throttle_window=)`` -> :class:`Fault` (``.hits``); ``clear_faults()``. Rules
+  apply to every emulated host, mounted sites included (e.g. make ``/healthz`` answer 503).
 - Counters: ``requests(host, method=, route=)`` counts requests, e.g.
   ``state.requests("kv-secure-demo.vault.azure.net", method="GET",
   route="/secrets/{name}/{version}")`` (routes: ``/secrets``, ``/secrets/{name}``,
   ``/secrets/{name}/versions``, ``/secrets/{name}/{version}``, ``/MSI/token``,
   ``accounts/account``, ``accounts/listKeys``, ``accounts/regenerateKey``,
-  ``configreferences/appsettings``, ``configreferences/appsettings/{key}``,
+  ``configreferences/appsettings``, ``configreferences/appsettings/{key}`` (the refresh POST
+  too: method POST), ``openid-configuration``,
+  ``/{tenant}/oauth2/v2.0/token``,
   ``/openai/deployments/{deployment}/chat/completions``, ``site``); ``reset_counters()``.
   The challenge's unauthenticated first request counts too.
 - Time: ``AzureState(clock=emulator.ManualClock())`` and ``clock.advance(seconds)`` move
@@ -75,10 +81,12 @@ Seeding and inspecting (all on :class:`AzureState`, thread-safe under ``state.lo
 
 As a process (integration tests, rehearsals): ``python -m emulator`` serves the same app over
 TLS with a CONNECT proxy, so clients keep production host names; it prints the environment to
-export. From Python, ``with emulator.serve(state) as server:`` runs it in threads of this process
-(``server.env``, ``server.ca_path``, ``server.proxies``, ``server.admin_headers``), and
-``with emulator.run_process(args) as server:`` runs ``python -m emulator`` in a subprocess. See
-docs/emulator.md.
+export. From Python, ``with emulator.serve(state, world=world) as server:`` runs it in threads
+of this process, sharing the state (``server.env``, ``server.ca_path``, ``server.proxies``,
+``server.admin_url``, ``server.admin_headers``), and ``with emulator.run_process(args) as
+proc:`` runs ``python -m emulator`` in a subprocess (same attributes). Pass the CA and proxy per
+client (``connection_verify=str(server.ca_path), proxies=server.proxies``): this machine sets
+REQUESTS_CA_BUNDLE globally. See docs/emulator.md.
 """
 
 from emulator.app import KEYVAULT_API_VERSIONS, EmulatorApp
@@ -105,6 +113,18 @@ from emulator.transport import (
 )
 from emulator.world import World, seed_world
 
+# Process mode needs cheroot and trustme: imported on first use, so in-memory users skip them.
+_SERVER_NAMES = ("EmulatorProcess", "EmulatorServer", "run_process", "serve")
+
+
+def __getattr__(name: str) -> object:
+    if name in _SERVER_NAMES:
+        from emulator import server
+
+        return getattr(server, name)
+    raise AttributeError(f"module 'emulator' has no attribute {name!r}")
+
+
 __all__ = [
     "BUILTIN_ROLES",
     "KEYVAULT_API_VERSIONS",
@@ -112,6 +132,8 @@ __all__ = [
     "AzureState",
     "EmulatorApp",
     "EmulatorError",
+    "EmulatorProcess",
+    "EmulatorServer",
     "Fault",
     "Identity",
     "ManualClock",
@@ -124,7 +146,9 @@ __all__ = [
     "identity_environment",
     "managed_identity_credential",
     "parse_reference",
+    "run_process",
     "seed_world",
+    "serve",
     "session",
     "transport",
 ]

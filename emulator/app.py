@@ -52,6 +52,9 @@ _ARM_SITE_REFS = re.compile(
     r"sites/(?P<name>[^/]+)/config/configreferences/appsettings(?:/(?P<key>[^/]+))?/?$",
     re.IGNORECASE,
 )
+_LOGIN = re.compile(
+    r"^/(?P<tenant>[^/]+)(?P<op>/v2\.0/\.well-known/openid-configuration|/oauth2/v2\.0/token)$"
+)
 _CHAT = re.compile(r"^/openai/deployments/(?P<deployment>[^/]+)/chat/completions/?$")
 _INVALID_KEY_MESSAGE = (
     "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a "
@@ -108,11 +111,6 @@ class EmulatorApp:
         path = request.path
         if host in LOOPBACK_HOSTS and path.startswith(ADMIN_PREFIX):
             return self._admin(request, path)(environ, start_response)
-        if host.endswith(".azurewebsites.net"):
-            site = self.state.sites.get(host.split(".")[0])
-            if site is not None and site.wsgi_app is not None:
-                self.state.count(host, request.method, "site")
-                return site.wsgi_app(environ, start_response)
         handler, route, params = self._route(host, request.method, path)
         self.state.count(host, request.method, route)
         decision = self.state.decide_faults(host, request.method, path)
@@ -120,9 +118,17 @@ class EmulatorApp:
             time.sleep(decision.latency)
         if decision.status is not None:
             response = self._fault_response(host, decision.status, decision.retry_after)
-        else:
-            response = handler(request, **params)
-        return response(environ, start_response)
+            return response(environ, start_response)
+        site_app = self._mounted_site(host)
+        if site_app is not None:
+            return site_app(environ, start_response)
+        return handler(request, **params)(environ, start_response)
+
+    def _mounted_site(self, host: str) -> Callable[..., Any] | None:
+        if not host.endswith(".azurewebsites.net"):
+            return None
+        site = self.state.sites.get(host.split(".")[0])
+        return site.wsgi_app if site is not None else None
 
     # ---- routing -------------------------------------------------------------------------
 
@@ -131,6 +137,15 @@ class EmulatorApp:
     ) -> tuple[Callable[..., Response], str, dict[str, str]]:
         if host in LOOPBACK_HOSTS and path.lower().rstrip("/") == "/msi/token":
             return self._token, "/MSI/token", {}
+        if host == "login.microsoftonline.com":
+            match = _LOGIN.match(path)
+            if match and match.group("op") == "/v2.0/.well-known/openid-configuration":
+                return self._openid_configuration, "openid-configuration", match.groupdict()
+            if match:
+                return self._client_credentials, "/{tenant}/oauth2/v2.0/token", match.groupdict()
+            if path == "/common/discovery/instance":
+                return self._instance_discovery, path, {}
+            return self._unknown_host, path, {"host": host}
         if host.endswith(".vault.azure.net"):
             vault = host.split(".")[0]
             segments = path.split("/")[1:]
@@ -165,6 +180,7 @@ class EmulatorApp:
             match = _ARM_SITE_REFS.match(path)
             if match:
                 params = {k: match.group(k) or "" for k in ("sub", "rg", "name", "key")}
+                # The refresh POST counts under ".../{key}" too (key "refresh").
                 route = "configreferences/appsettings" + ("/{key}" if params["key"] else "")
                 return self._arm_site_refs, route, params
             return self._arm_no_route, path, {}
@@ -220,11 +236,13 @@ class EmulatorApp:
         selector = {
             k: request.args[k] for k in ("client_id", "object_id", "mi_res_id") if k in request.args
         }
-        identity = self.state.principal_for(header, selector) if header else None
+        if not self.state.header_known(header):
+            return failure(401, "The X-IDENTITY-HEADER is missing or does not match.")
+        identity = self.state.principal_for(header, selector)
+        if identity is None and selector:
+            return failure(400, f"No managed identity matches {selector} on this host.")
         if identity is None:
-            if not header or (self.state.principal_for(header, {}) is None and not selector):
-                return failure(401, "The X-IDENTITY-HEADER is missing or does not match.")
-            return failure(400, f"No managed identity matches {sorted(selector)} for this host.")
+            return failure(400, "This host has no system-assigned managed identity.")
         token, expires_on = self.state.issue_token(identity.principal_id, resource)
         return _json(
             200,
@@ -234,6 +252,106 @@ class EmulatorApp:
                 "resource": resource,
                 "token_type": "Bearer",
                 "client_id": identity.client_id,
+            },
+        )
+
+    # ---- Entra ID client credentials -----------------------------------------------------
+
+    def _tenant_error(self, tenant: str) -> Response | None:
+        if tenant.lower() == self.state.tenant_id.lower():
+            return None
+        return _json(
+            400,
+            {
+                "error": "invalid_tenant",
+                "error_description": f"AADSTS90002: Tenant '{tenant}' not found.",
+            },
+        )
+
+    def _openid_configuration(self, request: Request, tenant: str, op: str) -> Response:
+        failure = self._tenant_error(tenant)
+        if failure:
+            return failure
+        base = f"https://login.microsoftonline.com/{self.state.tenant_id}"
+        return _json(
+            200,
+            {
+                "issuer": f"{base}/v2.0",
+                "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+                "token_endpoint": f"{base}/oauth2/v2.0/token",
+                "token_endpoint_auth_methods_supported": ["client_secret_post"],
+                "tenant_region_scope": "EU",
+                "cloud_instance_name": "microsoftonline.com",
+            },
+        )
+
+    def _instance_discovery(self, request: Request) -> Response:
+        # MSAL asks this after a failed sign-in to learn the cloud's host aliases.
+        base = f"https://login.microsoftonline.com/{self.state.tenant_id}"
+        return _json(
+            200,
+            {
+                "tenant_discovery_endpoint": f"{base}/v2.0/.well-known/openid-configuration",
+                "api-version": "1.1",
+                "metadata": [
+                    {
+                        "preferred_network": "login.microsoftonline.com",
+                        "preferred_cache": "login.windows.net",
+                        "aliases": [
+                            "login.microsoftonline.com",
+                            "login.windows.net",
+                            "login.microsoft.com",
+                            "sts.windows.net",
+                        ],
+                    }
+                ],
+            },
+        )
+
+    def _client_credentials(self, request: Request, tenant: str, op: str) -> Response:
+        def failure(status: int, error: str, description: str) -> Response:
+            return _json(status, {"error": error, "error_description": description})
+
+        if request.method != "POST":
+            return failure(405, "invalid_request", "AADSTS900561: The endpoint only accepts POST.")
+        tenant_failure = self._tenant_error(tenant)
+        if tenant_failure:
+            return tenant_failure
+        form = request.form
+        if form.get("grant_type") != "client_credentials":
+            return failure(
+                400,
+                "unsupported_grant_type",
+                f"AADSTS70003: grant_type {form.get('grant_type')!r} is not supported here.",
+            )
+        client_id = form.get("client_id", "")
+        if client_id not in self.state.client_secrets:
+            return failure(
+                400,
+                "unauthorized_client",
+                f"AADSTS700016: Application with identifier '{client_id}' was not found.",
+            )
+        identity = self.state.client_credentials_principal(client_id, form.get("client_secret", ""))
+        if identity is None:
+            return failure(401, "invalid_client", "AADSTS7000215: Invalid client secret provided.")
+        scopes = form.get("scope", "").split()
+        resources = [s.removesuffix("/.default") for s in scopes if s.endswith("/.default")]
+        if len(resources) != 1:
+            return failure(
+                400,
+                "invalid_scope",
+                f"AADSTS1002012: scope {form.get('scope', '')!r} must be one "
+                "'<resource>/.default'.",
+            )
+        token, expires_on = self.state.issue_token(identity.principal_id, resources[0])
+        lifetime = expires_on - int(time.time())
+        return _json(
+            200,
+            {
+                "token_type": "Bearer",
+                "expires_in": lifetime,
+                "ext_expires_in": lifetime,
+                "access_token": token,
             },
         )
 

@@ -275,9 +275,10 @@ class TokenInfo:
 class Fault:
     """A fault rule: requests matching host/method/path get a status, a delay or throttling.
 
-    ``status`` answers the next ``times`` matching requests (all of them when ``times`` is None);
-    ``latency`` delays every matching request; ``throttle_limit`` answers 429 to requests beyond
-    that many per ``throttle_window`` seconds. ``hits`` counts the requests the rule acted on.
+    ``status`` answers matching requests with that error; ``throttle_limit`` answers 429 (with
+    Retry-After) to requests beyond that many per ``throttle_window`` seconds; ``latency`` delays
+    matching requests. ``hits`` counts the requests the rule acted on; after ``times`` of them
+    (None: never) the rule is removed. The first status-giving rule wins.
     """
 
     id: int
@@ -343,7 +344,7 @@ def _action_allowed(patterns: Iterable[str], action: str) -> bool:
 def parse_reference(text: str) -> dict[str, str | None] | None:
     """Parse an App Service Key Vault reference; None when ``text`` is not one.
 
-    Returns vault/secret/version, or {"error": ...} for a reference with invalid syntax.
+    Returns vault_name/secret_name/secret_version, or {"error": ...} for invalid syntax.
     """
     match = _REFERENCE.match(text.strip())
     if match is None:
@@ -368,15 +369,15 @@ def parse_reference(text: str) -> dict[str, str | None] | None:
         ):
             return {"error": f"SecretUri {parts['secreturi']!r} is not a Key Vault secret URI"}
         return {
-            "vault": host.split(".")[0],
-            "secret": segments[1],
-            "version": segments[2] if len(segments) == 3 else None,
+            "vault_name": host.split(".")[0],
+            "secret_name": segments[1],
+            "secret_version": segments[2] if len(segments) == 3 else None,
         }
     if "vaultname" in parts and "secretname" in parts:
         return {
-            "vault": parts["vaultname"].lower(),
-            "secret": parts["secretname"],
-            "version": parts.get("secretversion") or None,
+            "vault_name": parts["vaultname"].lower(),
+            "secret_name": parts["secretname"],
+            "secret_version": parts.get("secretversion") or None,
         }
     return {"error": "needs SecretUri=... or VaultName=...;SecretName=..."}
 
@@ -409,6 +410,8 @@ class AzureState:
         self.vaults: dict[str, Vault] = {}
         self.sites: dict[str, Site] = {}
         self.identities: dict[str, Identity] = {}
+        # client_id -> client secret of service principals (Entra client-credential sign-in).
+        self.client_secrets: dict[str, str] = {}
         self.grants: list[Grant] = []
         self.tokens: dict[str, TokenInfo] = {}
         self.faults: list[Fault] = []
@@ -435,6 +438,26 @@ class AzureState:
             )
             self.identities[name] = identity
             return identity
+
+    def add_service_principal(self, name: str) -> tuple[Identity, str]:
+        """Create an app registration that signs in with a client secret (made at run time).
+
+        Returns the identity and its secret, for ``ClientSecretCredential(state.tenant_id,
+        identity.client_id, secret)``.
+        """
+        identity = self.add_identity(name)
+        secret = secrets.token_urlsafe(30)
+        with self.lock:
+            self.client_secrets[identity.client_id] = secret
+        return identity, secret
+
+    def client_credentials_principal(self, client_id: str, secret: str) -> Identity | None:
+        """The service principal a client id and secret sign in as, or None."""
+        with self.lock:
+            expected = self.client_secrets.get(client_id)
+            if expected is None or not secrets.compare_digest(expected, secret):
+                return None
+            return next(i for i in self.identities.values() if i.client_id == client_id)
 
     def add_account(
         self,
@@ -715,6 +738,15 @@ class AzureState:
                 return True
         return False
 
+    def header_known(self, identity_header: str) -> bool:
+        """Whether an X-IDENTITY-HEADER value is a site's or the host's."""
+        if not identity_header:
+            return False
+        with self.lock:
+            headers = [s.identity_header for s in self.sites.values()]
+        headers.append(self.host_identity_header)
+        return any(secrets.compare_digest(h, identity_header) for h in headers)
+
     def principal_for(self, identity_header: str, selector: dict[str, str]) -> Identity | None:
         """Which identity a token request with this X-IDENTITY-HEADER and selector asks for.
 
@@ -816,9 +848,9 @@ class AzureState:
                 setting=setting,
                 reference=text,
                 status=status,
-                vault_name=parsed.get("vault"),
-                secret_name=parsed.get("secret"),
-                secret_version=parsed.get("version"),
+                vault_name=parsed.get("vault_name"),
+                secret_name=parsed.get("secret_name"),
+                secret_version=parsed.get("secret_version"),
                 active_version=active,
                 details=details,
                 value=value,
@@ -829,10 +861,10 @@ class AzureState:
         identity = self._reference_identity(site)
         if identity is None:
             return result("MSINotEnabled", "The site has no managed identity to read Key Vault.")
-        vault = self.vaults.get(str(parsed["vault"]))
+        vault = self.vaults.get(str(parsed["vault_name"]))
         if vault is None:
-            return result("VaultNotFound", f"Key Vault '{parsed['vault']}' was not found.")
-        secret_name = str(parsed["secret"])
+            return result("VaultNotFound", f"Key Vault '{parsed['vault_name']}' was not found.")
+        secret_name = str(parsed["secret_name"])
         if not self.is_authorized(
             identity.principal_id, ACTION_GET_SECRET, vault.secret_id(secret_name), data=True
         ):
@@ -845,7 +877,7 @@ class AzureState:
         versions = found[1] if found else []
         if not versions:
             return result("SecretNotFound", f"Secret '{secret_name}' was not found.")
-        wanted = parsed.get("version")
+        wanted = parsed.get("secret_version")
         if wanted:
             chosen = next((v for v in versions if v.version == wanted), None)
             if chosen is None:
@@ -880,6 +912,8 @@ class AzureState:
             raise EmulatorError("fault latency and retry_after must be >= 0 seconds")
         if throttle_limit is not None and (throttle_limit < 0 or throttle_window <= 0):
             raise EmulatorError("fault throttle_limit must be >= 0 and throttle_window > 0")
+        if status is not None and throttle_limit is not None:
+            raise EmulatorError("fault takes a status or a throttle_limit (429), not both")
         if status is None and throttle_limit is None and latency == 0:
             raise EmulatorError("fault needs a status, a latency or a throttle_limit")
         if path is not None:
@@ -917,25 +951,25 @@ class AzureState:
             for fault in list(self.faults):
                 if not fault.matches(host, method, path):
                     continue
-                decision.latency += fault.latency
+                acted = False
                 if fault.latency:
-                    fault.hits += 1
-                if decision.status is not None:
-                    continue
-                if fault.throttle_limit is not None:
+                    decision.latency += fault.latency
+                    acted = True
+                if decision.status is None and fault.throttle_limit is not None:
                     if now - fault.window_start >= fault.throttle_window:
                         fault.window_start, fault.window_count = now, 0
                     fault.window_count += 1
                     if fault.window_count > fault.throttle_limit:
-                        fault.hits += 1
                         decision.status = 429
                         remaining = fault.window_start + fault.throttle_window - now
                         decision.retry_after = max(1.0, remaining)
-                    continue
-                if fault.status is not None:
-                    fault.hits += 1
+                        acted = True
+                elif decision.status is None and fault.status is not None:
                     decision.status = fault.status
                     decision.retry_after = fault.retry_after
+                    acted = True
+                if acted:
+                    fault.hits += 1
                     if fault.times is not None:
                         fault.times -= 1
                         if fault.times == 0:

@@ -22,7 +22,7 @@ DEFAULT_SECRET = "ai-api-key"
 DEFAULT_SITE = "app-secure-demo"
 DEFAULT_DEPLOYMENT = "gpt-4o-mini"
 DEFAULT_ROTATOR = "id-key-rotator"
-KEY_SETTING = "AZURE_AI_API_KEY"
+REFERENCE_SETTING = "AZURE_AI_API_KEY"
 
 
 @dataclass
@@ -98,7 +98,7 @@ def seed_world(
     if keyless:
         settings["AZURE_AI_AUTH_MODE"] = "keyless"
     else:
-        settings[KEY_SETTING] = f"@Microsoft.KeyVault(SecretUri={kv.uri}secrets/{secret})"
+        settings[REFERENCE_SETTING] = f"@Microsoft.KeyVault(SecretUri={kv.uri}secrets/{secret})"
     web = state.add_site(site)
     state.grant(web, kv.secret_id(secret), "Key Vault Secrets User")
     if keyless:

@@ -14,7 +14,7 @@ from typing import Any
 from policies.support import (
     APP_SETTINGS,
     CONNECTION_STRINGS,
-    UNKNOWN,
+    NOT_KNOWN,
     WEB_APPS,
     Outcome,
 )
@@ -22,7 +22,7 @@ from policies.support import (
 
 @dataclass(frozen=True)
 class Setting:
-    """One setting: where it is, its name and its value (either may be UNKNOWN)."""
+    """One setting: where it is, its name and its value (either may be NOT_KNOWN)."""
 
     path: tuple[str | int, ...]
     name: Any
@@ -44,7 +44,7 @@ def settings_of(resource_type: str, props: dict[str, Any], out: Outcome) -> list
 
 def _pairs(props: dict[str, Any], path: tuple[str, ...], value_key: str, out: Outcome) -> list:
     items = out.read(props, *path)
-    if items is UNKNOWN or not isinstance(items, list):
+    if items is NOT_KNOWN or not isinstance(items, list):
         return []
     result = []
     for index in range(len(items)):
@@ -57,7 +57,7 @@ def _pairs(props: dict[str, Any], path: tuple[str, ...], value_key: str, out: Ou
 
 def _mapping(props: dict[str, Any], out: Outcome, *, nested_value: bool) -> list[Setting]:
     entries = out.read(props, "properties")
-    if entries is UNKNOWN or not isinstance(entries, dict):
+    if entries is NOT_KNOWN or not isinstance(entries, dict):
         return []
     result = []
     for name in entries:

@@ -95,19 +95,20 @@ def plain(value: Any) -> Any:
     """Plain dicts and lists from pulumi_policy's unknown-checking proxies, sentinels kept.
 
     Reading through the proxies raises at the first unknown; rules want to see every known value
-    and record each unknown one themselves.
+    and record each unknown one themselves, so each unknown becomes its sentinel again.
     """
     if isinstance(value, Mapping):
-        target = value["__target"] if _is_proxy(value) else value
-        return {k: plain(target[k]) for k in target}
+        return {key: plain(_item(value, key)) for key in value}
     if isinstance(value, Sequence) and not isinstance(value, str | bytes):
-        target = value["__target"] if _is_proxy(value) else value
-        return [plain(v) for v in target]
+        return [plain(_item(value, index)) for index in range(len(value))]
     return value
 
 
-def _is_proxy(value: Any) -> bool:
-    return type(value).__name__ in {"_DictProxy", "_ListProxy"}
+def _item(container: Any, key: Any) -> Any:
+    try:
+        return container[key]
+    except UnknownValueError as error:
+        return error.unknown_type_sentinel
 
 
 def format_path(parts: Iterable[str | int]) -> str:
@@ -135,12 +136,12 @@ class Outcome:
         self.unknown.append(tuple(path))
 
     def read(self, props: Any, *path: str | int) -> Any:
-        """The value at ``path``: None when absent; :data:`UNKNOWN` (recorded) when unknown."""
+        """The value at ``path``: None when absent; :data:`NOT_KNOWN` (recorded) when unknown."""
         value = props
         for i, part in enumerate(path):
             if is_unknown(value):
                 self.cannot_check(path[:i])
-                return UNKNOWN
+                return NOT_KNOWN
             if isinstance(part, int):
                 if not isinstance(value, list) or part >= len(value):
                     return MISSING
@@ -149,7 +150,7 @@ class Outcome:
             value = value[part]
         if is_unknown(value):
             self.cannot_check(path)
-            return UNKNOWN
+            return NOT_KNOWN
         return value
 
     def report(self, report_violation: ReportViolation, default_urn: str | None = None) -> None:
@@ -166,12 +167,12 @@ class Outcome:
             raise UnknownValueError(UNKNOWN_STRING_VALUE, [format_path(first) + more])
 
 
-class _Unknown:
+class _NotKnown:
     def __repr__(self) -> str:
-        return "UNKNOWN"
+        return "NOT_KNOWN"
 
 
-UNKNOWN: Any = _Unknown()
+NOT_KNOWN: Any = _NotKnown()
 
 
 @dataclass(frozen=True)
@@ -180,6 +181,10 @@ class Controls:
 
     azure_policy: tuple[str, ...] = ()
     checkov: tuple[str, ...] = ()
+
+    def tags(self) -> list[str]:
+        """Control IDs as policy tags, shown by the CLI and Pulumi Cloud."""
+        return [f"azure-policy:{p}" for p in self.azure_policy] + list(self.checkov)
 
     def text(self) -> str:
         parts = [f"Azure Policy {p}" for p in self.azure_policy]
@@ -253,6 +258,7 @@ def resource_policy(
         enforcement_level=enforcement,
         config_schema=_schema(config),
         remediation_steps=remediation,
+        tags=controls.tags() or None,
     )
 
 
@@ -327,6 +333,7 @@ def stack_policy(
         enforcement_level=enforcement,
         config_schema=_schema(config),
         remediation_steps=remediation,
+        tags=controls.tags() or None,
     )
 
 

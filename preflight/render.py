@@ -119,6 +119,11 @@ def _resource_names(dotted: str) -> Extractor:
     return names
 
 
+def _scope(inputs: dict[str, Any]) -> Any:
+    scope = inputs.get("scope")
+    return short_scope(scope) if isinstance(scope, str) and scope != UNKNOWN else scope
+
+
 def _role(inputs: dict[str, Any]) -> Any:
     role = inputs.get("roleDefinitionId")
     return role_name(role) if isinstance(role, str) and role != UNKNOWN else role
@@ -176,6 +181,7 @@ SECURITY_PROPERTIES: dict[str, tuple[tuple[str, Extractor], ...]] = {
     ),
     ROLE_ASSIGNMENT_TYPE: (
         ("role", _role),
+        ("scope", _scope),
         ("principalType", _path("principalType")),
     ),
     # The dynamic resource that copies the account key into Key Vault (components/api_key_secret).
@@ -282,13 +288,23 @@ def report(plan: Plan, violations: list[Violation]) -> dict[str, Any]:
         )
     grants = []
     for g in plan.grants():
-        target = ids.get(g.scope.lower())
+        # Grant fields are str() of the inputs: read the raw inputs so a secret stays masked.
+        raw = by_urn[g.urn].inputs if g.urn in by_urn else {}
+        principal, role, scope = (
+            SECRET_TEXT if is_secret(raw.get(key)) else value
+            for key, value in (
+                ("principalId", g.principal),
+                ("roleDefinitionId", g.role),
+                ("scope", g.scope),
+            )
+        )
+        target = ids.get(scope.lower())
         grants.append(
             {
-                "principal": shown(g.principal),
-                "role": shown(g.role),
-                "scope": shown(g.scope),
-                "scopeShort": short_scope(g.scope),
+                "principal": shown(principal),
+                "role": shown(role),
+                "scope": shown(scope),
+                "scopeShort": short_scope(scope) if scope != SECRET_TEXT else SECRET_TEXT,
                 "scopeResource": target.urn if target else None,
                 "urn": g.urn,
             }
@@ -307,7 +323,9 @@ def report(plan: Plan, violations: list[Violation]) -> dict[str, Any]:
         }
         for v in violations
     ]
-    found.sort(key=lambda v: (v["enforcement"] != "mandatory", v["policy"], v["urn"] or ""))
+    found.sort(
+        key=lambda v: (v["enforcement"] != "mandatory", v["policy"], v["urn"] or "", v["message"])
+    )
     mandatory = sum(1 for v in found if v["enforcement"] == "mandatory")
     return {
         "version": REPORT_VERSION,
@@ -343,6 +361,12 @@ def _flow(plan: Plan, grants: list[dict[str, Any]]) -> dict[str, Any]:
         nodes.setdefault(key, {"id": key, "kind": kind, "label": label})
         return key
 
+    def edge(source: str, target: str, label: str) -> None:
+        # Two apps reading one secret share its node and its edge to the account.
+        candidate = {"from": source, "to": target, "label": label}
+        if candidate not in edges:
+            edges.append(candidate)
+
     for a in accounts:
         node(a.urn, "aiAccount", f"AI account {a.name}")
     for g in grants:
@@ -351,20 +375,19 @@ def _flow(plan: Plan, grants: list[dict[str, Any]]) -> dict[str, Any]:
             continue  # a principal from outside the program (a deployer, a group) has no app node
         app = node(owner.urn, "app", f"{owner.type.rsplit(':', 1)[-1]} {owner.name}")
         identity = node(f"{owner.urn}#identity", "identity", f"managed identity of {owner.name}")
-        if not any(e["from"] == app and e["to"] == identity for e in edges):
-            edges.append({"from": app, "to": identity, "label": "runs as"})
+        edge(app, identity, "runs as")
         target_urn = g["scopeResource"]
         if target_urn in account_ids:
-            edges.append({"from": identity, "to": target_urn, "label": g["role"]})
+            edge(identity, target_urn, g["role"])
             continue
         is_secret_scope = "/secrets/" in str(g["scope"]).lower()
         kind = "secret" if is_secret_scope else "scope"
         label = _secret_label(str(g["scope"])) if is_secret_scope else g["scopeShort"]
         target = node(target_urn or f"scope:{g['scope']}", kind, label)
-        edges.append({"from": identity, "to": target, "label": g["role"]})
+        edge(identity, target, g["role"])
         if is_secret_scope:
             for a in _accounts_behind(target_urn, accounts, by_urn):
-                edges.append({"from": target, "to": a.urn, "label": "holds the API key of"})
+                edge(target, a.urn, "holds the API key of")
     has_secret = any(n["kind"] == "secret" for n in nodes.values())
     has_keyless = any(
         e["to"] in account_ids and e["label"] == role_name(COGNITIVE_SERVICES_OPENAI_USER)
@@ -476,6 +499,12 @@ def _cell(value: Any) -> str:
     return text.replace("|", "\\|").replace("\r", " ").replace("\n", "<br>")
 
 
+def _fence(lines: list[str]) -> str:
+    """A code fence longer than any run of backticks in the block, so no value can close it."""
+    longest = max((len(run) for line in lines for run in re.findall(r"`+", line)), default=0)
+    return "`" * max(3, longest + 1)
+
+
 _MERMAID_SHAPES = {
     "app": ('["', '"]'),
     "identity": ('(["', '"])'),
@@ -529,9 +558,10 @@ def render_markdown(document: dict[str, Any]) -> str:
         "|---|---:|",
     ]
     out.extend(f"| `{t}` | {n} |" for t, n in summary["byType"].items())
-    out += ["", "### Resources", "", "<details><summary>Resource tree</summary>", "", "```text"]
-    out.extend(resource_tree(document))
-    out += ["```", "", "</details>", "", "### RBAC grants", ""]
+    tree = resource_tree(document)
+    fence = _fence(tree)
+    out += ["", "### Resources", "", "<details><summary>Resource tree</summary>", ""]
+    out += [f"{fence}text", *tree, fence, "", "</details>", "", "### RBAC grants", ""]
     if document["grants"]:
         out += ["| Principal | Role | Scope |", "|---|---|---|"]
         out.extend(

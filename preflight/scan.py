@@ -128,9 +128,7 @@ def run(args: argparse.Namespace) -> int:
     """Scan the paths and print the report. 0 clean, 1 findings, 2 bad input."""
     try:
         if args.format not in FORMATS:
-            raise ScanInputError(
-                f"--format {args.format!r}: must be one of {', '.join(FORMATS)}"
-            )
+            raise ScanInputError(f"--format {args.format!r}: must be one of {', '.join(FORMATS)}")
         output = Path(args.output) if args.output else None
         if output is not None and not output.parent.is_dir():
             raise ScanInputError(f"--output {args.output!r}: its directory does not exist")
@@ -207,7 +205,16 @@ def _git_files(root: Path) -> list[str] | None:
     """Tracked plus untracked-not-ignored files under root, or None outside a git work tree."""
     try:
         done = subprocess.run(
-            ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            [
+                "git",
+                "-C",
+                str(root),
+                "ls-files",
+                "-z",
+                "--cached",
+                "--others",
+                "--exclude-standard",
+            ],
             capture_output=True,
             check=False,
             timeout=60,
@@ -370,3 +377,16 @@ def _uri(path: str) -> str:
     while posix.startswith("./"):
         posix = posix[2:]
     return posix.replace("%", "%25").replace(" ", "%20")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m preflight.scan`: the scanner alone, as the pre-commit hook runs it (standard
+    library only, so the hook needs no dependencies)."""
+    parser = argparse.ArgumentParser(prog="python -m preflight.scan", description=__doc__)
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    return int(args.run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -127,9 +127,7 @@ class Vault:
         records = [_record(p) for p in self._client.list_properties_of_secret_versions(self.name)]
         return sorted(records, key=lambda r: r.created_on or datetime.min, reverse=True)
 
-    def publish(
-        self, value: str, tags: Mapping[str, str], expires_on: datetime
-    ) -> SecretRecord:
+    def publish(self, value: str, tags: Mapping[str, str], expires_on: datetime) -> SecretRecord:
         """Write `value` as the new latest version with its tags, expiry and content type."""
         secret = self._client.set_secret(
             self.name,
@@ -171,8 +169,8 @@ class AccountKeys:
             self.key("key1")
         except AzureError as exc:
             raise RotationStopped(
-                f"account {self.account.resource_id}: cannot list its keys ({describe_error(exc)}); "
-                "the rule is an existing account and a rotator role with "
+                f"account {self.account.resource_id}: cannot list its keys "
+                f"({describe_error(exc)}); the rule is an existing account and a rotator role with "
                 "Microsoft.CognitiveServices/accounts/listKeys/action"
             ) from None
 
@@ -237,6 +235,7 @@ class Observation:
     confirmed: bool
     version: str | None
     detail: str
+    moved: bool = False  # it was not on the version at first look: it just switched
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able view (names, versions, statuses: nothing secret)."""
@@ -274,40 +273,56 @@ class Consumers:
         self._vault_name = vault_name.lower()
         self._secret_name = secret_name.lower()
 
-    def observe(self, consumer: Consumer, expected: str) -> Observation:
-        """Read (never change) where a consumer stands."""
+    def observe(self, consumer: Consumer, expected: str, *, vouched: bool = False) -> Observation:
+        """Read (never change) where a consumer stands.
+
+        `vouched`: the operation that published `expected` finished, so it confirmed every site
+        after a refresh; a site whose status names no version is then taken as on it.
+        """
         try:
             if consumer.kind == "site":
-                return self._observe_site(consumer, expected, refreshed=False)
+                return self._observe_site(consumer, expected, vouched=vouched)
             return self._observe_health(consumer, expected)
         except (AzureError, requests.RequestException, ValueError) as exc:
             return Observation(consumer, False, None, describe_error(exc))
 
     def confirm(self, consumer: Consumer, expected: str) -> Observation:
-        """Bring a consumer onto version `expected` and wait until it reports it."""
+        """Bring a consumer onto version `expected` and wait until it reports it.
+
+        A site already reporting `expected` is left alone: a refresh restarts its app.
+        """
         refreshed = False
         if consumer.kind == "site":
+            seen = self.observe(consumer, expected)
+            if seen.confirmed:
+                log.info("consumer %s (site) already on version %s", consumer.name, expected)
+                return seen
             try:
                 self._refresh_site(consumer)
                 refreshed = True
             except AzureError as exc:
                 return Observation(consumer, False, None, f"refresh failed: {describe_error(exc)}")
         last: list[Observation] = []
+        first: list[bool] = []
 
         def check() -> Observation | None:
             try:
                 if consumer.kind == "site":
-                    seen = self._observe_site(consumer, expected, refreshed=refreshed)
+                    seen = self._observe_site(consumer, expected, vouched=refreshed)
                 else:
                     seen = self._observe_health(consumer, expected)
             except (AzureError, requests.RequestException, ValueError) as exc:
                 seen = Observation(consumer, False, None, describe_error(exc))
             last[:] = [seen]
+            first.append(seen.confirmed)
             return seen if seen.confirmed else None
 
         confirmed = self._waiter.until(check)
         if confirmed is not None:
-            log.info("consumer %s (%s) confirmed on version %s", consumer.name, consumer.kind, expected)
+            confirmed = replace(confirmed, moved=refreshed or not first[0])
+            log.info(
+                "consumer %s (%s) confirmed on version %s", consumer.name, consumer.kind, expected
+            )
             return confirmed
         return last[0] if last else Observation(consumer, False, None, "no answer")
 
@@ -324,7 +339,7 @@ class Consumers:
         response = client.send_request(request)
         response.raise_for_status()
 
-    def _observe_site(self, consumer: Consumer, expected: str, *, refreshed: bool) -> Observation:
+    def _observe_site(self, consumer: Consumer, expected: str, *, vouched: bool) -> Observation:
         subscription, group, site = consumer.site
         client = self._web_client(subscription)
         ours = []
@@ -350,7 +365,7 @@ class Consumers:
                 return Observation(consumer, False, version, f"{name}: {props.status}")
             if version is not None and version != expected:
                 return Observation(consumer, False, version, f"{name}: Resolved on {version}")
-            if version is None and not refreshed:
+            if version is None and not vouched:
                 # App Service may report no version: only a refresh issued after the version was
                 # published proves the cached value is the latest.
                 return Observation(consumer, False, None, f"{name}: Resolved, version not reported")

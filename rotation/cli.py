@@ -22,6 +22,7 @@ from rotation.clients import Connection
 from rotation.engine import Engine
 
 PROG = "rotation"
+DEFAULT_DRAIN_SECONDS = 240.0
 log = logging.getLogger(PROG)
 
 
@@ -46,6 +47,16 @@ def _positive(kind: type, what: str) -> Callable[[str], Any]:
     return parse
 
 
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r}: the rule is a number of seconds >= 0")
+    return value
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     where = parser.add_argument_group("what to act on (flags win over stack outputs and tags)")
     where.add_argument("--stack-outputs", metavar="FILE", help="`pulumi stack output --json` file")
@@ -58,16 +69,35 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def _timeouts(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--period-days", type=_positive(int, "whole number of days"), help="validity of a new "
-        "version (default: the secret's rotationPeriodDays tag, else 90)"
+        "--period-days",
+        type=_positive(int, "whole number of days"),
+        help="validity of a new version (default: the secret's rotationPeriodDays tag, else 90)",
     )
     parser.add_argument(
-        "--probe-timeout", type=_positive(float, "number of seconds"), default=120.0,
+        "--probe-timeout",
+        type=_positive(float, "number of seconds"),
+        default=120.0,
         help="how long a new key may take to be accepted (default 120 s)",
     )
     parser.add_argument(
-        "--confirm-timeout", type=_positive(float, "number of seconds"), default=600.0,
+        "--confirm-timeout",
+        type=_positive(float, "number of seconds"),
+        default=600.0,
         help="how long each consumer may take to report the new version (default 600 s)",
+    )
+    parser.add_argument(
+        "--drain-seconds",
+        type=_non_negative,
+        default=DEFAULT_DRAIN_SECONDS,
+        help="before a rotation regenerates the retired key, how long since consumers left it "
+        "(default 240 s: above App Service's 230 s request timeout); revoke never waits",
+    )
+    parser.add_argument(
+        "--poll-interval",
+        type=_positive(float, "number of seconds"),
+        default=1.0,
+        help="first pause between polls of the endpoint and the consumers, doubling up to 15 s "
+        "(default 1 s)",
     )
 
 
@@ -80,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="active slot, versions, expiry, consumers (exit 1: act)")
     _common(p)
     p.add_argument(
-        "--threshold-days", type=_positive(float, "number of days"),
+        "--threshold-days",
+        type=_positive(float, "number of days"),
         default=status.DEFAULT_THRESHOLD_DAYS,
         help="exit 1 when the latest version expires sooner (default 30)",
     )
@@ -98,11 +129,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("drill", help="rotations under concurrent load; prints a summary")
     _common(p)
-    p.add_argument("--local", action="store_true", help="against the in-memory emulator "
-                   "(the default without --stack-outputs)")
+    _timeouts(p)
+    p.add_argument(
+        "--local",
+        action="store_true",
+        help="against the in-memory emulator (the default without --stack-outputs)",
+    )
     p.add_argument("--rotations", type=_positive(int, "whole number"), default=3)
-    p.add_argument("--clients", type=_positive(int, "whole number"), default=8,
-                   help="concurrent client threads (default 8)")
+    p.add_argument(
+        "--clients",
+        type=_positive(int, "whole number"),
+        default=8,
+        help="concurrent client threads (default 8)",
+    )
     p.add_argument("--format", choices=("text", "json"), default="text")
     return parser
 
@@ -141,9 +180,7 @@ def _locate(args: argparse.Namespace) -> tuple[str, str, target.StackOutputs]:
     return vault, name, outputs
 
 
-def _prepare(
-    args: argparse.Namespace, connection: Connection
-) -> tuple[target.Target, Vault, Any]:
+def _prepare(args: argparse.Namespace, connection: Connection) -> tuple[target.Target, Vault, Any]:
     vault_url, name, outputs = _locate(args)
     vault = Vault(connection.secret_client(vault_url), name)
     latest = vault.latest()
@@ -165,7 +202,11 @@ def _status(args: argparse.Namespace, connection: Connection, out: Callable[[str
     consumers = connection.edges(
         resolved, vault, probe_waiter=Waiter(), confirm_waiter=Waiter()
     ).consumers
-    observations = [consumers.observe(c, latest.version) for c in resolved.consumers]
+    current = state.parse_state(latest.tags, resolved.secret_name)
+    vouched = current.progress is None and state.TAG_ROTATED_AT in latest.tags
+    observations = [
+        consumers.observe(c, latest.version, vouched=vouched) for c in resolved.consumers
+    ]
     report = status.evaluate(
         resolved.secret_name,
         resolved.vault_url,
@@ -189,8 +230,8 @@ def _operate(
     edges = connection.edges(
         resolved,
         vault,
-        probe_waiter=Waiter(timeout=args.probe_timeout, interval=1.0, cap=5.0),
-        confirm_waiter=Waiter(timeout=args.confirm_timeout, interval=2.0, cap=15.0),
+        probe_waiter=Waiter(timeout=args.probe_timeout, interval=args.poll_interval, cap=5.0),
+        confirm_waiter=Waiter(timeout=args.confirm_timeout, interval=args.poll_interval, cap=15.0),
     )
     edges.keys.check()
     if args.command == "revoke":
@@ -202,6 +243,7 @@ def _operate(
         resolved.consumers,
         period_override=args.period_days,
         hook=hook,
+        drain_seconds=args.drain_seconds,
         echo=lambda line: print(f"{PROG}: {line}", file=sys.stderr, flush=True),
     )
     outcome = engine.run(op)

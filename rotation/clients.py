@@ -1,4 +1,4 @@
-"""How the SDK clients are made: one credential, one HTTP session, optional SDK transport options."""
+"""How the SDK clients are made: one credential, one HTTP session, optional SDK options."""
 
 from __future__ import annotations
 
@@ -43,7 +43,9 @@ class Connection:
         """A `CognitiveServicesManagementClient` for the subscription."""
         from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
 
-        return CognitiveServicesManagementClient(self.credential, subscription, **self.sdk_options())
+        return CognitiveServicesManagementClient(
+            self.credential, subscription, **self.sdk_options()
+        )
 
     def web_client(self, subscription: str) -> Any:
         """A `WebSiteManagementClient` for the subscription (one per subscription, reused)."""

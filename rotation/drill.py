@@ -31,6 +31,11 @@ from rotation.target import Consumer, Target, account_ref
 PROMPT = {"prompt": "Say hello.", "maxTokens": 8}
 REFERENCE_SITE = "app-ref-drill"
 SDK_SITE = "app-sdk-drill"
+# Longer than any request of the drill takes: a request holding the retired key finishes before
+# the next rotation regenerates it.
+DRAIN_SECONDS = 0.5
+# The SDK app re-checks Key Vault this often (AZURE_AI_KEY_MAX_AGE_SECONDS): about once a rotation.
+KEY_MAX_AGE = 1.0
 
 
 @dataclass
@@ -124,37 +129,40 @@ class LocalWorld:
             "chatDeployment": self.world.deployment,
             "apps": {
                 REFERENCE_SITE: {"siteId": self.state.site(REFERENCE_SITE).id},
-                self.sdk_site: {
-                    "healthUrl": f"https://{self.sdk_site}.azurewebsites.net/healthz"
-                },
+                self.sdk_site: {"healthUrl": f"https://{self.sdk_site}.azurewebsites.net/healthz"},
             },
         }
 
     def vault(self) -> Vault:
         """The secret, through the rotator's SecretClient."""
-        return Vault(
-            self.connection.secret_client(self.world.vault_url), self.world.secret_name
-        )
+        return Vault(self.connection.secret_client(self.world.vault_url), self.world.secret_name)
 
     def engine(self, *, hook: Callable[[str], None] = lambda p: None, **waits: float) -> Engine:
-        """An engine on this world; waits: probe_timeout, confirm_timeout, interval."""
+        """An engine on this world; waits: probe_timeout, confirm_timeout, interval, drain."""
         interval = waits.get("interval", 0.02)
         vault = self.vault()
         edges = self.connection.edges(
             self.target,
             vault,
-            probe_waiter=Waiter(timeout=waits.get("probe_timeout", 10.0), interval=interval,
-                                cap=0.2),
-            confirm_waiter=Waiter(timeout=waits.get("confirm_timeout", 10.0), interval=interval,
-                                  cap=0.2),
+            probe_waiter=Waiter(
+                timeout=waits.get("probe_timeout", 10.0), interval=interval, cap=0.2
+            ),
+            confirm_waiter=Waiter(
+                timeout=waits.get("confirm_timeout", 10.0), interval=interval, cap=0.2
+            ),
         )
-        return Engine(edges, self.consumers, hook=hook, echo=lambda line: None)
+        return Engine(
+            edges,
+            self.consumers,
+            hook=hook,
+            echo=lambda line: None,
+            drain_seconds=waits.get("drain", 0.0),
+        )
 
     def kv_reads(self) -> int:
-        """Secret reads the apps' key clients sent to Key Vault."""
-        return sum(k.kv_reads for k in self.key_clients) + sum(
-            getattr(a, "kv_reads", 0) for a in ()
-        )
+        """Secret reads the apps' key clients sent to Key Vault (the reference site's process
+        reads none: App Service resolves its reference)."""
+        return sum(k.kv_reads for k in self.key_clients)
 
 
 def initial_tags(account_id: str, consumers: str) -> dict[str, str]:
@@ -171,9 +179,9 @@ def initial_tags(account_id: str, consumers: str) -> dict[str, str]:
 @contextmanager
 def local_world(*, accept_delay: float = 0.0, key_max_age: float = 0.5) -> Iterator[LocalWorld]:
     """Build the emulated deployment; IDENTITY_ENDPOINT/HEADER are set while it is in use."""
-    import emulator
     from azure.keyvault.secrets import SecretClient
 
+    import emulator
     from app.ai_client import AiClient
     from app.key_client import KeyClient
     from app.web import create_app
@@ -205,10 +213,13 @@ def local_world(*, accept_delay: float = 0.0, key_max_age: float = 0.5) -> Itera
         )
 
         def reference_app(environ: dict[str, str]) -> Any:
-            key_client = KeyClient(None, secret_name=None, env_value=environ["AZURE_AI_API_KEY"],
-                                   slot_tag=machine.TAG_SLOT)
-            ai = AiClient(world.endpoint, world.deployment, key_client,
-                          emulator.session(emulated))
+            key_client = KeyClient(
+                None,
+                secret_name=None,
+                env_value=environ["AZURE_AI_API_KEY"],
+                slot_tag=machine.TAG_SLOT,
+            )
+            ai = AiClient(world.endpoint, world.deployment, key_client, emulator.session(emulated))
             return create_app(key_client=key_client, ai_client=ai)
 
         process = SiteProcess(emulated, REFERENCE_SITE, reference_app)
@@ -222,8 +233,9 @@ def local_world(*, accept_delay: float = 0.0, key_max_age: float = 0.5) -> Itera
             slot_tag=machine.TAG_SLOT,
         )
         key_clients.append(sdk_key_client)
-        sdk_ai = AiClient(world.endpoint, world.deployment, sdk_key_client,
-                          emulator.session(emulated))
+        sdk_ai = AiClient(
+            world.endpoint, world.deployment, sdk_key_client, emulator.session(emulated)
+        )
         emulated.mount(SDK_SITE, create_app(key_client=sdk_key_client, ai_client=sdk_ai))
         yield LocalWorld(emulated, world, connection, key_clients, process, SDK_SITE, env)
         emulator.clear_challenge_cache()
@@ -298,42 +310,49 @@ def summary(
 
 def drill_local(rotations: int, clients: int) -> dict[str, Any]:
     """The drill against the in-memory emulator."""
-    with local_world(accept_delay=0.05, key_max_age=0.5) as local:
-        engine = local.engine()
-        sessions = [local.connection.session for _ in range(0)]
-        import emulator
+    with local_world(accept_delay=0.05, key_max_age=KEY_MAX_AGE) as local:
+        return run_local_drill(local, rotations, clients)
 
-        sessions = [emulator.session(local.state) for _ in range(clients)]
-        hosts = [f"https://{REFERENCE_SITE}.azurewebsites.net", f"https://{local.sdk_site}.azurewebsites.net"]
 
-        def call(index: int) -> str | None:
-            session = sessions[index % clients]
-            host = hosts[index % len(hosts)]
-            try:
-                response = session.post(f"{host}/chat", json=PROMPT, timeout=30)
-            except requests.RequestException as exc:
-                return type(exc).__name__
-            return None if response.status_code == 200 else f"HTTP {response.status_code}"
+def run_local_drill(local: LocalWorld, rotations: int, clients: int) -> dict[str, Any]:
+    """Load both sites' /chat from `clients` threads while `rotations` rotations run."""
+    import emulator
 
-        tally, durations = run_load(
-            call, clients, lambda: engine.run(machine.Operation("rotate")), rotations
-        )
-        return summary(tally, durations, local.kv_reads(), len(local.key_clients), "local")
+    engine = local.engine(drain=DRAIN_SECONDS)
+    # One session per client thread: requests sessions are not meant to be shared.
+    sessions = [emulator.session(local.state) for _ in range(clients)]
+    hosts = [f"https://{site}.azurewebsites.net" for site in (REFERENCE_SITE, local.sdk_site)]
+
+    def call(index: int) -> str | None:
+        host = hosts[index % len(hosts)]
+        try:
+            response = sessions[index % clients].post(f"{host}/chat", json=PROMPT, timeout=30)
+        except requests.RequestException as exc:
+            return type(exc).__name__
+        return None if response.status_code == 200 else f"HTTP {response.status_code}"
+
+    def rotate() -> None:
+        engine.run(machine.Operation("rotate"))
+
+    tally, durations = run_load(call, clients, rotate, rotations)
+    return summary(tally, durations, local.kv_reads(), len(local.key_clients), "local")
 
 
 def drill_remote(args: argparse.Namespace, rotations: int, clients: int) -> dict[str, Any]:
     """The drill against the real deployment named by the stack outputs."""
     from app.ai_client import AiClient
     from app.key_client import KeyClient
-
     from rotation import cli
 
     connection = Connection.default()
     resolved, vault, _ = cli._prepare(args, connection)
     edges = connection.edges(
-        resolved, vault, probe_waiter=Waiter(timeout=120), confirm_waiter=Waiter(timeout=600)
+        resolved,
+        vault,
+        probe_waiter=Waiter(timeout=args.probe_timeout, interval=args.poll_interval),
+        confirm_waiter=Waiter(timeout=args.confirm_timeout, interval=args.poll_interval),
     )
-    engine = Engine(edges, resolved.consumers)
+    engine = Engine(edges, resolved.consumers, drain_seconds=args.drain_seconds)
     endpoint = resolved.endpoint or edges.keys.endpoint()
     key_client = KeyClient(
         connection.secret_client(resolved.vault_url),
@@ -351,8 +370,9 @@ def drill_remote(args: argparse.Namespace, rotations: int, clients: int) -> dict
             return type(exc).__name__
         return None
 
-    tally, durations = run_load(call, clients, lambda: engine.run(machine.Operation("rotate")),
-                                rotations)
+    tally, durations = run_load(
+        call, clients, lambda: engine.run(machine.Operation("rotate")), rotations
+    )
     return summary(tally, durations, key_client.kv_reads, 1, "remote")
 
 

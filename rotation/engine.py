@@ -7,6 +7,7 @@ command resumes where it stopped; a different command first finishes the operati
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -68,6 +69,8 @@ class Engine:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         hook: Callable[[str], None] = lambda point: None,
         echo: Callable[[str], None] = log.info,
+        drain_seconds: float = 0.0,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.edges = edges
         self.consumers = consumers
@@ -75,6 +78,8 @@ class Engine:
         self._now = now
         self._hook = hook
         self._echo = echo
+        self._drain = drain_seconds
+        self._sleep = sleep
 
     def run(self, op: state.Operation) -> Outcome:
         """Finish any operation under way, then perform `op` unless it was the one under way."""
@@ -127,7 +132,9 @@ class Engine:
             active = latest.tags.get(state.TAG_SLOT, "")
             following = state.advance(current)
             if step.kind is state.StepKind.CONFIRM:
-                self._confirm(latest.version, active, steps[index + 1 :])
+                if self._confirm(latest.version, active, steps[index + 1 :]):
+                    switched = state.switched_tags(latest.tags, self._now())
+                    latest = replace(latest, tags=switched)
             elif step.kind is state.StepKind.REGENERATE:
                 assert step.slot is not None
                 if step.slot == active:
@@ -136,12 +143,16 @@ class Engine:
                         f"refusing to regenerate {step.slot}: latest version {latest.version} "
                         "holds it"
                     )
+                if progress.op.kind != "revoke":
+                    self._wait_for_drain(latest)
                 self.edges.keys.regenerate(step.slot)
             else:
                 assert step.slot is not None
                 latest = self._publish(latest, step.slot, current, following)
-            self._echo(f"step {label}: done (version {latest.version}, slot "
-                       f"{latest.tags.get(state.TAG_SLOT)})")
+            self._echo(
+                f"step {label}: done (version {latest.version}, slot "
+                f"{latest.tags.get(state.TAG_SLOT)})"
+            )
             self._hook(f"{index}:done")
             if step.kind is not state.StepKind.PUBLISH:
                 latest = self._record(latest, following)
@@ -160,10 +171,24 @@ class Engine:
         self.edges.vault.set_tags(latest.version, tags)
         return replace(latest, tags=tags)
 
-    def _confirm(self, version: str, active: str, rest: tuple[state.Step, ...]) -> None:
+    def _wait_for_drain(self, latest: SecretRecord) -> None:
+        # A request that read the retired key just before its consumer switched may still be in
+        # flight; a revoke does not wait (the key is compromised), a rotation does.
+        since = state.drain_since(latest.tags, latest.created_on)
+        if since is None or self._drain <= 0:
+            return
+        remaining = (since - self._now()).total_seconds() + self._drain
+        if remaining > 0:
+            self._echo(f"waiting {remaining:.1f} s for requests on the retired key to drain")
+            self._sleep(remaining)
+
+    def _confirm(self, version: str, active: str, rest: tuple[state.Step, ...]) -> bool:
+        """Confirm every consumer on `version`; True when any of them had to move to it."""
         failures = []
+        moved = False
         for consumer in self.consumers:
             seen = self.edges.consumers.confirm(consumer, version)
+            moved = moved or seen.moved
             if not seen.confirmed:
                 failures.append(f"{consumer.name} ({consumer.kind}): {seen.detail}")
         if failures:
@@ -173,6 +198,7 @@ class Engine:
                 f"consumer not confirmed on version {version} (slot {active}): "
                 f"{'; '.join(failures)}; {stop}, nothing broken; fix it and re-run"
             )
+        return moved
 
     def _publish(
         self,
@@ -186,9 +212,9 @@ class Engine:
         self.edges.probe.wait_accepted(value, slot)
         now = self._now()
         tags = (
-            state.finished_tags(latest.tags, slot, now)
+            state.finished_tags(state.published_tags(latest.tags, None, slot), slot, now)
             if following is None
-            else state.progress_tags(latest.tags, following, slot)
+            else state.published_tags(latest.tags, following, slot)
         )
         expires = now + timedelta(days=period_days(latest.tags, self._period_override))
         record = self.edges.vault.publish(value, tags, expires)

@@ -29,6 +29,7 @@ TAG_OP = "RotationOp"
 TAG_START = "RotationStart"
 TAG_STEP = "RotationStep"
 TAG_ROTATED_AT = "RotatedAt"
+TAG_SWITCHED_AT = "SwitchedAt"  # when a confirm last moved a consumer onto this version
 
 PROGRESS_TAGS: tuple[str, ...] = (TAG_OP, TAG_START, TAG_STEP, TAG_STATE)
 IDLE = "idle"
@@ -229,6 +230,30 @@ def finished_tags(tags: Mapping[str, str], slot: str, when: datetime) -> dict[st
     new = progress_tags(tags, None, slot)
     new[TAG_ROTATED_AT] = when.isoformat(timespec="seconds")
     return new
+
+
+def published_tags(tags: Mapping[str, str], progress: Progress | None, slot: str) -> dict[str, str]:
+    """The tags of a newly published version: nobody has switched to it yet."""
+    new = progress_tags(tags, progress, slot)
+    new.pop(TAG_SWITCHED_AT, None)
+    return new
+
+
+def switched_tags(tags: Mapping[str, str], when: datetime) -> dict[str, str]:
+    """Tags noting that consumers moved onto this version at `when`."""
+    return {**tags, TAG_SWITCHED_AT: when.isoformat(timespec="seconds")}
+
+
+def drain_since(tags: Mapping[str, str], created_on: datetime | None) -> datetime | None:
+    """Since when no consumer has used the key the latest version replaced: the last switch onto
+    it, else the end of the operation that published it, else its creation."""
+    for name in (TAG_SWITCHED_AT, TAG_ROTATED_AT):
+        if tags.get(name):
+            try:
+                return datetime.fromisoformat(tags[name])
+            except ValueError:
+                continue
+    return created_on
 
 
 def advance(progress: Progress) -> Progress | None:

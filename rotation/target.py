@@ -235,7 +235,9 @@ def read_stack_outputs(path: str) -> StackOutputs:
     return parse_stack_outputs(data, f"--stack-outputs {path!r}")
 
 
-def tag_consumers(tags: Mapping[str, str], account: AccountRef, secret: str) -> tuple[Consumer, ...]:
+def tag_consumers(
+    tags: Mapping[str, str], account: AccountRef, secret: str
+) -> tuple[Consumer, ...]:
     """Sites named by the secret's Consumers tag, in the account's subscription and group."""
     names = [n.strip() for n in tags.get(state.TAG_CONSUMERS, "").split(",") if n.strip()]
     prefix = f"/subscriptions/{account.subscription}/resourceGroups/{account.resource_group}"

@@ -65,7 +65,7 @@ KINDS: dict[str, str] = {
 def mask(secret: str) -> str:
     """A masked form that shows at most 4 leading and 2 trailing characters and the length.
 
-    Short secrets show less (nothing under 8 characters), so at most a sixth of a secret is shown.
+    Short secrets show less (nothing under 8 characters): at most 3/16 of a secret is shown.
     """
     n = len(secret)
     head = min(4, n // 8)
@@ -75,7 +75,9 @@ def mask(secret: str) -> str:
 
 # --- references --------------------------------------------------------------------------------
 
-_KV_HOST = r"[A-Za-z0-9-]{3,24}\.vault\.(?:azure\.net|azure\.cn|usgovcloudapi\.net|microsoftazure\.de)"
+_KV_HOST = (
+    r"[A-Za-z0-9-]{3,24}\.vault\.(?:azure\.net|azure\.cn|usgovcloudapi\.net|microsoftazure\.de)"
+)
 _KV_REFERENCE = re.compile(
     r"\s*@Microsoft\.KeyVault\(\s*(?:"
     rf"SecretUri\s*=\s*https://{_KV_HOST}(?::443)?/secrets/[A-Za-z0-9-]{{1,127}}(?:/[0-9a-fA-F]{{32}})?/?"
@@ -100,7 +102,8 @@ def is_key_vault_reference(value: str) -> bool:
 
 def is_app_configuration_reference(value: str) -> bool:
     """True for an App Service App Configuration reference,
-    ``@Microsoft.AppConfiguration(Endpoint=https://<store>.azconfig.io; Key=<key>[; Label=...])``."""
+    ``@Microsoft.AppConfiguration(Endpoint=https://<store>.azconfig.io; Key=<key>)``, with an
+    optional ``; Label=<label>``."""
     return _APP_CONFIG_REFERENCE.fullmatch(value) is not None
 
 
@@ -178,7 +181,6 @@ def _random_enough(token: str, *, password: bool) -> bool:
     lower = any(c.islower() for c in token)
     upper = any(c.isupper() for c in token)
     digit = any(c.isdigit() for c in token)
-    symbol = any(not c.isalnum() for c in token)
     # Identifiers and versions ("gpt-4o-mini-2024-07-18", "my.service.name") are a fifth or more
     # separators; base64, hex and generated passwords are not.
     if sum(c in "-_./:" for c in token) * 5 > n:
@@ -220,9 +222,12 @@ class _Rule:
     kind: str
     reason: str
     pattern: re.Pattern[str]
-    triggers: tuple[str, ...]  # the rule applies only to a value holding one (empty: always)
+    # The rule applies only to a value holding one of these (in lower case if ``lowered``); a
+    # cheap prefilter, since most values hold none. Empty: always applies.
+    triggers: tuple[str, ...]
     check: Check | None = None  # refines or rejects a match: (kind, reason) or None
     group: str = "s"  # the group that holds the secret
+    lowered: bool = False
 
 
 _B62 = "A-Za-z0-9"
@@ -247,9 +252,7 @@ def _check_not_placeholder(text: str, m: re.Match[str], name: str | None) -> tup
 
 
 def _check_storage_key(text: str, m: re.Match[str], name: str | None) -> tuple[str, str] | None:
-    before = text[max(0, m.start("s") - 8) : m.start("s")]
-    if re.search(r"sha(?:256|384|512)[-:]\Z", before, re.IGNORECASE):
-        return None  # Subresource Integrity value: sha512-<base64>
+    # An SRI value (sha512-<base64>) never gets here: '-' before the key fails the pattern.
     label = _label_before(text, m.start("s"))
     if label is not None and is_digest_name(label):
         return None
@@ -298,9 +301,7 @@ def _in_connection_string(text: str, m: re.Match[str]) -> bool:
     return text.startswith(";", end + (1 if m.group("q") else 0))
 
 
-def _check_connection_pair(
-    text: str, m: re.Match[str], name: str | None
-) -> tuple[str, str] | None:
+def _check_connection_pair(text: str, m: re.Match[str], name: str | None) -> tuple[str, str] | None:
     value = m.group("s")
     if not _in_connection_string(text, m):
         return None
@@ -332,9 +333,7 @@ def _check_hex_key(text: str, m: re.Match[str], name: str | None) -> tuple[str, 
     before = text[start - 1] if start else ""
     if before == "/":
         return None  # a URL path segment: object IDs, Key Vault secret versions
-    if (before == "-" and _TRACEPARENT_LEFT.search(text, 0, start)) or text.startswith(
-        "-", end
-    ):
+    if (before == "-" and _TRACEPARENT_LEFT.search(text, 0, start)) or text.startswith("-", end):
         return None  # hyphen-joined hex fields: trace-context IDs
     if text.startswith("  ", end) and end + 2 < len(text) and not text[end + 2].isspace():
         return None  # md5sum/sha*sum output: "<digest>  <file>"
@@ -427,25 +426,17 @@ _RULES: tuple[_Rule, ...] = (
             r"|AccessKey)\s*=\s*(?P<q>[\"'])?(?P<s>(?(q)[^\"']+|[^;,\"'\s]+))",
             re.IGNORECASE,
         ),
-        ("=",),
+        ("accountkey", "sharedaccesskey", "password", "pwd", "secret", "accesskey"),
         _check_connection_pair,
+        lowered=True,
     ),
     _Rule(
         "connection-string-password",
         "",
-        re.compile(r"(?<![\w+.-])[A-Za-z][\w+.-]*://[^\s:/@\"']+:(?P<s>[^\s@/\"']+)@[\w.-]"),
-        ("@",),
+        re.compile(r"://[^\s:/@\"']+:(?P<s>[^\s@/\"']+)@[\w.-]"),
+        ("://",),
         _check_url_password,
     ),
-)
-
-# One pass finds which trigger literals a value holds (a lookahead, so overlapping ones count);
-# a rule then applies if the value holds any literal containing one of its triggers.
-_TRIGGER_LITERALS = sorted({t for rule in _RULES for t in rule.triggers}, key=len, reverse=True)
-_TRIGGERS = re.compile("(?=(" + "|".join(map(re.escape, _TRIGGER_LITERALS)) + "))")
-_RULE_LITERALS = tuple(
-    (rule, frozenset(lit for lit in _TRIGGER_LITERALS if any(t in lit for t in rule.triggers)))
-    for rule in _RULES
 )
 
 # Credential-sounding words (in a lower-cased value): where a credential label may be.
@@ -455,15 +446,17 @@ _CREDENTIAL_HINT = re.compile(
 )
 _LABEL_CHARS = frozenset(string.ascii_letters + string.digits + "_.-")
 # After a label: the separator, then the value (`: `, `=`, `": "`, ` `, `=>`, `", "`).
+# A comma separates only quoted items (`"--api-key", "v"`), never code (`f(password=p, t=5)`);
+# a value holds '=' only as base64 padding.
 _AFTER_LABEL = re.compile(
-    r"(?:\\?[\"'])?[ \t]*(?:=>|[:=>,]|[ \t])[ \t]*(?:\\?[\"'])?[ \t]*"
-    r"(?P<s>[^\s\"'\\,;&(){}<>\[\]`|]{8,})"
+    r"(?:\\?[\"'][ \t]*,[ \t]*\\?[\"']"
+    r"|(?:\\?[\"'])?[ \t]*(?:=>|[:=>]|[ \t])[ \t]*(?:\\?[\"'])?)[ \t]*"
+    r"(?P<s>[^\s\"'\\,;&(){}<>\[\]`|=]{8,}=*)"
 )
 
 
-def _labelled_values(value: str) -> Iterator[tuple[str, int, int]]:
+def _labelled_values(value: str, lowered: str) -> Iterator[tuple[str, int, int]]:
     """(label, start, end) of each value written after a credential-sounding label."""
-    lowered = value.lower()
     n = len(value)
     done = -1
     for hint in _CREDENTIAL_HINT.finditer(lowered):
@@ -514,10 +507,15 @@ def find_secrets(value: str, *, setting_name: str | None = None) -> list[Finding
         spans.append((start, end))
         found.append(Finding(kind, start, end, mask(value[start:end]), reason))
 
-    present = set(_TRIGGERS.findall(value))
-    for rule, literals in _RULE_LITERALS:
-        if literals and literals.isdisjoint(present):
-            continue
+    lowered = value.lower()
+    for rule in _RULES:
+        if rule.triggers:
+            haystack = lowered if rule.lowered else value
+            for trigger in rule.triggers:
+                if trigger in haystack:
+                    break
+            else:
+                continue
         for m in rule.pattern.finditer(value):
             start, end = m.span(rule.group)
             if rule.kind == "private-key":
@@ -532,7 +530,7 @@ def find_secrets(value: str, *, setting_name: str | None = None) -> list[Finding
                 kind, reason = verdict[0] or kind, verdict[1] or reason
             add(kind, start, end, reason)
 
-    for label, start, end in _labelled_values(value):
+    for label, start, end in _labelled_values(value, lowered):
         if not is_credential_name(label) or _overlaps(spans, start, end):
             continue
         reason = _generic(value[start:end], label)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from itertools import pairwise
 
 # Splits "openaiKey", "ConnectionStrings__Db", "api-key", "AZURE_OPENAI_API_KEY" into words.
 # Digits stay with their word ("md5", "sha256", "CRC32").
@@ -141,7 +142,7 @@ def is_credential_name(name: str) -> bool:
         return False
     if any(w in _CREDENTIAL_WORDS or w.endswith(_CREDENTIAL_ENDINGS) for w in parts):
         return True
-    return any(pair in _CREDENTIAL_PAIRS for pair in zip(parts, parts[1:], strict=False))
+    return any(pair in _CREDENTIAL_PAIRS for pair in pairwise(parts))
 
 
 @lru_cache(maxsize=4096)
@@ -157,5 +158,6 @@ def is_digest_name(name: str) -> bool:
 def is_password_name(name: str) -> bool:
     """True if a name says its value is a password (human-chosen, so short and low-entropy)."""
     return is_credential_name(name) and any(
-        w.endswith(("password", "passwd", "pwd")) or w == "pass" or w == "passphrase" for w in words(name)
+        w.endswith(("password", "passwd", "pwd")) or w == "pass" or w == "passphrase"
+        for w in words(name)
     )

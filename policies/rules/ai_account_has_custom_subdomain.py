@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from policies.support import AI_ACCOUNT, UNKNOWN, Outcome, Resource, resource_policy, shown
+from policies.support import AI_ACCOUNT, NOT_KNOWN, Outcome, Resource, resource_policy, shown
 
 
 def check(resource: Resource, config: Mapping[str, Any]) -> Outcome:
     """properties.customSubDomainName a non-empty string."""
     out = Outcome()
     subdomain = out.read(resource.props, "properties", "customSubDomainName")
-    if subdomain is not UNKNOWN and not (isinstance(subdomain, str) and subdomain.strip()):
+    if subdomain is not NOT_KNOWN and not (isinstance(subdomain, str) and subdomain.strip()):
         out.fail(f"properties.customSubDomainName is {shown(subdomain)}; set a custom subdomain")
     return out
 

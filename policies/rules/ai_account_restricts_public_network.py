@@ -9,7 +9,7 @@ from pulumi_policy import EnforcementLevel
 
 from policies.support import (
     AI_ACCOUNT,
-    UNKNOWN,
+    NOT_KNOWN,
     Controls,
     Outcome,
     Resource,
@@ -22,10 +22,10 @@ def check(resource: Resource, config: Mapping[str, Any]) -> Outcome:
     """Public network access Disabled, or network ACLs whose default action is Deny."""
     out = Outcome()
     access = out.read(resource.props, "properties", "publicNetworkAccess")
-    if access is UNKNOWN or access == "Disabled":
+    if access is NOT_KNOWN or access == "Disabled":
         return out
     default_action = out.read(resource.props, "properties", "networkAcls", "defaultAction")
-    if default_action is not UNKNOWN and default_action != "Deny":
+    if default_action is not NOT_KNOWN and default_action != "Deny":
         out.fail(
             f"properties.publicNetworkAccess is {shown(access)} and "
             f"properties.networkAcls.defaultAction is {shown(default_action)}; the account is "

@@ -15,7 +15,7 @@ from policies.settings import settings_of
 from policies.support import (
     APP_SETTINGS,
     CONNECTION_STRINGS,
-    UNKNOWN,
+    NOT_KNOWN,
     WEB_APPS,
     Outcome,
     Resource,
@@ -32,7 +32,7 @@ def check(resource: Resource, config: Mapping[str, Any]) -> Outcome:
     out = Outcome()
     allowed = config_list(config, ALLOWED_SETTING_NAMES)
     for setting in settings_of(resource.type, resource.props, out):
-        if setting.name is UNKNOWN or setting.value is UNKNOWN:
+        if setting.name is NOT_KNOWN or setting.value is NOT_KNOWN:
             continue
         name, value = str(setting.name), setting.value
         if name in allowed or not isinstance(value, str):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from policies.support import UNKNOWN, VAULT, Outcome, Resource, resource_policy, shown
+from policies.support import NOT_KNOWN, VAULT, Outcome, Resource, resource_policy, shown
 
 PLATFORM_ACCESS_FLAGS = (
     "enabledForDeployment",
@@ -19,7 +19,7 @@ def check(resource: Resource, config: Mapping[str, Any]) -> Outcome:
     out = Outcome()
     for flag in PLATFORM_ACCESS_FLAGS:
         value = out.read(resource.props, "properties", flag)
-        if value is not UNKNOWN and value not in (None, False):
+        if value is not NOT_KNOWN and value not in (None, False):
             out.fail(f"properties.{flag} is {shown(value)}; it must be false")
     return out
 

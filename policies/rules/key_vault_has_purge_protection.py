@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from policies.support import UNKNOWN, VAULT, Controls, Outcome, Resource, resource_policy, shown
+from policies.support import NOT_KNOWN, VAULT, Controls, Outcome, Resource, resource_policy, shown
 
 
 def check(resource: Resource, config: Mapping[str, Any]) -> Outcome:
     """Purge protection explicitly on."""
     out = Outcome()
     value = out.read(resource.props, "properties", "enablePurgeProtection")
-    if value is not UNKNOWN and value is not True:
+    if value is not NOT_KNOWN and value is not True:
         out.fail(f"properties.enablePurgeProtection is {shown(value)}; it must be true")
     return out
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from policies.support import UNKNOWN, VAULT, Controls, Outcome, Resource, resource_policy, shown
+from policies.support import NOT_KNOWN, VAULT, Controls, Outcome, Resource, resource_policy, shown
 
 DEFAULT_MINIMUM_RETENTION_DAYS = 90
 
@@ -15,10 +15,10 @@ def check(resource: Resource, config: Mapping[str, Any]) -> Outcome:
     out = Outcome()
     minimum = int(config.get("minimumRetentionDays", DEFAULT_MINIMUM_RETENTION_DAYS))
     enabled = out.read(resource.props, "properties", "enableSoftDelete")
-    if enabled is not UNKNOWN and enabled is False:
+    if enabled is not NOT_KNOWN and enabled is False:
         out.fail("properties.enableSoftDelete is false; it must be true")
     days = out.read(resource.props, "properties", "softDeleteRetentionInDays")
-    if days is not UNKNOWN and (not isinstance(days, int | float) or days < minimum):
+    if days is not NOT_KNOWN and (not isinstance(days, int | float) or days < minimum):
         out.fail(
             f"properties.softDeleteRetentionInDays is {shown(days)}; it must be at least {minimum}"
         )

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from policies.support import SECRET, UNKNOWN, Controls, Outcome, Resource, resource_policy, shown
+from policies.support import NOT_KNOWN, SECRET, Controls, Outcome, Resource, resource_policy, shown
 
 
 def check(resource: Resource, config: Mapping[str, Any]) -> Outcome:
     """properties.attributes.expires set to a number of seconds since the epoch."""
     out = Outcome()
     expires = out.read(resource.props, "properties", "attributes", "expires")
-    if expires is not UNKNOWN and (
+    if expires is not NOT_KNOWN and (
         isinstance(expires, bool) or not isinstance(expires, int | float) or expires <= 0
     ):
         out.fail(f"properties.attributes.expires is {shown(expires)}; set an expiry date")

@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from policies.support import SECRET, UNKNOWN, Controls, Outcome, Resource, resource_policy, shown
+from policies.support import NOT_KNOWN, SECRET, Controls, Outcome, Resource, resource_policy, shown
 
 
 def check(resource: Resource, config: Mapping[str, Any]) -> Outcome:
     """properties.contentType a non-empty string."""
     out = Outcome()
     content_type = out.read(resource.props, "properties", "contentType")
-    if content_type is not UNKNOWN and not (isinstance(content_type, str) and content_type.strip()):
+    given = isinstance(content_type, str) and content_type.strip()
+    if content_type is not NOT_KNOWN and not given:
         out.fail(f"properties.contentType is {shown(content_type)}; set a content type")
     return out
 

@@ -5,19 +5,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from policies.support import UNKNOWN, VAULT, Controls, Outcome, Resource, resource_policy, shown
+from policies.support import NOT_KNOWN, VAULT, Controls, Outcome, Resource, resource_policy, shown
 
 
 def check(resource: Resource, config: Mapping[str, Any]) -> Outcome:
     """RBAC permission model on (explicitly), and not one access policy."""
     out = Outcome()
     rbac = out.read(resource.props, "properties", "enableRbacAuthorization")
-    if rbac is not UNKNOWN and rbac is not True:
+    if rbac is not NOT_KNOWN and rbac is not True:
         out.fail(f"properties.enableRbacAuthorization is {shown(rbac)}; it must be true")
     access_policies = out.read(resource.props, "properties", "accessPolicies")
-    if access_policies is not UNKNOWN and access_policies:
+    if access_policies is not NOT_KNOWN and access_policies not in (None, []):
+        count = f"{len(access_policies)} entries" if isinstance(access_policies, list) else "set"
         out.fail(
-            f"properties.accessPolicies has {len(access_policies)} entries; it must be empty "
+            f"properties.accessPolicies has {count}; it must be empty "
             "(grant access with role assignments)"
         )
     return out

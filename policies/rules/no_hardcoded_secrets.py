@@ -50,7 +50,13 @@ def _strings(
     elif isinstance(value, dict):
         pair_name = value.get("name") if any(k in value for k in _PAIR_VALUE_KEYS) else None
         for key, item in value.items():
-            name = pair_name if isinstance(pair_name, str) and key != "name" else key
+            if isinstance(pair_name, str) and key != "name":
+                name = pair_name
+            elif key in _PAIR_VALUE_KEYS:
+                # {"value": ...} under a named key (ARM parameters, connection string maps).
+                name = setting
+            else:
+                name = key
             yield from _strings(item, (*path, key), name, out)
 
 

@@ -9,17 +9,17 @@ from pulumi_policy import EnforcementLevel
 
 from catalog.roles import KEY_VAULT_SECRETS_USER, role_id_of
 from policies.azure_ids import scope_kind
-from policies.support import ROLE_ASSIGNMENT, UNKNOWN, Outcome, Resource, resource_policy
+from policies.support import NOT_KNOWN, ROLE_ASSIGNMENT, Outcome, Resource, resource_policy
 
 
 def check(resource: Resource, config: Mapping[str, Any]) -> Outcome:
     """A 'Key Vault Secrets User' assignment scoped to a whole vault is flagged."""
     out = Outcome()
     role = out.read(resource.props, "roleDefinitionId")
-    if role is UNKNOWN or not isinstance(role, str) or role_id_of(role) != KEY_VAULT_SECRETS_USER:
+    if role is NOT_KNOWN or not isinstance(role, str) or role_id_of(role) != KEY_VAULT_SECRETS_USER:
         return out
     scope = out.read(resource.props, "scope")
-    if scope is not UNKNOWN and scope_kind(str(scope or "")) == "vault":
+    if scope is not NOT_KNOWN and scope_kind(str(scope or "")) == "vault":
         out.fail(f"scope is the whole vault ({scope!r}); scope it to the one secret the app reads")
     return out
 

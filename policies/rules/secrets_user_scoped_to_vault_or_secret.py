@@ -7,17 +7,17 @@ from typing import Any
 
 from catalog.roles import KEY_VAULT_SECRETS_USER, role_id_of
 from policies.azure_ids import scope_kind
-from policies.support import ROLE_ASSIGNMENT, UNKNOWN, Outcome, Resource, resource_policy
+from policies.support import NOT_KNOWN, ROLE_ASSIGNMENT, Outcome, Resource, resource_policy
 
 
 def check(resource: Resource, config: Mapping[str, Any]) -> Outcome:
     """A 'Key Vault Secrets User' assignment's scope is a vault or a secret."""
     out = Outcome()
     role = out.read(resource.props, "roleDefinitionId")
-    if role is UNKNOWN or not isinstance(role, str) or role_id_of(role) != KEY_VAULT_SECRETS_USER:
+    if role is NOT_KNOWN or not isinstance(role, str) or role_id_of(role) != KEY_VAULT_SECRETS_USER:
         return out
     scope = out.read(resource.props, "scope")
-    if scope is UNKNOWN:
+    if scope is NOT_KNOWN:
         return out
     kind = scope_kind(str(scope or ""))
     if kind not in ("vault", "secret"):

@@ -24,7 +24,7 @@ from policies.settings import settings_of
 from policies.support import (
     APP_SETTINGS,
     CONNECTION_STRINGS,
-    UNKNOWN,
+    NOT_KNOWN,
     USER_ASSIGNED_IDENTITY,
     WEB_APPS,
     Outcome,
@@ -50,7 +50,7 @@ def _references(
     for holder in holders:
         before = len(out.unknown)
         for setting in settings_of(holder.type, holder.props, out):
-            if isinstance(setting.value, str) and setting.value is not UNKNOWN:
+            if isinstance(setting.value, str) and setting.value is not NOT_KNOWN:
                 target = key_vault_reference_target(setting.value)
                 if target is not None:
                     refs.add(target)
@@ -77,7 +77,8 @@ def _grants_to(assignment: StackResource, identities: list[StackResource]) -> bo
         return True
     principal = assignment.props.get("principalId")
     if is_unknown(principal):
-        return None
+        # Traced to other resources, it is their identity; untraced, it could be anyone's.
+        return False if assignment.property_dependencies.get("principalId") else None
     return isinstance(principal, str) and any(principal == principal_of(i) for i in identities)
 
 

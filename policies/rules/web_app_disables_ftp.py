@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from policies.support import (
-    UNKNOWN,
+    NOT_KNOWN,
     WEB_APPS,
     Controls,
     Outcome,
@@ -25,7 +25,7 @@ def check(resource: Resource, config: Mapping[str, Any]) -> Outcome:
     out = Outcome()
     allowed = config_list(config, ALLOWED_FTPS_STATES) or frozenset(DEFAULT_ALLOWED)
     state = out.read(resource.props, "siteConfig", "ftpsState")
-    if state is not UNKNOWN and state not in allowed:
+    if state is not NOT_KNOWN and not (isinstance(state, str) and state in allowed):
         out.fail(f"siteConfig.ftpsState is {shown(state)}; allowed: {', '.join(sorted(allowed))}")
     return out
 

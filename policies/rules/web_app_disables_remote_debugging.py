@@ -5,14 +5,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from policies.support import UNKNOWN, WEB_APPS, Controls, Outcome, Resource, resource_policy, shown
+from policies.support import (
+    NOT_KNOWN,
+    WEB_APPS,
+    Controls,
+    Outcome,
+    Resource,
+    resource_policy,
+    shown,
+)
 
 
 def check(resource: Resource, config: Mapping[str, Any]) -> Outcome:
     """siteConfig.remoteDebuggingEnabled false or absent (Azure's default is off)."""
     out = Outcome()
     value = out.read(resource.props, "siteConfig", "remoteDebuggingEnabled")
-    if value is not UNKNOWN and value not in (None, False):
+    if value is not NOT_KNOWN and value not in (None, False):
         out.fail(f"siteConfig.remoteDebuggingEnabled is {shown(value)}; it must be false")
     return out
 

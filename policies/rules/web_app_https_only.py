@@ -5,14 +5,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from policies.support import UNKNOWN, WEB_APPS, Controls, Outcome, Resource, resource_policy, shown
+from policies.support import (
+    NOT_KNOWN,
+    WEB_APPS,
+    Controls,
+    Outcome,
+    Resource,
+    resource_policy,
+    shown,
+)
 
 
 def check(resource: Resource, config: Mapping[str, Any]) -> Outcome:
     """httpsOnly explicitly true."""
     out = Outcome()
     https_only = out.read(resource.props, "httpsOnly")
-    if https_only is not UNKNOWN and https_only is not True:
+    if https_only is not NOT_KNOWN and https_only is not True:
         out.fail(f"httpsOnly is {shown(https_only)}; it must be true")
     return out
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from policies.support import UNKNOWN, WEB_APPS, Controls, Outcome, Resource, resource_policy, shown
+from policies.support import (
+    NOT_KNOWN,
+    WEB_APPS,
+    Controls,
+    Outcome,
+    Resource,
+    resource_policy,
+    shown,
+)
 
 MINIMUM = (1, 2)
 TLS_SETTINGS = ("minTlsVersion", "scmMinTlsVersion")
@@ -25,7 +33,7 @@ def check(resource: Resource, config: Mapping[str, Any]) -> Outcome:
     out = Outcome()
     for setting in TLS_SETTINGS:
         value = out.read(resource.props, "siteConfig", setting)
-        if value is UNKNOWN:
+        if value is NOT_KNOWN:
             continue
         version = _version(value)
         if version is None or version < MINIMUM:

@@ -5,14 +5,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from policies.support import UNKNOWN, WEB_APPS, Controls, Outcome, Resource, resource_policy, shown
+from policies.support import (
+    NOT_KNOWN,
+    WEB_APPS,
+    Controls,
+    Outcome,
+    Resource,
+    resource_policy,
+    shown,
+)
 
 
 def check(resource: Resource, config: Mapping[str, Any]) -> Outcome:
     """identity.type names a system- or user-assigned identity."""
     out = Outcome()
     kind = out.read(resource.props, "identity", "type")
-    if kind is UNKNOWN:
+    if kind is NOT_KNOWN:
         return out
     kinds = {part.strip().lower() for part in kind.split(",")} if isinstance(kind, str) else set()
     if not kinds & {"systemassigned", "userassigned"}:

@@ -3,7 +3,9 @@ its pure rules, and its registration under Pulumi mocks."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextvars
 import json
 import logging
 import re
@@ -21,6 +23,7 @@ import pytest
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 from azure.keyvault.secrets import SecretClient
 from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
+from pulumi.runtime import proto, rpc
 from werkzeug.wrappers import Request, Response
 
 import emulator
@@ -33,17 +36,14 @@ from components.api_key_secret import (
     InvalidInput,
     SecretSpec,
 )
-from emulator.state import ACTION_LIST_KEYS, ACTION_READ_ACCOUNT
+from emulator.state import ACTION_LIST_KEYS
 
 REPO = Path(__file__).resolve().parents[2]
 START = 1_800_000_000.0  # 2027-01-15T08:00:00Z: every clock in these tests starts here
 ACCOUNT = "ai-keytest"
 VAULT = "kv-keytest"
 SECRET = "ai-api-key"
-SITE_ID = (
-    "/subscriptions/5f1c2a2e-7a43-4c4e-9a55-0c1e2d3f4a5b/resourceGroups/rg-secure-ai"
-    "/providers/Microsoft.Web/sites/app-web"
-)
+SITE = "app-web"
 OFFICER = "Key Vault Secrets Officer"
 DAY = 86_400
 
@@ -150,9 +150,7 @@ class Harness:
         self.state.grant(self.deployer, self.vault.id, OFFICER)
 
     def grant_account(self) -> None:
-        self.state.grant(
-            self.deployer, self.account.id, actions=(ACTION_READ_ACCOUNT, ACTION_LIST_KEYS)
-        )
+        self.state.grant(self.deployer, self.account.id, actions=(ACTION_LIST_KEYS,))
 
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
@@ -232,11 +230,10 @@ def test_create_writes_key1_with_content_type_expiry_and_rotation_tags(granted: 
     assert version.enabled is True
     assert version.exp == int(START) + 90 * DAY
     assert version.tags == {
-        "slot": "key1",
-        "rotationState": "idle",
-        "accountId": granted.account.id,
-        "rotationPeriodDays": "90",
-        "endpoint": f"https://{ACCOUNT}.openai.azure.com/",
+        "CredentialId": "key1",
+        "RotationState": "idle",
+        "ProviderAddress": granted.account.id,
+        "ValidityPeriodDays": "90",
     }
     secret_uri = f"https://{VAULT}.vault.azure.net/secrets/{SECRET}"
     assert result.id == secret_uri
@@ -280,7 +277,6 @@ def test_create_waits_while_key_vault_answers_403_until_the_role_assignment_appl
 
 def test_create_waits_while_arm_answers_403_for_list_keys(harness: Harness) -> None:
     harness.grant_vault()
-    harness.state.grant(harness.deployer, harness.account.id, actions=(ACTION_READ_ACCOUNT,))
     harness.on_sleep = _once_after(
         6,
         lambda: harness.state.grant(
@@ -324,14 +320,14 @@ def test_a_shorter_deadline_is_honoured_exactly(harness: Harness) -> None:
 def test_other_errors_are_not_retried_and_name_the_status(granted: Harness) -> None:
     # Rights on the whole resource group, as a deployer has them: a missing account is a 404.
     group = granted.account.id.split("/providers/")[0]
-    granted.state.grant(granted.deployer, group, actions=(ACTION_READ_ACCOUNT, ACTION_LIST_KEYS))
+    granted.state.grant(granted.deployer, group, actions=(ACTION_LIST_KEYS,))
     props = granted.props(account_id=granted.account.id.replace(ACCOUNT, "ai-missing"))
 
     with pytest.raises(AccountKeySecretError) as raised:
         granted.provider().create(props)
 
     assert str(raised.value) == (
-        "ARM read of account ai-missing (resource group rg-secure-ai) failed: HTTP 404 "
+        "ARM listKeys of account ai-missing (resource group rg-secure-ai) failed: HTTP 404 "
         "(ResourceNotFound)"
     )
     assert granted.sleeps == []
@@ -364,7 +360,12 @@ def rotate_out_of_band(harness: Harness) -> Any:
     """What a rotation does meanwhile: key2 published as a new version, progress in its tags."""
     harness.clock.advance(DAY)
     current = harness.versions()[-1]
-    tags = {**current.tags, "slot": "key2", "rotationState": "published", "rotationOp": "rotate"}
+    tags = {
+        **current.tags,
+        "CredentialId": "key2",
+        "RotationState": "published",
+        "RotationOp": "rotate",
+    }
     return harness.state.set_secret(
         VAULT,
         SECRET,
@@ -382,25 +383,24 @@ def test_update_touches_tags_and_expiry_never_the_value_rotation_wrote(granted: 
     rotated_value = rotated.value
     granted.clock.advance(DAY)
 
-    news = granted.props(rotation_period_days=30.0, consumers=[SITE_ID])
+    news = granted.props(rotation_period_days=30.0, consumers=[SITE, "app-admin"])
     result = provider.update(created.id, created.outs, news)
 
     first, latest = granted.versions()
     assert latest.version == rotated.version and latest.value == rotated_value
     assert latest.tags == {
-        "slot": "key2",
-        "rotationState": "published",
-        "rotationOp": "rotate",
-        "accountId": granted.account.id,
-        "rotationPeriodDays": "30",
-        "endpoint": f"https://{ACCOUNT}.openai.azure.com/",
-        "consumerSite-app-web": SITE_ID,
+        "CredentialId": "key2",
+        "RotationState": "published",
+        "RotationOp": "rotate",
+        "ProviderAddress": granted.account.id,
+        "ValidityPeriodDays": "30",
+        "Consumers": "app-web,app-admin",
     }
     assert latest.exp == rotated.created + 30 * DAY
-    assert first.tags["rotationPeriodDays"] == "90"  # older versions are left alone
+    assert first.tags["ValidityPeriodDays"] == "90"  # older versions are left alone
     assert result.outs["version"] == rotated.version
     assert result.outs["slot"] == "key2"
-    assert result.outs["consumers"] == [SITE_ID]
+    assert result.outs["consumers"] == [SITE, "app-admin"]
     assert_no_key(granted, result.outs)
     assert granted.value_reads() == 0
 
@@ -409,11 +409,11 @@ def test_update_without_a_period_change_keeps_the_expiry(granted: Harness) -> No
     provider = granted.provider()
     created = provider.create(granted.props())
 
-    provider.update(created.id, created.outs, granted.props(consumers=[SITE_ID]))
+    provider.update(created.id, created.outs, granted.props(consumers=[SITE]))
 
     [version] = granted.versions()
     assert version.exp == int(START) + 90 * DAY
-    assert version.tags["consumerSite-app-web"] == SITE_ID
+    assert version.tags["Consumers"] == SITE
 
 
 def test_update_never_sets_an_expiry_in_the_past(granted: Harness) -> None:
@@ -484,12 +484,11 @@ OLD = {
     "version": "v1",
     "slot": "key1",
     "secret_tags": {
-        "slot": "key2",
-        "rotationState": "idle",
-        "accountId": "/subscriptions/5f1c2a2e-7a43-4c4e-9a55-0c1e2d3f4a5b/resourceGroups/rg"
+        "CredentialId": "key2",
+        "RotationState": "idle",
+        "ProviderAddress": "/subscriptions/5f1c2a2e-7a43-4c4e-9a55-0c1e2d3f4a5b/resourceGroups/rg"
         "/providers/Microsoft.CognitiveServices/accounts/ai-one",
-        "rotationPeriodDays": "90",
-        "endpoint": "https://ai-one.openai.azure.com/",
+        "ValidityPeriodDays": "90",
     },
 }
 
@@ -506,7 +505,8 @@ OLD = {
         ),
         ({"rotation_period_days": 90.0}, [], False),
         ({"rotation_period_days": 30.0}, [], True),
-        ({"consumers": [SITE_ID]}, [], True),
+        ({"consumers": [SITE]}, [], True),
+        ({"consumers": []}, [], True),
         ({"account_id": OLD["account_id"].replace("ai-one", "ai-two")}, ["account_id"], True),
         ({"vault_uri": "https://kv-two.vault.azure.net/"}, ["vault_uri"], True),
         ({"secret_name": "other"}, ["secret_name"], True),
@@ -526,12 +526,15 @@ def test_diff_replaces_on_identity_and_updates_on_settings(
 
 
 def test_diff_updates_when_refresh_found_owned_tags_drifted() -> None:
-    drifted = {**OLD, "secret_tags": {**OLD["secret_tags"], "rotationPeriodDays": "7"}}
+    drifted = {**OLD, "secret_tags": {**OLD["secret_tags"], "ValidityPeriodDays": "7"}}
     news = {k: v for k, v in OLD.items() if k in aks._INPUT_FIELDS}
 
     assert AccountKeySecretProvider().diff("id", drifted, news).changes is True
     # Rotation's own tags changing (slot, state) is no drift.
-    rotated = {**OLD, "secret_tags": {**OLD["secret_tags"], "slot": "key1", "rotationOp": "x"}}
+    rotated = {
+        **OLD,
+        "secret_tags": {**OLD["secret_tags"], "CredentialId": "key1", "RotationOp": "x"},
+    }
     assert AccountKeySecretProvider().diff("id", rotated, news).changes is False
 
 
@@ -560,7 +563,7 @@ def test_delete_after_a_replacement_for_another_account_keeps_the_secret(
     provider = granted.provider()
     old = provider.create(granted.props())
     other = granted.state.add_account("ai-other")
-    granted.state.grant(granted.deployer, other.id, actions=(ACTION_READ_ACCOUNT, ACTION_LIST_KEYS))
+    granted.state.grant(granted.deployer, other.id, actions=(ACTION_LIST_KEYS,))
     granted.clock.advance(60)
     new = provider.create(granted.props(account_id=other.id))
 
@@ -648,6 +651,20 @@ def test_create_with_a_bad_account_id_fails_in_one_line_before_any_call(harness:
     assert harness.state.counters == {}
 
 
+def test_an_account_id_too_long_for_its_tag_is_refused() -> None:
+    group, name = "g" * 90, "a" * 64
+    too_long = OLD["account_id"].replace("/rg/", f"/{group}/").replace("ai-one", name)
+
+    with pytest.raises(InvalidInput, match=r"at most 256 characters \(Key Vault's limit for the"):
+        aks.parse_account_id(too_long)
+    assert aks.parse_account_id(OLD["account_id"]) == aks.AccountRef(
+        "5f1c2a2e-7a43-4c4e-9a55-0c1e2d3f4a5b", "rg", "ai-one"
+    )
+    assert aks.versionless_secret_uri("https://KV-one.vault.azure.net/", "ai-api-key") == (
+        "https://kv-one.vault.azure.net/secrets/ai-api-key"
+    )
+
+
 def test_an_input_that_looks_like_a_key_is_never_echoed() -> None:
     key_like = "".join(f"{b:02x}" for b in bytes(range(16)))  # 32 hex characters, synthetic
 
@@ -658,49 +675,49 @@ def test_an_input_that_looks_like_a_key_is_never_echoed() -> None:
     assert "<32-character token, not shown>" in str(raised.value)
 
 
-def test_consumers_become_one_tag_per_site_within_key_vault_limits() -> None:
-    site = SITE_ID.replace("app-web", "{}")
-    assert aks.consumer_tags([site.format("App-One"), site.format("two")]) == {
-        "consumerSite-app-one": site.format("App-One"),
-        "consumerSite-two": site.format("two"),
-    }
-    assert aks.consumer_tags(None) is None
-    assert aks.consumer_tags([]) == {}
-    with pytest.raises(InvalidInput, match=r"at most 6 fit \(Key Vault allows 15 tags"):
-        aks.consumer_tags([site.format(f"s{i}") for i in range(7)])
+def test_consumers_become_one_comma_joined_tag_within_key_vault_limits() -> None:
+    assert aks.consumers_tag(["app-web", "App-2"]) == "app-web,App-2"
+    assert aks.consumers_tag(None) is None
+    assert aks.consumers_tag([]) == ""
+    longest = [f"{i:02d}" + "s" * 58 for i in range(4)]  # 4 names of 60 + 3 commas = 243
+    assert len(aks.consumers_tag(longest) or "") == 243
+    with pytest.raises(InvalidInput) as raised:
+        aks.consumers_tag([*longest, "site-number-five"])
+    assert str(raised.value) == (
+        "AccountKeySecret input consumers='5 names, 260 characters comma-joined': must fit Key "
+        "Vault's 256-character tag value once comma-joined"
+    )
     with pytest.raises(InvalidInput, match="each site may be named only once"):
-        aks.consumer_tags([site.format("a"), site.format("A")])
-    with pytest.raises(InvalidInput, match="consumers='app-web': each must be /subscriptions"):
-        aks.consumer_tags(["app-web"])
-    with pytest.raises(InvalidInput, match="must be a list of App Service site IDs"):
-        aks.consumer_tags(SITE_ID)
+        aks.consumers_tag(["app-web", "APP-WEB"])
+    with pytest.raises(InvalidInput, match="consumers='a,b': each must be a site name"):
+        aks.consumers_tag(["a,b"])
+    with pytest.raises(InvalidInput, match="must be a list of App Service site names"):
+        aks.consumers_tag("app-web")
 
 
 def test_merged_tags_bring_only_the_resources_own_tags_in_line() -> None:
-    spec = SecretSpec.of({**OLD, "rotation_period_days": 30, "consumers": [SITE_ID]})
+    spec = SecretSpec.of({**OLD, "rotation_period_days": 30, "consumers": [SITE]})
     current = {
-        "slot": "key2",
-        "rotationState": "confirmed",
-        "rotationStep": "2",
-        "rotationPeriodDays": "90",
-        "accountId": "stale",
-        "consumerSite-gone": "/subscriptions/x",
+        "CredentialId": "key2",
+        "RotationState": "confirmed",
+        "RotationStep": "2",
+        "ValidityPeriodDays": "90",
+        "ProviderAddress": "stale",
+        "Consumers": "gone",
     }
 
-    assert aks.merged_tags(current, spec, "https://e/") == {
-        "slot": "key2",
-        "rotationState": "confirmed",
-        "rotationStep": "2",
-        "rotationPeriodDays": "30",
-        "accountId": OLD["account_id"],
-        "endpoint": "https://e/",
-        "consumerSite-app-web": SITE_ID,
+    assert aks.merged_tags(current, spec) == {
+        "CredentialId": "key2",
+        "RotationState": "confirmed",
+        "RotationStep": "2",
+        "ValidityPeriodDays": "30",
+        "ProviderAddress": OLD["account_id"],
+        "Consumers": SITE,
     }
-    # Without a consumers input the resource leaves consumer tags to whoever wrote them.
-    unmanaged = SecretSpec.of(OLD)
-    assert aks.merged_tags(current, unmanaged, "https://e/")["consumerSite-gone"] == (
-        "/subscriptions/x"
-    )
+    # Without a consumers input the resource leaves the Consumers tag to whoever wrote it; with
+    # an empty list it owns the tag and removes it.
+    assert aks.merged_tags(current, SecretSpec.of(OLD))["Consumers"] == "gone"
+    assert "Consumers" not in aks.merged_tags(current, SecretSpec.of({**OLD, "consumers": []}))
 
 
 def test_backoff_and_latest_version_rules() -> None:
@@ -730,7 +747,7 @@ def test_a_missing_credential_is_reported_in_one_line() -> None:
         provider._call("ARM listKeys of account a", "hint", no_login)
 
     assert str(raised.value) == (
-        "ARM listKeys of account a: no Azure credential (run `az login`, or set the AZURE_* or "
+        "ARM listKeys of account a: no Azure credential (run 'az login', or set the AZURE_* or "
         "OIDC environment): DefaultAzureCredential failed to retrieve a token."
     )
 
@@ -818,7 +835,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
         self.resources.append(args)
-        outputs = aks.planned_outputs(args.inputs, "https://ai.openai.azure.com/")
+        outputs = aks.planned_outputs(args.inputs)
         return outputs["secret_uri"], {**args.inputs, **outputs, "version": "v1"}
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> Any:
@@ -839,7 +856,7 @@ def test_registers_as_a_dynamic_resource_with_exactly_its_inputs_and_no_key() ->
             vault_uri="https://kv-one.vault.azure.net/",
             secret_name="ai-api-key",
             rotation_period_days=90,
-            consumers=[SITE_ID],
+            consumers=[SITE],
         )
         return pulumi.Output.all(secret.secret_uri, secret.version, secret.slot).apply(
             lambda outs: seen.update(uri=outs[0], version=outs[1], slot=outs[2])
@@ -863,7 +880,7 @@ def test_registers_as_a_dynamic_resource_with_exactly_its_inputs_and_no_key() ->
         "vault_uri": "https://kv-one.vault.azure.net/",
         "secret_name": "ai-api-key",
         "rotation_period_days": 90,
-        "consumers": [SITE_ID],
+        "consumers": [SITE],
     }
     assert seen == {
         "uri": "https://kv-one.vault.azure.net/secrets/ai-api-key",
@@ -890,3 +907,110 @@ def test_a_plain_bad_input_stops_the_program_before_registration() -> None:
         "AccountKeySecret input secret_name='ai_api_key': must be 1-127 letters, digits or hyphens"
     )
     assert mocks.resources == []
+
+
+# --- Through Pulumi's own dynamic provider host ---------------------------------------------------
+
+
+def dynamic_provider_host() -> dict[str, Any]:
+    """The namespace of ``python -m pulumi.dynamic`` (the process the engine talks gRPC to),
+    loaded without starting its server."""
+    source = Path(pulumi.dynamic.__file__).with_name("__main__.py").read_text()
+    assert source.rstrip().endswith("main()")
+    namespace: dict[str, Any] = {"__name__": "pulumi_dynamic_host"}
+    exec(
+        compile(source.rstrip().removesuffix("main()"), "pulumi.dynamic.__main__", "exec"),
+        namespace,
+    )
+    return namespace
+
+
+class AbortContext:
+    """A gRPC servicer context whose abort raises with the details the engine would print."""
+
+    def abort(self, code: Any, details: str) -> None:
+        raise RuntimeError(details)
+
+
+def rpc_call(method: Any, request: Any) -> Any:
+    """One RPC into the host, in a copied context: the host reconfigures Pulumi's settings."""
+    return contextvars.copy_context().run(method, request, AbortContext())
+
+
+def wire(props: dict[str, Any]) -> Any:
+    return asyncio.run(rpc.serialize_properties(props, {}))
+
+
+def test_the_engine_path_checks_creates_and_diffs_through_the_provider_host(
+    granted: Harness,
+) -> None:
+    host = dynamic_provider_host()
+    blob = pulumi.dynamic.dynamic.serialize_provider(AccountKeySecretProvider())
+    # The host would unpickle the blob into a provider using DefaultAzureCredential; this one
+    # talks to the emulator instead.
+    host["_PROVIDER_CACHE"][blob] = granted.provider()
+    servicer = host["DynamicResourceProviderServicer"]()
+    urn = "urn:pulumi:dev::secure-azure-ai::pulumi-python:dynamic:Resource::ai-key"
+    news = wire(granted.props(rotation_period_days=90, __provider=blob))
+
+    checked = rpc_call(servicer.Check, proto.CheckRequest(urn=urn, olds=news, news=news))
+    assert list(checked.failures) == []
+    created = rpc_call(servicer.Create, proto.CreateRequest(urn=urn, properties=checked.inputs))
+    outs = rpc.deserialize_properties(created.properties)
+
+    [version] = granted.versions()
+    assert created.id == f"https://{VAULT}.vault.azure.net/secrets/{SECRET}"
+    assert (outs["version"], outs["slot"], outs["rotation_period_days"]) == (
+        version.version,
+        "key1",
+        90,
+    )
+    assert version.tags["ValidityPeriodDays"] == "90"
+    assert_no_key(granted, outs)
+
+    moved = wire(granted.props(vault_uri="https://kv-other.vault.azure.net/", __provider=blob))
+    diff = rpc_call(
+        servicer.Diff,
+        proto.DiffRequest(id=created.id, urn=urn, olds=created.properties, news=moved),
+    )
+    assert (list(diff.replaces), diff.changes) == (["vault_uri"], proto.DiffResponse.DIFF_SOME)
+
+
+def test_a_provider_failure_reaches_the_engine_ending_in_its_one_line(harness: Harness) -> None:
+    harness.grant_account()  # never the vault role
+    host = dynamic_provider_host()
+    blob = pulumi.dynamic.dynamic.serialize_provider(AccountKeySecretProvider())
+    host["_PROVIDER_CACHE"][blob] = harness.provider(deadline_seconds=10)
+    servicer = host["DynamicResourceProviderServicer"]()
+    props = wire(harness.props(__provider=blob))
+
+    with pytest.raises(RuntimeError) as raised:
+        rpc_call(servicer.Create, proto.CreateRequest(urn="urn:x", properties=props))
+
+    *_, last = str(raised.value).strip().splitlines()
+    assert last == (
+        "components.api_key_secret.AccountKeySecretError: Key Vault "
+        f"https://{VAULT}.vault.azure.net (set secret {SECRET}) still answers 403 Forbidden "
+        "(Forbidden) after 10 s: the deploying identity needs 'Key Vault Secrets Officer' on the "
+        "vault (RBAC assignments can take minutes to apply)"
+    )
+    assert_no_key(harness, str(raised.value))
+
+
+def test_tag_names_and_content_type_are_those_rotation_reads() -> None:
+    from rotation import azure as rotation_azure
+    from rotation import state as rotation_state
+
+    assert (aks.TAG_SLOT, aks.TAG_ACCOUNT, aks.TAG_PERIOD, aks.TAG_STATE, aks.TAG_CONSUMERS) == (
+        rotation_state.TAG_SLOT,
+        rotation_state.TAG_ACCOUNT,
+        rotation_state.TAG_PERIOD,
+        rotation_state.TAG_STATE,
+        rotation_state.TAG_CONSUMERS,
+    )
+    assert aks.STATE_IDLE == rotation_state.IDLE
+    assert aks.SLOTS == rotation_state.SLOTS
+    assert aks.CONTENT_TYPE == rotation_azure.CONTENT_TYPE
+    # The first version's tags are a state rotation starts from: key1 active, nothing in flight.
+    first = rotation_state.parse_state(aks.initial_tags(SecretSpec.of(OLD)), SECRET)
+    assert (first.active_slot, first.progress, first.state_name) == ("key1", None, "idle")

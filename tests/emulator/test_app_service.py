@@ -171,11 +171,11 @@ def test_mounted_site_serves_its_host(world: emulator.World) -> None:
         ("plain", None),
         (
             "@Microsoft.KeyVault(SecretUri=https://kv-a.vault.azure.net/secrets/s1/)",
-            {"vault": "kv-a", "secret": "s1", "version": None},
+            {"vault_name": "kv-a", "secret_name": "s1", "secret_version": None},
         ),
         (
             "@Microsoft.KeyVault(VaultName=KV-A;SecretName=s1;SecretVersion=abc)",
-            {"vault": "kv-a", "secret": "s1", "version": "abc"},
+            {"vault_name": "kv-a", "secret_name": "s1", "secret_version": "abc"},
         ),
         (
             "@Microsoft.KeyVault(SecretUri=http://kv-a.vault.azure.net/secrets/s1)",
@@ -188,3 +188,13 @@ def test_mounted_site_serves_its_host(world: emulator.World) -> None:
 )
 def test_parse_reference(text: str, parsed: dict | None) -> None:
     assert emulator.parse_reference(text) == parsed
+
+
+def test_faults_apply_to_mounted_sites(world: emulator.World) -> None:
+    world.state.mount(world.site.name, lambda environ, start: start("200 OK", []) and [b"ok"])
+    fault = world.state.add_fault(host=world.site.host, path="^/healthz$", status=503, times=1)
+    http = emulator.session(world.state)
+    assert http.get(f"https://{world.site.host}/healthz").status_code == 503
+    assert http.get(f"https://{world.site.host}/healthz").text == "ok"
+    assert fault.hits == 1
+    assert world.state.requests(world.site.host, method="GET", route="site") == 2

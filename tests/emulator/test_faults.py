@@ -78,11 +78,13 @@ def test_throttle_answers_429_beyond_the_budget_until_the_window_rolls(
 
 
 def test_latency_rule_counts_hits_and_lets_requests_through(world: emulator.World) -> None:
-    fault = world.state.add_fault(host="management.azure.com", latency=0.001)
+    fault = world.state.add_fault(host="management.azure.com", latency=0.001, times=2)
     http = emulator.session(world.state)
-    response = http.get(f"https://management.azure.com{world.account.id}")
-    assert response.status_code == 400  # no api-version: the request itself went through
-    assert fault.hits == 1
+    for _ in range(3):
+        response = http.get(f"https://management.azure.com{world.account.id}")
+        assert response.status_code == 400  # no api-version: the request itself went through
+    assert fault.hits == 2
+    assert world.state.faults == []
 
 
 def test_rules_match_method_and_path(world: emulator.World) -> None:
@@ -98,6 +100,10 @@ def test_rules_match_method_and_path(world: emulator.World) -> None:
         ({"status": 503, "times": 0}, "fault times 0 must be >= 1 (or None for always)"),
         ({"path": "(", "status": 503}, "fault path '(' is not a valid regex"),
         ({}, "fault needs a status, a latency or a throttle_limit"),
+        (
+            {"status": 503, "throttle_limit": 1},
+            "fault takes a status or a throttle_limit (429), not both",
+        ),
     ],
 )
 def test_bad_fault_rules_are_refused(

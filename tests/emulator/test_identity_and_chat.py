@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from azure.identity import CredentialUnavailableError
+from azure.core.exceptions import ClientAuthenticationError
+from azure.identity import ClientSecretCredential, CredentialUnavailableError
+from azure.keyvault.secrets import SecretClient
 
 import emulator
 
@@ -42,7 +44,10 @@ def test_token_endpoint_answers_the_2019_protocol(world: emulator.World) -> None
 
 
 def test_token_endpoint_refuses_bad_header_version_and_identity(world: emulator.World) -> None:
-    assert _token_request(world, header="wrong")[0] == 401
+    assert _token_request(world, header="wrong") == (
+        401,
+        {"statusCode": 401, "message": "The X-IDENTITY-HEADER is missing or does not match."},
+    )
     assert _token_request(world, **{"api-version": "2017-09-01"})[0] == 400
     status, body = _token_request(world, client_id="00000000-0000-0000-0000-000000000000")
     assert (status, body["statusCode"]) == (400, 400)
@@ -50,7 +55,10 @@ def test_token_endpoint_refuses_bad_header_version_and_identity(world: emulator.
 
 def test_host_header_reaches_user_assigned_identities_only(world: emulator.World) -> None:
     host = world.state.host_identity_header
-    assert _token_request(world, header=host)[0] == 401
+    assert _token_request(world, header=host) == (
+        400,
+        {"statusCode": 400, "message": "This host has no system-assigned managed identity."},
+    )
     status, body = _token_request(world, header=host, client_id=world.rotator.client_id)
     assert status == 200
     info = world.state.token_info(body["access_token"])
@@ -130,3 +138,61 @@ def test_keyless_world_disables_keys(state: emulator.AzureState) -> None:
     with emulator.identity_environment(keyless, world.site.name):
         token = emulator.managed_identity_credential(keyless).get_token(COGNITIVE_SCOPE).token
     assert _chat(world, {"Authorization": f"Bearer {token}"}).status_code == 200
+
+
+def test_client_secret_credential_signs_in_a_service_principal(world: emulator.World) -> None:
+    principal, client_secret = world.state.add_service_principal("sp-pipeline")
+    world.state.grant(principal, world.vault.secret_id(world.secret_name), "Key Vault Secrets User")
+    credential = ClientSecretCredential(
+        world.state.tenant_id,
+        principal.client_id,
+        client_secret,
+        transport=emulator.transport(world.state),
+    )
+    client = SecretClient(world.vault_url, credential, transport=emulator.transport(world.state))
+
+    assert (
+        client.get_secret(world.secret_name).value == world.state.keys(world.account.name)["key1"]
+    )
+    assert world.state.requests("login.microsoftonline.com", method="POST") == 1
+
+
+def test_client_secret_credential_with_a_wrong_secret_fails(world: emulator.World) -> None:
+    principal, _ = world.state.add_service_principal("sp-pipeline")
+    credential = ClientSecretCredential(
+        world.state.tenant_id,
+        principal.client_id,
+        "not-the-secret",
+        transport=emulator.transport(world.state),
+    )
+    with pytest.raises(ClientAuthenticationError, match="AADSTS7000215"):
+        credential.get_token("https://vault.azure.net/.default")
+
+
+def test_token_endpoint_refuses_other_tenants_grants_and_scopes(world: emulator.World) -> None:
+    principal, client_secret = world.state.add_service_principal("sp-pipeline")
+    http = emulator.session(world.state)
+    form = {
+        "client_id": principal.client_id,
+        "client_secret": client_secret,
+        "grant_type": "client_credentials",
+        "scope": "https://vault.azure.net/.default",
+    }
+    base = "https://login.microsoftonline.com"
+
+    def error(tenant: str, **changes: str) -> tuple[int, str]:
+        response = http.post(f"{base}/{tenant}/oauth2/v2.0/token", data={**form, **changes})
+        return response.status_code, response.json()["error"]
+
+    tenant = world.state.tenant_id
+    assert error("00000000-0000-0000-0000-000000000000") == (400, "invalid_tenant")
+    assert error(tenant, grant_type="password") == (400, "unsupported_grant_type")
+    assert error(tenant, client_id="unknown") == (400, "unauthorized_client")
+    assert error(tenant, scope="openid profile") == (400, "invalid_scope")
+    granted = http.post(f"{base}/{tenant}/oauth2/v2.0/token", data=form)
+    assert granted.status_code == 200
+    info = world.state.token_info(granted.json()["access_token"])
+    assert (info.principal_id, info.resource) == (
+        principal.principal_id,
+        "https://vault.azure.net",
+    )

@@ -27,7 +27,10 @@ def test_unauthenticated_request_gets_the_key_vault_challenge(world: emulator.Wo
         f'Bearer authorization="https://login.microsoftonline.com/{world.state.tenant_id}", '
         'resource="https://vault.azure.net"'
     )
-    assert response.json()["error"]["code"] == "Unauthorized"
+    assert response.json()["error"] == {
+        "code": "Unauthorized",
+        "message": "AKV10000: Request is missing a Bearer or PoP token.",
+    }
 
 
 def test_site_identity_reads_latest_secret_after_one_challenge(world: emulator.World) -> None:

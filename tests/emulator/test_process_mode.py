@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -156,7 +157,10 @@ def test_python_m_emulator_serves_a_seeded_world(monkeypatch: pytest.MonkeyPatch
             ["--accept-delay", "-1"],
             "argument --accept-delay: accept delay '-1' must be 0-3600 seconds",
         ),
-        (["--format", "xml"], "argument --format: invalid choice: 'xml' (choose from shell, json)"),
+        (
+            ["--format", "xml"],
+            "argument --format: invalid choice: 'xml' (choose from 'shell', 'json')",
+        ),
     ],
 )
 def test_bad_flags_get_one_line_errors(
@@ -183,3 +187,40 @@ def test_bad_flag_from_the_shell_has_no_traceback() -> None:
         "emulator: argument --site: site name 'Bad Site' is invalid: 1-59 lowercase letters, "
         "digits or '-'\n"
     )
+
+
+def test_sixteen_concurrent_clients_through_the_proxy(
+    world: emulator.World, server: EmulatorServer
+) -> None:
+    url = f"{world.endpoint}openai/deployments/{world.deployment}/chat/completions"
+    key = world.state.keys(world.account.name)["key1"]
+    start = threading.Barrier(16)
+    outcomes: list[str] = []
+
+    def client() -> None:
+        http = requests.Session()
+        http.trust_env = False
+        http.verify = str(server.ca_path)
+        http.proxies = server.proxies
+        start.wait()
+        for _ in range(20):
+            try:
+                response = http.post(
+                    url,
+                    params={"api-version": "2024-10-21"},
+                    json={"messages": [{"role": "user", "content": "x"}]},
+                    headers={"api-key": key},
+                    timeout=30,
+                )
+                outcomes.append(str(response.status_code))
+            except requests.RequestException as exc:
+                outcomes.append(type(exc).__name__)
+
+    threads = [threading.Thread(target=client) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert outcomes == ["200"] * 320
+    assert world.state.requests("ai-secure-demo.openai.azure.com", method="POST") == 320

@@ -92,10 +92,11 @@ CREDENTIAL_FIELDS = ("api-key", "apiKey", "subscription-key", "access_token", "c
 NEUTRAL_FIELDS = ("value", "setting", "param", "data", "model-option")
 
 
-# --- credentials, in their public formats ----------------------------------------------------------
+# --- credentials, in their public formats ---------------------------------------------------------
 
 
-def _pick(rng: random.Random, alphabet: str, n: int) -> str:
+def pick(rng: random.Random, alphabet: str, n: int) -> str:
+    """n characters drawn from alphabet."""
     return "".join(rng.choice(alphabet) for _ in range(n))
 
 
@@ -108,22 +109,22 @@ def _b64url(data: bytes) -> str:
 
 
 def azure_hex_key(rng: random.Random) -> str:
-    return _pick(rng, HEX, 32)
+    return pick(rng, HEX, 32)
 
 
 def azure_identifiable_key(rng: random.Random) -> str:
     """84 characters: 52 base62, the JQQJ9 marker, version and date fields, ACOG at offset 76."""
     return (
-        _pick(rng, BASE62, 52)
+        pick(rng, BASE62, 52)
         + "JQQJ"
         + "9"
         + rng.choice("9DH")
         + rng.choice(BASE62)
         + rng.choice("ABCDEFGHIJKL")
-        + _pick(rng, BASE62, 16)
+        + pick(rng, BASE62, 16)
         + "AC"
         + "OG"
-        + _pick(rng, BASE62, 4)
+        + pick(rng, BASE62, 4)
     )
 
 
@@ -136,11 +137,11 @@ def shared_access_key(rng: random.Random) -> str:
 
 
 def entra_client_secret(rng: random.Random) -> str:
-    return _pick(rng, ENTRA, 3) + rng.choice("78") + "Q" + "~" + _pick(rng, ENTRA, 34)
+    return pick(rng, ENTRA, 3) + rng.choice("78") + "Q" + "~" + pick(rng, ENTRA, 34)
 
 
 def jwt(rng: random.Random) -> str:
-    header = json.dumps({"alg": "RS256", "typ": "JWT", "kid": _pick(rng, BASE62, 12)})
+    header = json.dumps({"alg": "RS256", "typ": "JWT", "kid": pick(rng, BASE62, 12)})
     payload = json.dumps(
         {
             "aud": "https://cognitiveservices.azure.com",
@@ -171,36 +172,36 @@ def private_key(rng: random.Random) -> str:
 def openai_key(rng: random.Random) -> str:
     prefix = rng.choice(("sk-", "sk-proj-", "sk-svcacct-"))
     marker = base64.b64encode(b"Open" + b"AI").decode()[:8]  # the format's fixed infix
-    return prefix + _pick(rng, BASE62, 20) + marker + _pick(rng, BASE62, 20)
+    return prefix + pick(rng, BASE62, 20) + marker + pick(rng, BASE62, 20)
 
 
 def github_token(rng: random.Random) -> str:
     if rng.random() < 0.25:
-        return "github_pat_" + _pick(rng, BASE62, 22) + "_" + _pick(rng, BASE62, 59)
-    return "gh" + rng.choice("pousr") + "_" + _pick(rng, BASE62, 36)
+        return "github_pat_" + pick(rng, BASE62, 22) + "_" + pick(rng, BASE62, 59)
+    return "gh" + rng.choice("pousr") + "_" + pick(rng, BASE62, 36)
 
 
 def aws_access_key(rng: random.Random) -> str:
-    return rng.choice(("AKIA", "ASIA")) + _pick(rng, string.ascii_uppercase + "234567", 16)
+    return rng.choice(("AKIA", "ASIA")) + pick(rng, string.ascii_uppercase + "234567", 16)
 
 
 def generic_token(rng: random.Random) -> str:
     shape = rng.randrange(4)
     if shape == 0:
-        return _pick(rng, HEX, rng.choice((40, 48, 64)))
+        return pick(rng, HEX, rng.choice((40, 48, 64)))
     if shape == 1:
         return _b64url(rng.randbytes(rng.randint(18, 40)))
     if shape == 2:
         return _b64(rng, rng.choice((24, 33, 48)))
-    return _pick(rng, BASE62, rng.randint(20, 52))
+    return pick(rng, BASE62, rng.randint(20, 52))
 
 
 def password(rng: random.Random) -> str:
-    letters = _pick(rng, string.ascii_letters, rng.randint(6, 12))
-    return letters + _pick(rng, string.digits, rng.randint(1, 4)) + rng.choice("!#%^*+-_")
+    letters = pick(rng, string.ascii_letters, rng.randint(6, 12))
+    return letters + pick(rng, string.digits, rng.randint(1, 4)) + rng.choice("!#%^*+-_")
 
 
-def _sas_sig(rng: random.Random) -> str:
+def sas_signature(rng: random.Random) -> str:
     return quote(_b64(rng, 32), safe="")
 
 
@@ -216,7 +217,7 @@ def _sas_query(rng: random.Random, sig: str) -> str:
     return "&".join([*fields, f"sig={sig}"])
 
 
-# --- positives -------------------------------------------------------------------------------------
+# --- positives ------------------------------------------------------------------------------------
 
 SelfIdentifying = Callable[[random.Random], str]
 
@@ -235,7 +236,7 @@ SELF_IDENTIFYING: dict[str, tuple[SelfIdentifying, str]] = {
 
 def _embed(rng: random.Random, secret: str, field: str) -> str:
     """The secret inside a longer value: URL, command line, container args, JSON, tags, YAML."""
-    host = f"https://{_pick(rng, string.ascii_lowercase, 8)}.openai.azure.com"
+    host = f"https://{pick(rng, string.ascii_lowercase, 8)}.openai.azure.com"
     shape = rng.randrange(7)
     if shape == 0:
         return f"{host}/openai/deployments/chat/completions?api-version=2024-06-01&{field}={secret}"
@@ -285,7 +286,7 @@ def positives(rng: random.Random, per_case: int) -> Iterator[Sample]:
 
 
 def _connection_strings(rng: random.Random) -> Iterator[Sample]:
-    account = _pick(rng, string.ascii_lowercase + string.digits, 12)
+    account = pick(rng, string.ascii_lowercase + string.digits, 12)
     name = rng.choice(CONNECTION_NAMES + NEUTRAL_NAMES)
 
     key = storage_key(rng)
@@ -298,7 +299,7 @@ def _connection_strings(rng: random.Random) -> Iterator[Sample]:
         key,
     )
     key = shared_access_key(rng)
-    entity = rng.choice(("", f";EntityPath={_pick(rng, string.ascii_lowercase, 6)}"))
+    entity = rng.choice(("", f";EntityPath={pick(rng, string.ascii_lowercase, 6)}"))
     yield Sample(
         name,
         f"Endpoint=sb://{account}.servicebus.windows.net/;SharedAccessKeyName="
@@ -307,7 +308,7 @@ def _connection_strings(rng: random.Random) -> Iterator[Sample]:
         "shared-access-key",
         key,
     )
-    sig = _sas_sig(rng)
+    sig = sas_signature(rng)
     yield Sample(
         name,
         f"BlobEndpoint=https://{account}.blob.core.windows.net/;SharedAccessSignature="
@@ -316,9 +317,9 @@ def _connection_strings(rng: random.Random) -> Iterator[Sample]:
         "sas-token",
         sig,
     )
-    sig = _sas_sig(rng)
+    sig = sas_signature(rng)
     yield Sample(
-        rng.choice(NEUTRAL_NAMES + ("WEBSITE_RUN_FROM_PACKAGE", "MODEL_BLOB_URL")),
+        rng.choice((*NEUTRAL_NAMES, "WEBSITE_RUN_FROM_PACKAGE", "MODEL_BLOB_URL")),
         f"https://{account}.blob.core.windows.net/models/app.zip?" + _sas_query(rng, sig),
         True,
         "sas-token",
@@ -352,15 +353,15 @@ def _connection_strings(rng: random.Random) -> Iterator[Sample]:
     secret = shared_access_key(rng)
     yield Sample(
         name,
-        f"Endpoint=https://{account}.azconfig.io;Id={_pick(rng, BASE62, 4)}-l0-s0:"
-        f"{_pick(rng, BASE62, 20)};Secret={secret}",
+        f"Endpoint=https://{account}.azconfig.io;Id={pick(rng, BASE62, 4)}-l0-s0:"
+        f"{pick(rng, BASE62, 20)};Secret={secret}",
         True,
         "connection-string-secret",
         secret,
     )
 
 
-# --- hard negatives --------------------------------------------------------------------------------
+# --- hard negatives -------------------------------------------------------------------------------
 
 
 def _guid(rng: random.Random) -> str:
@@ -370,16 +371,16 @@ def _guid(rng: random.Random) -> str:
 def negatives(rng: random.Random, per_case: int) -> Iterator[Sample]:
     """Values that look like credentials, or sit under credential names, and are not secrets."""
     for _ in range(per_case):
-        vault = "kv-" + _pick(rng, string.ascii_lowercase + string.digits, 8)
+        vault = "kv-" + pick(rng, string.ascii_lowercase + string.digits, 8)
         secret_name = rng.choice(("ai-key", "openai-api-key", "search-key", "db-password"))
-        account = _pick(rng, string.ascii_lowercase + string.digits, 10)
+        account = pick(rng, string.ascii_lowercase + string.digits, 10)
         sub, tenant = _guid(rng), _guid(rng)
         cred_name = rng.choice(CREDENTIAL_NAMES + PASSWORD_NAMES)
 
         def neg(name: str, value: str, kind: str) -> Sample:
             return Sample(name, value, False, kind)
 
-        version = rng.choice(("", "/", "/" + _pick(rng, HEX, 32)))
+        version = rng.choice(("", "/", "/" + pick(rng, HEX, 32)))
         yield neg(
             cred_name,
             f"@Microsoft.KeyVault(SecretUri=https://{vault}.vault.azure.net/secrets/{secret_name}"
@@ -435,15 +436,15 @@ def negatives(rng: random.Random, per_case: int) -> Iterator[Sample]:
         )
         yield neg(
             rng.choice(("SECRET_ID", "KEY_VAULT_SECRET_URI", "apiKeySecretUri")),
-            f"https://{vault}.vault.azure.net/secrets/{secret_name}/{_pick(rng, HEX, 32)}",
+            f"https://{vault}.vault.azure.net/secrets/{secret_name}/{pick(rng, HEX, 32)}",
             "key-vault-secret-id",
         )
         yield neg(
             rng.choice(("SECRET_VERSION", "KEY_VERSION", "apiKeyVersion")),
-            _pick(rng, HEX, 32),
+            pick(rng, HEX, 32),
             "key-vault-version",
         )
-        md5 = _pick(rng, HEX, 32)
+        md5 = pick(rng, HEX, 32)
         yield from (
             neg(
                 rng.choice(("PACKAGE_MD5", "CONTENT_MD5", "checksum", "ETAG", "KEY_CHECKSUM")),
@@ -451,18 +452,18 @@ def negatives(rng: random.Random, per_case: int) -> Iterator[Sample]:
                 "md5",
             ),
             neg(rng.choice(NEUTRAL_NAMES), json.dumps({"file": "model.bin", "md5": md5}), "md5"),
-            neg(rng.choice(NEUTRAL_NAMES), f'ETag: W/"{_pick(rng, HEX, 32)}"', "etag"),
-            neg(rng.choice(NEUTRAL_NAMES), f"{_pick(rng, HEX, 32)}  model.bin", "md5sum"),
+            neg(rng.choice(NEUTRAL_NAMES), f'ETag: W/"{pick(rng, HEX, 32)}"', "etag"),
+            neg(rng.choice(NEUTRAL_NAMES), f"{pick(rng, HEX, 32)}  model.bin", "md5sum"),
             neg(
-                rng.choice(NEUTRAL_NAMES + ("TRACEPARENT",)),
-                f"00-{_pick(rng, HEX, 32)}-{_pick(rng, HEX, 16)}-01",
+                rng.choice((*NEUTRAL_NAMES, "TRACEPARENT")),
+                f"00-{pick(rng, HEX, 32)}-{pick(rng, HEX, 16)}-01",
                 "trace-context",
             ),
-            neg(rng.choice(("TRACE_ID", "CORRELATION_ID", "BUILD_ID")), _pick(rng, HEX, 32), "id"),
-            neg(rng.choice(("GIT_SHA", "COMMIT", "SOURCE_REVISION")), _pick(rng, HEX, 40), "sha1"),
+            neg(rng.choice(("TRACE_ID", "CORRELATION_ID", "BUILD_ID")), pick(rng, HEX, 32), "id"),
+            neg(rng.choice(("GIT_SHA", "COMMIT", "SOURCE_REVISION")), pick(rng, HEX, 40), "sha1"),
             neg(
                 rng.choice(("IMAGE_DIGEST", "SHA256", "API_KEY_SHA256")),
-                _pick(rng, HEX, 64),
+                pick(rng, HEX, 64),
                 "sha256",
             ),
             neg(
@@ -473,7 +474,7 @@ def negatives(rng: random.Random, per_case: int) -> Iterator[Sample]:
             neg(
                 rng.choice(("DOCKER_CUSTOM_IMAGE_NAME", "LINUX_FX_VERSION", "IMAGE")),
                 rng.choice(("DOCKER|", ""))
-                + f"{account}.azurecr.io/app@sha256:{_pick(rng, HEX, 64)}",
+                + f"{account}.azurecr.io/app@sha256:{pick(rng, HEX, 64)}",
                 "image-digest",
             ),
         )
@@ -491,7 +492,7 @@ def negatives(rng: random.Random, per_case: int) -> Iterator[Sample]:
             f"{dashes}BEGIN {block}{dashes}\\n{body}\\n{dashes}END {block}{dashes}",
             "public-key",
         )
-        thumb = _pick(rng, "0123456789ABCDEF", 40)
+        thumb = pick(rng, "0123456789ABCDEF", 40)
         yield neg(
             rng.choice(("WEBSITE_LOAD_CERTIFICATES", "CERT_THUMBPRINT", "SIGNING_KEY_THUMBPRINT")),
             thumb,

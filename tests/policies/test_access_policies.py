@@ -166,3 +166,27 @@ def test_secrets_user_is_the_only_role_checked_for_scope() -> None:
         lambda p: p.update(roleDefinitionId=role(KEY_VAULT_SECRETS_USER), scope=RG),
     )
     assert found(resources) == {("secrets-user-scoped-to-vault-or-secret", DEPLOYER_GRANT_URN)}
+
+
+def test_another_apps_unknown_principal_does_not_hide_a_missing_grant() -> None:
+    """Two apps at preview time: the second app's grant has an unknown principal traced to it."""
+    from tests.policies.fixtures import resource
+
+    second_site = resource("azure-native:web:WebApp", "site-2", {"name": "web-2"})
+    resources = [r for r in good_resources() if r.urn != APP_GRANT_URN]
+    grant = resource(
+        "azure-native:authorization:RoleAssignment",
+        "grant-2",
+        {
+            "principalId": UNKNOWN,
+            "principalType": "ServicePrincipal",
+            "roleDefinitionId": role(KEY_VAULT_SECRETS_USER),
+            "scope": f"{VAULT_ID}/secrets/other",
+        },
+        dependencies=(second_site.urn,),
+        property_dependencies={"principalId": (second_site.urn,)},
+    )
+    policy = "web-app-can-read-its-key-vault-references"
+    findings = {f for f in found_levels([*resources, second_site, grant]) if f[0] == policy}
+    # The first app's reference has no grant; the second app reads a secret it never references.
+    assert findings == {(policy, "mandatory", SITE_URN), (policy, "mandatory", grant.urn)}

@@ -13,7 +13,7 @@ from preflight.model import is_secret
 
 REPO = Path(__file__).resolve().parents[2]
 PROGRAMS = Path(__file__).resolve().parent / "programs"
-PREFIX = "urn:pulumi:dev::secure-azure-ai::"
+PREFIX = "urn:pulumi:dev::secure-azure-ai::pulumi:pulumi:Stack$"
 
 
 def _run(case: str, key: str):

@@ -215,3 +215,21 @@ def test_an_unknown_setting_value_is_cannot_check_yet() -> None:
         ("app-settings-use-key-vault-references", "advisory", SETTINGS_URN),
         ("web-app-can-read-its-key-vault-references", "advisory", None),
     }
+
+
+def test_a_password_in_deployment_parameters_is_judged_by_its_parameter_name() -> None:
+    # Weak and not key-shaped: only the parameter's name ("adminPassword") says credential.
+    deployment = resource(
+        "azure-native:resources:Deployment",
+        "arm",
+        {
+            "properties": {
+                "mode": "Incremental",
+                "parameters": {"adminPassword": {"value": "Tr0ub4dor&3x"}},
+            }
+        },
+    )
+    violations = evaluate(plan_of([*good_resources(), deployment]))
+    assert [(v.policy, v.urn) for v in violations] == [("no-hardcoded-secrets", deployment.urn)]
+    assert violations[0].message.startswith("properties.parameters.adminPassword.value holds")
+    assert "Tr0ub4dor&3x" not in violations[0].message

@@ -270,6 +270,7 @@ secure-azure-ai:index:SecureAi sai-dev
 │       │   depends on: sai-dev-ai
 │       └── authorization:RoleAssignment sai-dev-web-reads-ai-api-key
 │               role: Key Vault Secrets User
+│               scope: sai-dev-rg: vaults/sai-dev-kv/secrets/ai-api-key
 │               principalType: ServicePrincipal
 │               depends on: sai-dev-web
 └── web:WebApp sai-dev-web
@@ -391,6 +392,25 @@ def test_no_format_shows_a_secret_value(fmt: str) -> None:
     assert "[secret]" in out
 
 
+def test_a_grant_with_secret_inputs_shows_only_markers() -> None:
+    hidden = resource(
+        ROLE_ASSIGNMENT_TYPE,
+        "hidden-grant",
+        {
+            "principalId": secret(SECRET_VALUE),
+            "roleDefinitionId": secret(role_definition_id(SUB, KEY_VAULT_SECRETS_USER)),
+            "scope": secret(SECRET_ID + SECRET_VALUE),
+        },
+    )
+    plan = Plan("p", "s", [hidden])
+    (grant,) = report(plan, [])["grants"]
+    assert {k: grant[k] for k in ("principal", "role", "scope", "scopeShort")} == dict.fromkeys(
+        ("principal", "role", "scope", "scopeShort"), "[secret]"
+    )
+    for fmt in ("text", "markdown", "json"):
+        assert SECRET_VALUE not in render(plan, [], fmt)
+
+
 def test_secret_wrapped_and_unknown_inputs_read_as_markers() -> None:
     vault = resource(
         VAULT_TYPE,
@@ -417,11 +437,34 @@ def test_app_settings_report_names_never_values() -> None:
 
 
 def test_unlisted_types_show_no_properties() -> None:
-    dynamic = resource(
-        "random:index:RandomString", "suffix", {"length": 6, "special": False}
-    )
+    dynamic = resource("random:index:RandomString", "suffix", {"length": 6, "special": False})
     (entry,) = report(Plan("p", "s", [dynamic]), [])["resources"]
     assert entry["properties"] == {}
+
+
+def test_key_copy_resource_shows_its_settings_never_its_provider() -> None:
+    key_copy = resource(
+        "pulumi-python:dynamic:Resource",
+        "ai-api-key-copy",
+        {
+            "__provider": "serialized-provider-" + SECRET_VALUE,
+            "secret_name": "ai-api-key",
+            "vault_uri": "https://sai-dev-kv.vault.azure.net/",
+            "rotation_period_days": 90,
+            "consumers": [APP_ID],
+            "account_id": ACCOUNT_ID,
+        },
+    )
+    plan = Plan("p", "s", [key_copy])
+    (entry,) = report(plan, [])["resources"]
+    assert entry["properties"] == {
+        "secret_name": "ai-api-key",
+        "vault_uri": "https://sai-dev-kv.vault.azure.net/",
+        "rotation_period_days": 90,
+        "consumers": ["sai-dev-web"],
+    }
+    for fmt in ("text", "markdown", "json"):
+        assert SECRET_VALUE not in render(plan, [], fmt)
 
 
 # -- determinism ---------------------------------------------------------------------------------
@@ -474,7 +517,9 @@ def test_markdown_starts_with_the_stack_marker_and_the_verdict() -> None:
     md = render(DEV_PLAN, [RBAC_VIOLATION], "markdown")
     lines = md.splitlines()
     assert lines[0] == marker("dev") == "<!-- secure-azure-ai-preflight:dev -->"
-    assert lines[3].startswith("**Policy verdict: ❌ FAIL** · mandatory violations: 1 · advisory: 0 · resources: 8")
+    assert lines[3].startswith(
+        "**Policy verdict: ❌ FAIL** · mandatory violations: 1 · advisory: 0 · resources: 8"
+    )
 
 
 def test_markdown_table_cells_cannot_break_the_table_or_inject_html() -> None:
@@ -531,6 +576,41 @@ def test_mermaid_labels_escape_quotes() -> None:
     block = mermaid_block(render(plan, [], "markdown"))
     assert 'n1["WebApp we#quot;b"]' in block
     assert_mermaid_parses(block)
+
+
+def test_two_apps_reading_one_secret_share_its_node_and_its_edge_to_the_account() -> None:
+    second_principal = "22222222-3333-4444-5555-666666666666"
+    api = resource(
+        WEB_APP_TYPE, "sai-dev-api", {}, outputs={"identity": {"principalId": second_principal}}
+    )
+    api_reads = resource(
+        ROLE_ASSIGNMENT_TYPE,
+        "sai-dev-api-reads-ai-api-key",
+        {**APP_READS_SECRET.inputs, "principalId": second_principal},
+    )
+    flow = report(Plan("p", "s", [*DEV_PLAN.resources, api, api_reads]), [])["flow"]
+    labels = {n["id"]: n["label"] for n in flow["nodes"]}
+    assert sorted((labels[e["from"]], e["label"], labels[e["to"]]) for e in flow["edges"]) == [
+        ("WebApp sai-dev-api", "runs as", "managed identity of sai-dev-api"),
+        ("WebApp sai-dev-web", "runs as", "managed identity of sai-dev-web"),
+        (
+            "managed identity of sai-dev-api",
+            "Key Vault Secrets User",
+            "secret ai-api-key in vault sai-dev-kv",
+        ),
+        (
+            "managed identity of sai-dev-web",
+            "Key Vault Secrets User",
+            "secret ai-api-key in vault sai-dev-kv",
+        ),
+        ("secret ai-api-key in vault sai-dev-kv", "holds the API key of", "AI account sai-dev-ai"),
+    ]
+
+
+def test_a_backtick_run_in_a_value_cannot_close_the_tree_fence() -> None:
+    group = resource("azure-native:resources:ResourceGroup", "rg", {"location": "a```b````c"})
+    md = render(Plan("p", "s", [group]), [], "markdown")
+    assert "\n`````text\nresources:ResourceGroup rg\n    location: a```b````c\n`````\n" in md
 
 
 # A structural reading of the subset of Mermaid flowchart syntax the renderer writes.

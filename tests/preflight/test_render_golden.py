@@ -79,3 +79,25 @@ def test_dev_stack_reports_are_deterministic(dev: tuple[Plan, list[Violation]]) 
     again = plan_stack(ROOT, "dev")
     for fmt in ("text", "markdown", "json"):
         assert render(again, evaluate(again), fmt) == render(*dev, fmt)
+
+
+def test_keyless_stack_flow_goes_app_identity_account(tmp_path: Path) -> None:
+    """The real program in keyless mode: no secret in the flow, the OpenAI User role on the edge."""
+    config = (ROOT / "Pulumi.dev.yaml").read_text("utf-8")
+    assert "secure-azure-ai:authMode: keyVault" in config
+    stack_file = tmp_path / "Pulumi.keyless.yaml"
+    stack_file.write_text(config.replace("authMode: keyVault", "authMode: keyless"), "utf-8")
+    plan = plan_stack(ROOT, "keyless", stack_file)
+    document = json.loads(render(plan, evaluate(plan), "json"))
+    jsonschema.Draft202012Validator(SCHEMA).validate(document)
+    flow = document["flow"]
+    assert flow["mode"] == "keyless"
+    kinds = {n["id"]: n["kind"] for n in flow["nodes"]}
+    assert sorted((kinds[e["from"]], e["label"], kinds[e["to"]]) for e in flow["edges"]) == [
+        ("app", "runs as", "identity"),
+        ("identity", "Cognitive Services OpenAI User", "aiAccount"),
+    ]
+    markdown = render(plan, evaluate(plan), "markdown")
+    (block,) = re.findall(r"```mermaid\n(.*?)\n```", markdown, flags=re.DOTALL)
+    assert_mermaid_parses(block)
+    assert markdown.splitlines()[0] == marker("keyless")

@@ -34,7 +34,16 @@ def snapshot(local):
     )
 
 
-FAST = ["--probe-timeout", "5", "--confirm-timeout", "5"]
+FAST = [
+    "--probe-timeout",
+    "5",
+    "--confirm-timeout",
+    "5",
+    "--poll-interval",
+    "0.02",
+    "--drain-seconds",
+    "0",
+]
 
 
 def test_rotate_then_status_is_healthy_and_reports_every_consumer(local, outputs, capsys):
@@ -67,8 +76,9 @@ def test_rotate_then_status_is_healthy_and_reports_every_consumer(local, outputs
 
 def test_status_exits_1_near_expiry_and_when_a_consumer_is_behind(local, outputs, capsys):
     assert run(local, ["rotate", "--stack-outputs", outputs, *FAST], capsys)[0] == 0
-    code, out, _ = run(local, ["status", "--stack-outputs", outputs, "--threshold-days", "95"],
-                       capsys)
+    code, out, _ = run(
+        local, ["status", "--stack-outputs", outputs, "--threshold-days", "95"], capsys
+    )
     assert code == 1
     assert out.splitlines()[-1].startswith("status    version ")
     assert out.splitlines()[-1].endswith("(threshold 95)")
@@ -99,8 +109,9 @@ def test_status_without_expiry_is_a_problem(local, outputs, capsys):
 
 def test_revoke_and_both_through_the_command_line(local, outputs, capsys):
     before = local.state.keys(local.world.account.name)
-    code, out, err = run(local, ["revoke", "--slot", "key1", "--stack-outputs", outputs, *FAST],
-                         capsys)
+    code, out, err = run(
+        local, ["revoke", "--slot", "key1", "--stack-outputs", outputs, *FAST], capsys
+    )
     assert code == 0, err
     assert out.endswith("holds key2 (3 steps)")
     assert local.state.keys(local.world.account.name)["key1"] != before["key1"]
@@ -144,7 +155,8 @@ def test_revoke_and_both_through_the_command_line(local, outputs, capsys):
         ),
         (
             ["status", "--format", "yaml"],
-            "rotation: error: argument --format: invalid choice: 'yaml' (choose from 'text', 'json')",
+            "rotation: error: argument --format: invalid choice: 'yaml' (choose from 'text', "
+            "'json')",
         ),
     ],
 )
@@ -175,8 +187,10 @@ def _account_flags(local, **override):
     ("override", "code", "message"),
     [
         (
-            {"--account-id": "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Storage/"
-             "storageAccounts/a"},
+            {
+                "--account-id": "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Storage/"
+                "storageAccounts/a"
+            },
             2,
             "rotation: error: --account-id '/subscriptions/x/resourceGroups/rg/providers/"
             "Microsoft.Storage/storageAccounts/a': the rule is /subscriptions/<id>/resourceGroups/"
@@ -212,8 +226,8 @@ def test_unknown_account_is_one_line_and_changes_nothing(local, outputs, capsys)
     )
     assert code == 1
     assert err == (
-        f"rotation: stopped: account {missing}: cannot list its keys (HTTP 403 AuthorizationFailed); "
-        "the rule is an existing account and a rotator role with "
+        f"rotation: stopped: account {missing}: cannot list its keys "
+        "(HTTP 403 AuthorizationFailed); the rule is an existing account and a rotator role with "
         "Microsoft.CognitiveServices/accounts/listKeys/action\n"
     )
     assert snapshot(local) == before
@@ -221,8 +235,9 @@ def test_unknown_account_is_one_line_and_changes_nothing(local, outputs, capsys)
 
 def test_missing_slot_tag_is_one_line_and_changes_nothing(local, outputs, capsys):
     world = local.world
-    local.state.set_secret(world.vault.name, world.secret_name,
-                           local.state.keys(world.account.name)["key1"], tags={})
+    local.state.set_secret(
+        world.vault.name, world.secret_name, local.state.keys(world.account.name)["key1"], tags={}
+    )
     before = snapshot(local)
     code, _, err = run(local, ["rotate", "--stack-outputs", outputs, *FAST], capsys)
     assert code == 2
@@ -235,8 +250,37 @@ def test_missing_slot_tag_is_one_line_and_changes_nothing(local, outputs, capsys
 
 def test_consumers_from_the_secret_tag_when_outputs_name_none(local, capsys):
     flags = _account_flags(local)
-    code, out, err = run(local, ["status", *flags, "--format", "json"], capsys)
+    _, out, _ = run(local, ["status", *flags, "--format", "json"], capsys)
     report = json.loads(out)
     assert [(c["name"], c["kind"], c["target"]) for c in report["consumers"]] == [
         (REFERENCE_SITE, "site", local.state.site(REFERENCE_SITE).id)
     ]
+
+
+def test_sites_reporting_no_version_are_confirmed_only_by_a_refresh(
+    local, outputs, capsys, monkeypatch
+):
+    from emulator.app import EmulatorApp
+
+    reference_json = EmulatorApp._reference_json
+
+    def without_version(self, site, status):
+        body = reference_json(self, site, status)
+        body["properties"]["activeVersion"] = None  # as App Service may answer
+        return body
+
+    monkeypatch.setattr(EmulatorApp, "_reference_json", without_version)
+    _, out, _ = run(local, ["status", "--stack-outputs", outputs, "--format", "json"], capsys)
+    site = json.loads(out)["consumers"][0]
+    assert (site["confirmed"], site["detail"]) == (
+        False,
+        "AZURE_AI_API_KEY: Resolved, version not reported",
+    )
+    refreshes = local.state.site(REFERENCE_SITE).refresh_count
+    code, _, err = run(local, ["rotate", "--stack-outputs", outputs, *FAST], capsys)
+    assert code == 0, err
+    # Both confirms refreshed: the status alone could not prove the version.
+    assert local.state.site(REFERENCE_SITE).refresh_count == refreshes + 2
+    code, out, _ = run(local, ["status", "--stack-outputs", outputs, "--format", "json"], capsys)
+    site = json.loads(out)["consumers"][0]
+    assert (code, site["confirmed"], site["detail"]) == (0, True, "AZURE_AI_API_KEY: Resolved")

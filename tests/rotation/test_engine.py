@@ -21,7 +21,9 @@ class Crash(Exception):
 
 
 def engine(local, **kwargs):
-    built = local.engine(**{k: v for k, v in kwargs.items() if k != "hook"}, hook=kwargs.get("hook", lambda p: None))
+    built = local.engine(
+        **{k: v for k, v in kwargs.items() if k != "hook"}, hook=kwargs.get("hook", lambda p: None)
+    )
     built._now = lambda: NOW
     return built
 
@@ -43,6 +45,7 @@ def test_rotate_publishes_a_fresh_standby_key_and_moves_every_consumer(local, lo
         "RotationState": "idle",
         "Consumers": REFERENCE_SITE,
         "RotatedAt": "2026-11-26T12:00:00+00:00",
+        "SwitchedAt": "2026-11-26T12:00:00+00:00",
     }
     assert latest.exp == int((NOW + timedelta(days=90)).timestamp())
     assert latest.content_type == "text/plain; azure-ai-api-key"
@@ -110,18 +113,26 @@ def test_both_renews_both_keys_and_ends_on_the_primary(local, look):
 
 def _points(op: Operation) -> list[tuple[Operation, str]]:
     steps = state.plan(op, "key1")
-    return [(op, "start")] + [(op, f"{i}:{p}") for i in range(len(steps)) for p in ("done", "recorded")]
+    return [(op, "start")] + [
+        (op, f"{i}:{p}") for i in range(len(steps)) for p in ("done", "recorded")
+    ]
 
 
 CRASH_POINTS = [
     point
-    for op in (Operation("rotate"), Operation("both"), Operation("revoke", "key1"),
-               Operation("revoke", "key2"))
+    for op in (
+        Operation("rotate"),
+        Operation("both"),
+        Operation("revoke", "key1"),
+        Operation("revoke", "key2"),
+    )
     for point in _points(op)
 ]
 
 
-@pytest.mark.parametrize(("op", "point"), CRASH_POINTS, ids=[f"{o.tag}@{p}" for o, p in CRASH_POINTS])
+@pytest.mark.parametrize(
+    ("op", "point"), CRASH_POINTS, ids=[f"{o.tag}@{p}" for o, p in CRASH_POINTS]
+)
 def test_a_crash_anywhere_then_a_rerun_converges(op, point):
     with local_world(key_max_age=0.02) as local:
         look = Probe(local)
@@ -202,7 +213,9 @@ def test_revoke_stops_before_regenerating_when_a_site_cannot_be_refreshed(local,
     with pytest.raises(RotationStopped) as caught:
         engine(local, confirm_timeout=0.1).run(Operation("revoke", "key1"))
     assert "stopped before regenerating key1" in str(caught.value)
-    assert f"{REFERENCE_SITE} (site): refresh failed: HTTP 403 AuthorizationFailed" in str(caught.value)
+    assert f"{REFERENCE_SITE} (site): refresh failed: HTTP 403 AuthorizationFailed" in str(
+        caught.value
+    )
     # key2 was published (it works); key1, which the site may still use, was left alone.
     assert look.keys() == before
     assert look.latest().value == before["key2"] and look.latest_works()
@@ -247,3 +260,18 @@ def test_another_command_first_finishes_the_operation_under_way(local, look):
     assert outcome.resumed == ["3/4 publish key2", "4/4 confirm consumers"]
     assert outcome.steps == ["1/3 publish key1", "2/3 confirm consumers", "3/3 regenerate key2"]
     assert look.latest().tags["CredentialId"] == "key1"
+
+
+def test_rotation_waits_for_requests_on_the_retired_key_to_drain_revoke_does_not(local, look):
+    waits: list[float] = []
+    first = engine(local)
+    first.run(Operation("rotate"))
+    assert look.latest().tags["SwitchedAt"] == "2026-11-26T12:00:00+00:00"
+    second = engine(local)
+    second._drain, second._sleep = 5.0, waits.append
+    second.run(Operation("rotate"))
+    assert waits == [5.0]  # consumers switched "now": the whole drain period
+    third = engine(local)
+    third._drain, third._sleep = 5.0, waits.append
+    third.run(Operation("revoke", "key1"))
+    assert waits == [5.0]

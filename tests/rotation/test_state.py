@@ -12,7 +12,12 @@ from rotation import state
 from rotation.state import Operation, Progress, Step, StepKind
 
 CONFIRM = Step(StepKind.CONFIRM)
-OPS = [Operation("rotate"), Operation("both"), Operation("revoke", "key1"), Operation("revoke", "key2")]
+OPS = [
+    Operation("rotate"),
+    Operation("both"),
+    Operation("revoke", "key1"),
+    Operation("revoke", "key2"),
+]
 
 
 def regen(slot: str) -> Step:
@@ -100,20 +105,31 @@ def test_advance_ends_after_the_last_step():
             "secret 's': tag 'CredentialId' is missing; the rule is: the latest version names "
             "the slot its key comes from (key1 or key2)",
         ),
-        ({"CredentialId": "Key1"}, "secret 's' tag 'CredentialId' 'Key1': the rule is key1 or key2"),
+        (
+            {"CredentialId": "Key1"},
+            "secret 's' tag 'CredentialId' 'Key1': the rule is key1 or key2",
+        ),
         (
             {"CredentialId": "key1", "RotationOp": "spin"},
             "operation 'spin': the rule is one of rotate, both, revoke",
         ),
         (
-            {"CredentialId": "key1", "RotationOp": "rotate", "RotationStart": "key1",
-             "RotationStep": "4"},
+            {
+                "CredentialId": "key1",
+                "RotationOp": "rotate",
+                "RotationStart": "key1",
+                "RotationStep": "4",
+            },
             "secret 's' tag 'RotationStep': '4' is not a step of 'rotate'; the rule is an integer "
             "from 0 to 3",
         ),
         (
-            {"CredentialId": "key1", "RotationOp": "rotate", "RotationStart": "key1",
-             "RotationStep": "3"},
+            {
+                "CredentialId": "key1",
+                "RotationOp": "rotate",
+                "RotationStart": "key1",
+                "RotationStep": "3",
+            },
             "secret 's' tag 'CredentialId': 'key1' at step 3 of 'rotate' started on key1; the "
             "rule is 'key2'",
         ),

@@ -1,0 +1,462 @@
+"""The detection engine on a labelled table and on the whole synthetic corpus.
+
+Every credential is generated at run time (tests.policies.corpus); none is written here.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from collections import Counter
+
+import pytest
+
+from policies.detection import (
+    KINDS,
+    find_secrets,
+    is_app_configuration_reference,
+    is_credential_name,
+    is_key_vault_reference,
+    mask,
+)
+from preflight.model import SECRET_SIG_KEY, SECRET_SIG_VALUE
+from tests.policies import corpus as c
+
+RNG = random.Random(7)
+
+
+def _one(value: str, name: str | None = None) -> tuple[str, str]:
+    """The single finding's kind and the exact text it covers."""
+    found = find_secrets(value, setting_name=name)
+    assert len(found) == 1, found
+    return found[0].kind, value[found[0].start : found[0].end]
+
+
+# --- positives: (case, setting name, value builder) -> the exact kind and secret ------------------
+
+
+def _embedded(template: str, make):  # the secret inside a longer value
+    def build() -> tuple[str, str]:
+        secret = make(RNG)
+        return template.format(secret), secret
+
+    return build
+
+
+def _whole(make):
+    def build() -> tuple[str, str]:
+        secret = make(RNG)
+        return secret, secret
+
+    return build
+
+
+POSITIVES = [
+    ("hex key, neutral name", "MODEL_SETTING", _whole(c.azure_hex_key), "azure-ai-key"),
+    ("hex key, credential name", "AZURE_OPENAI_API_KEY", _whole(c.azure_hex_key), "azure-ai-key"),
+    (
+        "hex key in a URL",
+        "UPSTREAM",
+        _embedded("https://x.example.net/v1?key={}&x=1", c.azure_hex_key),
+        "azure-ai-key",
+    ),
+    (
+        "hex key in curl",
+        "STARTUP_COMMAND",
+        _embedded("curl -H 'api-key: {}' https://a", c.azure_hex_key),
+        "azure-ai-key",
+    ),
+    (
+        "hex key, credential field beats digest setting",
+        "CHECKSUMS",
+        _embedded('{{"apiKey": "{}"}}', c.azure_hex_key),
+        "azure-ai-key",
+    ),
+    ("84-char key, neutral name", "CONFIG_VALUE", _whole(c.azure_identifiable_key), "azure-ai-key"),
+    (
+        "84-char key in JSON",
+        "CUSTOM_DATA",
+        _embedded('{{"k": "{}"}}', c.azure_identifiable_key),
+        "azure-ai-key",
+    ),
+    ("storage key, neutral name", "SETTING_1", _whole(c.storage_key), "storage-account-key"),
+    (
+        "storage key in a connection string",
+        "AzureWebJobsStorage",
+        _embedded(
+            "DefaultEndpointsProtocol=https;AccountName=a;AccountKey={};EndpointSuffix=core.windows.net",
+            c.storage_key,
+        ),
+        "storage-account-key",
+    ),
+    (
+        "storage key in a CLI",
+        "STARTUP_COMMAND",
+        _embedded("az storage blob list --account-key {} -c models", c.storage_key),
+        "storage-account-key",
+    ),
+    (
+        "shared access key",
+        "ServiceBusConnection",
+        _embedded(
+            "Endpoint=sb://a.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey={}",
+            c.shared_access_key,
+        ),
+        "shared-access-key",
+    ),
+    (
+        "SAS in a URL",
+        "WEBSITE_RUN_FROM_PACKAGE",
+        _embedded(
+            "https://a.blob.core.windows.net/c/app.zip?sv=2022-11-02&sr=b&sp=r&se=2030-01-01&sig={}",
+            c.sas_signature,
+        ),
+        "sas-token",
+    ),
+    (
+        "SAS in a connection string",
+        "ConnectionStrings__Blob",
+        _embedded(
+            "BlobEndpoint=https://a.blob.core.windows.net/;SharedAccessSignature=sv=2022-11-02&ss=b&srt=co&sp=rl&se=2030-01-01&sig={}",
+            c.sas_signature,
+        ),
+        "sas-token",
+    ),
+    (
+        "SQL password",
+        "ConnectionStrings__Db",
+        _embedded(
+            "Server=tcp:a.database.windows.net,1433;User ID=app;Password={};Encrypt=True",
+            c.password,
+        ),
+        "connection-string-password",
+    ),
+    (
+        "quoted SQL password",
+        "ConnectionStrings__Db",
+        _embedded("Server=a;User ID=app;Password='{}';", c.password),
+        "connection-string-password",
+    ),
+    (
+        "Redis password",
+        "REDIS",
+        _embedded("a.redis.cache.windows.net:6380,password={},ssl=True", c.shared_access_key),
+        "connection-string-password",
+    ),
+    (
+        "URL user info",
+        "DATABASE_URL",
+        _embedded("postgresql://app:{}@db.example.org:5432/app", lambda r: c.pick(r, c.BASE62, 16)),
+        "connection-string-password",
+    ),
+    (
+        "App Configuration secret",
+        "APP_CONFIG",
+        _embedded("Endpoint=https://a.azconfig.io;Id=ab12;Secret={}", c.shared_access_key),
+        "connection-string-secret",
+    ),
+    (
+        "Entra client secret, neutral name",
+        "OPTIONS_JSON",
+        _whole(c.entra_client_secret),
+        "entra-client-secret",
+    ),
+    (
+        "Entra client secret in tags",
+        "TAGS",
+        _embedded("env=prod;owner=ai;client={};team=x", c.entra_client_secret),
+        "entra-client-secret",
+    ),
+    ("JWT after Bearer", "CUSTOM_HEADER", _embedded("Authorization: Bearer {}", c.jwt), "jwt"),
+    ("PEM private key", "SIGNING", _whole(c.private_key), "private-key"),
+    ("OpenAI key", "BACKEND_PARAM", _whole(c.openai_key), "openai-api-key"),
+    (
+        "GitHub token in a git URL",
+        "REPO",
+        _embedded("git clone https://x-access-token@github.com/a/b --config t={}", c.github_token),
+        "github-token",
+    ),
+    (
+        "AWS key ID",
+        "AWS",
+        _embedded("AWS_ACCESS_KEY_ID={} aws s3 ls", c.aws_access_key),
+        "aws-access-key",
+    ),
+    (
+        "random value under a credential name",
+        "SEARCH_ADMIN_KEY",
+        _whole(lambda r: secrets.token_urlsafe(30)),
+        "generic-secret",
+    ),
+    (
+        "random value under a credential flag",
+        "CONTAINER_ARGS",
+        _embedded('["--port", "80", "--client-secret", "{}"]', lambda r: secrets.token_hex(24)),
+        "generic-secret",
+    ),
+    ("password under a password name", "DB_PASSWORD", _whole(c.password), "generic-secret"),
+    (
+        "quoted value under a credential name",
+        "API_TOKEN",
+        _embedded('"{}"', lambda r: secrets.token_urlsafe(24)),
+        "generic-secret",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "build", "kind"), [p[1:] for p in POSITIVES], ids=[p[0] for p in POSITIVES]
+)
+def test_finds_each_positive_with_its_kind_and_exact_span(name, build, kind) -> None:
+    value, secret = build()
+    assert _one(value, name) == (kind, secret)
+
+
+# --- hard negatives -------------------------------------------------------------------------------
+
+GUID = "0f8fad5b-d9cb-469f-a165-70867728950e"
+
+NEGATIVES = [
+    (
+        "Key Vault reference by URI",
+        "API_KEY",
+        "@Microsoft.KeyVault(SecretUri=https://kv-a1.vault.azure.net/secrets/ai-key/)",
+    ),
+    (
+        "Key Vault reference with version",
+        "API_KEY",
+        "@Microsoft.KeyVault(SecretUri=https://kv-a1.vault.azure.net/secrets/ai-key/{hex32})",
+    ),
+    (
+        "Key Vault reference by name",
+        "password",
+        "@Microsoft.KeyVault(VaultName=kv-a1;SecretName=db-password)",
+    ),
+    (
+        "App Configuration reference",
+        "API_KEY",
+        "@Microsoft.AppConfiguration(Endpoint=https://appcfg1.azconfig.io; Key=ai:key; Label=prod)",
+    ),
+    ("GUID", "AZURE_CLIENT_ID", GUID),
+    ("instrumentation key", "APPINSIGHTS_INSTRUMENTATIONKEY", GUID),
+    (
+        "App Insights connection string",
+        "APPLICATIONINSIGHTS_CONNECTION_STRING",
+        f"InstrumentationKey={GUID};IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/;ApplicationId={GUID}",
+    ),
+    (
+        "resource ID",
+        "KEY_VAULT_ID",
+        f"/subscriptions/{GUID}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv-a1",
+    ),
+    ("endpoint", "AZURE_OPENAI_ENDPOINT", "https://ai-a1.openai.azure.com/"),
+    ("Key Vault secret ID", "SECRET_ID", "https://kv-a1.vault.azure.net/secrets/ai-key/{hex32}"),
+    ("md5 under a hash name", "PACKAGE_MD5", "{hex32}"),
+    ("md5 under a credential-and-hash name", "KEY_CHECKSUM", "{hex32}"),
+    ("md5 field in JSON", "CUSTOM_DATA", '{{"file": "m.bin", "md5": "{hex32}"}}'),
+    ("md5 digest prefix", "CUSTOM_DATA", "md5:{hex32}"),
+    ("ETag", "CUSTOM_HEADER", 'ETag: W/"{hex32}"'),
+    ("md5sum output", "CUSTOM_DATA", "{hex32}  model.bin"),
+    ("trace context", "TRACEPARENT", "00-{hex32}-00f067aa0ba902b7-01"),
+    ("trace ID", "TRACE_ID", "{hex32}"),
+    ("Key Vault secret version", "SECRET_VERSION", "{hex32}"),
+    ("sha1 commit", "GIT_SHA", "{hex40}"),
+    ("sha256 under a credential-and-hash name", "API_KEY_SHA256", "{hex64}"),
+    ("SRI hash", "integrity", "sha512-{b64_88}"),
+    ("SRI hash under a neutral name", "CDN_SCRIPT", "sha512-{b64_88}"),
+    ("prefixed base64 digest", "ARTIFACT", "sha512:{b64_88}"),
+    ("base64 sha512 digest field", "CUSTOM_DATA", '{{"sha512": "{b64_88}"}}'),
+    ("image digest", "LINUX_FX_VERSION", "DOCKER|acr1.azurecr.io/app@sha256:{hex64}"),
+    ("ssh public key", "AUTHORIZED_KEY", "ssh-rsa AAAAB3NzaC1yc2E{b64_88} deploy@ci"),
+    (
+        "PEM public key",
+        "JWT_PUBLIC_KEY",
+        "-----BEGIN PUBLIC KEY-----\\n{b64_88}\\n-----END PUBLIC KEY-----",
+    ),
+    ("thumbprint", "SIGNING_KEY_THUMBPRINT", "{hex40_upper}"),
+    ("GitHub secret expression", "API_KEY", "${{{{ secrets.AZURE_OPENAI_KEY }}}}"),
+    ("pipeline variable", "API_KEY", "$(AI_KEY)"),
+    ("shell variable", "API_KEY", "${{AI_KEY}}"),
+    ("angle placeholder", "client_secret", "<your-key>"),
+    ("REPLACE_ME", "API_KEY", "REPLACE_ME"),
+    ("token replacement", "API_KEY", "#{{ApiKey}}#"),
+    ("x run", "API_KEY", "xxxxxxxxxxxxxxxxxxxxxxxx"),
+    ("changeme", "DB_PASSWORD", "changeme"),
+    (
+        "placeholder account key",
+        "AzureWebJobsStorage",
+        "DefaultEndpointsProtocol=https;AccountName=a;AccountKey=<account-key>;EndpointSuffix=core.windows.net",
+    ),
+    (
+        "placeholder password",
+        "ConnectionStrings__Db",
+        "Server=a;User ID=app;Password=${{DB_PASSWORD}};",
+    ),
+    (
+        "placeholder SAS",
+        "UPSTREAM",
+        "https://a.blob.core.windows.net/c?sv=2022-11-02&sp=r&sig=<signature>",
+    ),
+    (
+        "keyless connection string",
+        "ConnectionStrings__Db",
+        "Server=tcp:a.database.windows.net,1433;Database=app;"
+        "Authentication=Active Directory Managed Identity;",
+    ),
+    ("header name under a credential name", "API_KEY_HEADER", "Ocp-Apim-Subscription-Key"),
+    ("header name under a password name", "SMTP_PASSWORD", "Ocp-Apim-Subscription-Key"),
+    ("secret name", "SECRET_NAME", "openai-api-key"),
+    ("model name under a credential name", "API_KEY", "gpt-4o-mini-2024-07-18"),
+    ("path under a credential name", "API_KEY", "/home/site/wwwroot/keys"),
+    ("keyword argument in code", "CODE", "client = connect(host, password=password, timeout=5)"),
+    ("Pulumi secret signature", "SECRET_SIG_KEY", SECRET_SIG_KEY),
+    ("Pulumi secret signature value", "SIG", SECRET_SIG_VALUE),
+]
+
+
+def _fill(template: str) -> str:
+    return template.format(
+        hex32=secrets.token_hex(16),
+        hex40=secrets.token_hex(20),
+        hex40_upper=secrets.token_hex(20).upper(),
+        hex64=secrets.token_hex(32),
+        b64_88=c.storage_key(RNG),
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "template"), [n[1:] for n in NEGATIVES], ids=[n[0] for n in NEGATIVES]
+)
+def test_reports_nothing_for_each_hard_negative(name, template) -> None:
+    assert find_secrets(_fill(template), setting_name=name) == []
+
+
+def test_hex_key_rule_depends_on_label_not_on_setting_name() -> None:
+    key = secrets.token_hex(16)
+    assert [f.kind for f in find_secrets(key, setting_name="MODEL_SETTING")] == ["azure-ai-key"]
+    assert [f.kind for f in find_secrets(key)] == ["azure-ai-key"]
+    assert find_secrets(key, setting_name="CONTENT_MD5") == []
+
+
+# --- the corpus -----------------------------------------------------------------------------------
+
+
+def test_corpus_every_positive_found_with_kind_and_span_and_no_negative_flagged() -> None:
+    rows = c.corpus(seed=1234, per_case=12)
+    misses, false_alarms = Counter(), Counter()
+    for row in rows:
+        found = find_secrets(row.value, setting_name=row.name)
+        if row.label:
+            hit = any(
+                f.kind == row.kind and row.value[f.start : f.end] == row.secret for f in found
+            )
+            misses[row.kind] += not hit
+        else:
+            false_alarms[row.kind] += bool(found)
+    assert +misses == Counter()
+    assert +false_alarms == Counter()
+
+
+def test_corpus_is_balanced_across_kinds_and_names() -> None:
+    rows = c.corpus(seed=1, per_case=5)
+    kinds = Counter(r.kind for r in rows if r.label)
+    assert set(kinds) == set(KINDS) - {"azure-identifiable-key"}
+    assert sum(not r.label for r in rows) >= len(rows) // 3
+    # positives under neutral names (the blind spot of name-based scanners) are a large share
+    neutral = sum(r.label and not is_credential_name(r.name) for r in rows)
+    assert neutral >= sum(r.label for r in rows) // 2
+
+
+def test_corpus_is_deterministic_for_a_seed_and_varies_across_seeds() -> None:
+    assert c.corpus(seed=5, per_case=2) == c.corpus(seed=5, per_case=2)
+    assert c.corpus(seed=5, per_case=2) != c.corpus(seed=6, per_case=2)
+
+
+# --- references and names -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("@Microsoft.KeyVault(SecretUri=https://kv-a1.vault.azure.net/secrets/ai-key/)", True),
+        ("@Microsoft.KeyVault(SecretUri=https://kv-a1.vault.azure.net/secrets/ai-key)", True),
+        (
+            "@Microsoft.KeyVault(SecretUri=https://kv-a1.vault.azure.net/secrets/ai-key/"
+            f"{secrets.token_hex(16)})",
+            True,
+        ),
+        ("@Microsoft.KeyVault(VaultName=kv-a1;SecretName=ai-key)", True),
+        ("@Microsoft.KeyVault(VaultName=kv-a1; SecretName=ai-key; SecretVersion=abc)", False),
+        ("@Microsoft.KeyVault(SecretUri=https://evil.example.com/secrets/ai-key)", False),
+        ("@Microsoft.KeyVault(SecretUri=http://kv-a1.vault.azure.net/secrets/ai-key)", False),
+        ("prefix @Microsoft.KeyVault(VaultName=kv-a1;SecretName=ai-key)", False),
+        ("@Microsoft.KeyVault()", False),
+    ],
+)
+def test_is_key_vault_reference(value: str, expected: bool) -> None:
+    assert is_key_vault_reference(value) is expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("@Microsoft.AppConfiguration(Endpoint=https://appcfg1.azconfig.io; Key=ai:key)", True),
+        (
+            "@Microsoft.AppConfiguration(Endpoint=https://appcfg1.azconfig.io; Key=k; Label=prod)",
+            True,
+        ),
+        ("@Microsoft.AppConfiguration(Endpoint=https://appcfg1.example.com; Key=k)", False),
+        ("@Microsoft.AppConfiguration(Key=k)", False),
+    ],
+)
+def test_is_app_configuration_reference(value: str, expected: bool) -> None:
+    assert is_app_configuration_reference(value) is expected
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("API_KEY", True),
+        ("openaiKey", True),
+        ("AZURE_OPENAI_API_KEY", True),
+        ("ConnectionStrings__Db", True),
+        ("password", True),
+        ("DB_PASSWORD", True),
+        ("client_secret", True),
+        ("ACCESS_TOKEN", True),
+        ("APIKEY", True),
+        ("SECRET_NAME", False),
+        ("KEY_VAULT_URI", False),
+        ("APPINSIGHTS_INSTRUMENTATIONKEY", False),
+        ("API_KEY_HEADER", False),
+        ("PASSWORD_MIN_LENGTH", False),
+        ("CERT_THUMBPRINT", False),
+        ("API_KEY_SHA256", False),
+        ("path", False),
+        ("MODEL_SETTING", False),
+        ("", False),
+    ],
+)
+def test_is_credential_name(name: str, expected: bool) -> None:
+    assert is_credential_name(name) is expected
+
+
+# --- masking --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("length", "head", "tail"),
+    [(1, 0, 0), (7, 0, 0), (8, 1, 0), (16, 2, 1), (32, 4, 2), (88, 4, 2)],
+)
+def test_mask_reveals_little_and_states_the_length(length: int, head: int, tail: int) -> None:
+    secret = secrets.token_hex(length)[:length]
+    expected = f"{secret[:head]}…({length} chars)…{secret[length - tail :] if tail else ''}"
+    assert mask(secret) == expected
+
+
+def test_findings_carry_masked_value_not_the_secret() -> None:
+    key = c.storage_key(RNG)
+    (found,) = find_secrets(f"AccountName=a;AccountKey={key};EndpointSuffix=core.windows.net")
+    assert found.masked == mask(key)
+    assert key not in repr(found)
+    assert found.reason == "format: 86 base64 characters and '==' (storage account key)"

@@ -1,0 +1,87 @@
+"""Properties of the engine: a credential is found wherever it sits, and masks never leak it."""
+
+from __future__ import annotations
+
+import random
+import string
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from policies.detection import find_secrets, mask
+from tests.policies import corpus as c
+
+# Formats that identify themselves, so surrounding text cannot change the verdict.
+SELF_IDENTIFYING = {
+    "cask": (c.azure_identifiable_key, "azure-ai-key"),
+    "entra": (c.entra_client_secret, "entra-client-secret"),
+    "jwt": (c.jwt, "jwt"),
+    "pem": (c.private_key, "private-key"),
+    "openai": (c.openai_key, "openai-api-key"),
+    "github": (c.github_token, "github-token"),
+    "aws": (c.aws_access_key, "aws-access-key"),
+}
+# Surrounding text: anything printable, then a delimiter against the secret.
+SURROUNDING = st.text(alphabet=string.printable, max_size=120)
+DELIMITERS = st.sampled_from([" ", "\n", "\t", "'", '"', "=", ":", ",", ";", "(", "[", "{", "|"])
+CLOSERS = st.sampled_from([" ", "\n", "\t", "'", '"', ",", ";", ")", "]", "}", "|", "&"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    shape=st.sampled_from(sorted(SELF_IDENTIFYING)),
+    seed=st.integers(0, 2**32),
+    before=SURROUNDING,
+    opener=DELIMITERS,
+    closer=CLOSERS,
+    after=SURROUNDING,
+)
+def test_a_self_identifying_secret_is_found_anywhere_with_its_exact_span(
+    shape: str, seed: int, before: str, opener: str, closer: str, after: str
+) -> None:
+    make, kind = SELF_IDENTIFYING[shape]
+    secret = make(random.Random(seed))
+    value = before + opener + secret + closer + after
+    start = len(before) + len(opener)
+    found = find_secrets(value)
+    assert any(
+        f.kind == kind and (f.start, f.end) == (start, start + len(secret)) for f in found
+    ), found
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    seed=st.integers(0, 2**32),
+    before=st.sampled_from(["", "x ", "value=", "--model-option ", '{"v": "', "a;b;c="]),
+    after=st.sampled_from(["", " ", ";", '"}', "&x=1", "\n"]),
+)
+def test_a_hex_key_under_neutral_labels_is_found_with_its_exact_span(
+    seed: int, before: str, after: str
+) -> None:
+    key = c.azure_hex_key(random.Random(seed))
+    found = find_secrets(before + key + after, setting_name="MODEL_SETTING")
+    assert [(f.kind, f.start, f.end) for f in found] == [
+        ("azure-ai-key", len(before), len(before) + len(key))
+    ]
+
+
+SECRET_TEXT = st.text(alphabet=string.ascii_letters + string.digits + "+/=_-~.", min_size=1)
+
+
+@given(secret=SECRET_TEXT)
+def test_mask_never_holds_the_secret_or_its_middle(secret: str) -> None:
+    masked = mask(secret)
+    n = len(secret)
+    assert f"({n} chars)" in masked
+    if n >= 8:
+        assert secret not in masked
+        assert secret[n // 4 : n - n // 4] not in masked
+
+
+@given(secret=SECRET_TEXT)
+def test_mask_reveals_at_most_three_sixteenths_of_the_secret(secret: str) -> None:
+    head, _, rest = mask(secret).partition("…(")
+    _, _, tail = rest.partition(")…")
+    assert secret.startswith(head) and secret.endswith(tail)
+    assert (len(head) + len(tail)) * 16 <= 3 * len(secret)
+    assert len(head) <= 4 and len(tail) <= 2
