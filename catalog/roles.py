@@ -56,3 +56,16 @@ def role_name(role_definition_id: str) -> str:
     """A human name for a role definition ID; unknown roles keep their GUID."""
     rid = role_id_of(role_definition_id)
     return ROLE_NAMES.get(rid, rid)
+
+
+# Custom roles the stack defines for the identity that rotates keys: exactly what rotation calls.
+KEY_ROTATOR_ACTIONS: tuple[str, ...] = (
+    "Microsoft.CognitiveServices/accounts/listKeys/action",
+    "Microsoft.CognitiveServices/accounts/regenerateKey/action",
+)
+# Reading reference status and triggering the reference refresh; `config/list/action` (which
+# returns resolved setting values) is deliberately absent.
+REFERENCE_REFRESHER_ACTIONS: tuple[str, ...] = (
+    "Microsoft.Web/sites/config/Read",
+    "Microsoft.Web/sites/config/Write",
+)

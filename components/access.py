@@ -18,7 +18,7 @@ class RoleGrantArgs:
     principal_id: pulumi.Input[str]
     """Object ID of the identity receiving the role."""
     role_id: str
-    """Built-in role GUID from catalog.roles (one table for the whole project)."""
+    """Role GUID: built-in ones from catalog.roles (one table for the whole project)."""
     scope: pulumi.Input[str]
     """The narrowest ARM scope that works: a secret, a vault, an account. Never a group."""
     subscription_id: pulumi.Input[str]
@@ -27,6 +27,8 @@ class RoleGrantArgs:
     """ServicePrincipal for managed identities (stating it avoids replication-delay failures)."""
     description: str = ""
     """Why the grant exists, shown in the portal."""
+    role_definition_id: pulumi.Input[str] | None = None
+    """Full definition ID of a custom role; built-in roles are found from role_id."""
 
 
 class RoleGrant(pulumi.ComponentResource):
@@ -38,8 +40,11 @@ class RoleGrant(pulumi.ComponentResource):
         self, name: str, args: RoleGrantArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("secure-azure-ai:index:RoleGrant", name, {}, opts)
-        definition = pulumi.Output.from_input(args.subscription_id).apply(
-            lambda sub: role_definition_id(sub, args.role_id)
+        definition = pulumi.Output.from_input(
+            args.role_definition_id
+            or pulumi.Output.from_input(args.subscription_id).apply(
+                lambda sub: role_definition_id(sub, args.role_id)
+            )
         )
         assignment_name = pulumi.Output.all(args.scope, definition, args.principal_id).apply(
             lambda parts: role_assignment_name(*parts)

@@ -102,6 +102,7 @@ RESOURCE_GROUP_NAME = re.compile(r"^[-\w._()]{1,89}[-\w_()]$")
 PREFIX = re.compile(r"^[a-z][a-z0-9]{1,7}$")
 APP_NAME = re.compile(r"^[a-z][a-z0-9-]{0,18}[a-z0-9]$|^[a-z]$")
 DEPLOYMENT_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$")
+GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 WORKSPACE_ID = re.compile(
     r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w._()]+/providers/"
     r"Microsoft\.OperationalInsights/workspaces/[A-Za-z0-9][A-Za-z0-9-]{2,61}[A-Za-z0-9]$"
@@ -173,6 +174,8 @@ class StackConfig:
     resource_group_name: str | None
     secret_name: str
     deployer_principal_type: str | None
+    rotator_principal_id: str | None
+    rotator_principal_type: str
     deployments: tuple[DeploymentConfig, ...]
     apps: tuple[AppConfig, ...]
     names: Names
@@ -381,6 +384,14 @@ _READERS: dict[str, tuple[Callable[[Any], Any], Any]] = {
         "ai-api-key",
     ),
     "deployerPrincipalType": (lambda v: _choice(v, PRINCIPAL_TYPES), None),
+    "rotatorPrincipalId": (
+        lambda v: _string(v, GUID, "an Entra object ID (a GUID)").lower(),
+        None,
+    ),
+    "rotatorPrincipalType": (
+        lambda v: _choice(v, ("ServicePrincipal", "User")),
+        "ServicePrincipal",
+    ),
     "deployments": (_deployments, ()),
     "apps": (_apps, (AppConfig(name="web"),)),
 }
@@ -455,10 +466,12 @@ def load(raw: Mapping[str, Any], stack: str) -> StackConfig:
             f"config {namespace}logAnalyticsWorkspaceId: set while {namespace}auditLogs is false; "
             "the rule is: a workspace receives audit logs only when auditLogs is true"
         )
-    if values.get("authMode") == "keyless" and f"{namespace}secretName" in raw:
-        problems.append(
-            f"config {namespace}secretName: {_show(own['secretName'])} is set in keyless mode; "
-            "the rule is: keyless stacks hold no key, so no secret name"
+    if values.get("authMode") == "keyless":
+        problems.extend(
+            f"config {namespace}{key}: {_show(own[key])} is set in keyless mode; "
+            f"the rule is: keyless stacks hold no key, so no {what}"
+            for key, what in (("secretName", "secret name"), ("rotatorPrincipalId", "rotator"))
+            if key in own
         )
 
     if "prefix" in values and "apps" in values:
@@ -484,6 +497,8 @@ def load(raw: Mapping[str, Any], stack: str) -> StackConfig:
         resource_group_name=values["resourceGroupName"],
         secret_name=values["secretName"],
         deployer_principal_type=values["deployerPrincipalType"],
+        rotator_principal_id=values["rotatorPrincipalId"],
+        rotator_principal_type=values["rotatorPrincipalType"],
         deployments=values["deployments"],
         apps=values["apps"],
         names=names,

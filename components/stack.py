@@ -8,9 +8,10 @@ from pulumi_azure_native import authorization, operationalinsights, resources, w
 from catalog import roles
 from components.access import RoleGrant, RoleGrantArgs
 from components.ai_account import AiAccount, AiAccountArgs
-from components.api_key_secret import MAX_CONSUMERS, AccountKeySecret
+from components.api_key_secret import MAX_TAG_VALUE_LENGTH, AccountKeySecret
 from components.config import PROJECT, StackConfig
 from components.key_vault import SecureKeyVault, SecureKeyVaultArgs, secret_uri
+from components.rotator_access import RotatorAccess, RotatorAccessArgs
 from components.web_app import IdentityGrant, SecureWebApp, SecureWebAppArgs
 
 AUDIT_RETENTION_DAYS = 90
@@ -39,21 +40,14 @@ def key_vault_reference(vault_name: str, secret_name: str) -> str:
     return f"@Microsoft.KeyVault(SecretUri={secret_uri(vault_name, secret_name)})"
 
 
-def consumer_site_ids(
-    config: StackConfig, subscription_id: str, group_name: str
-) -> list[str] | None:
-    """The apps' site IDs for the secret's consumer tags, so rotation needs no hand-kept list.
+def consumer_site_names(config: StackConfig) -> list[str] | None:
+    """Site names for the secret's consumers tag, so rotation needs no hand-kept list.
 
-    Key Vault holds 15 tags on a secret: a stack with more apps than fit tags none, and rotation
-    reads its consumers from the stack outputs instead.
+    A Key Vault tag value holds 256 characters: a stack with more apps than fit names none there,
+    and rotation reads its consumers from the stack outputs instead.
     """
-    if len(config.apps) > MAX_CONSUMERS:
-        return None
-    return [
-        f"/subscriptions/{subscription_id}/resourceGroups/{group_name}/providers/Microsoft.Web/"
-        f"sites/{config.names.web_apps[app.name]}"
-        for app in config.apps
-    ]
+    sites = [config.names.web_apps[app.name] for app in config.apps]
+    return sites if len(",".join(sites)) <= MAX_TAG_VALUE_LENGTH else None
 
 
 class SecureAiStack(pulumi.ComponentResource):
@@ -72,15 +66,27 @@ class SecureAiStack(pulumi.ComponentResource):
 
         if config.resource_group_name:
             group_name: pulumi.Input[str] = config.resource_group_name
+            group_id: pulumi.Input[str] = client.subscription_id.apply(
+                lambda sub: f"/subscriptions/{sub}/resourceGroups/{config.resource_group_name}"
+            )
         else:
-            group_name = resources.ResourceGroup(
+            group = resources.ResourceGroup(
                 f"{name}-rg",
                 resource_group_name=names.resource_group,
                 location=config.location,
                 tags=tags,
                 opts=child,
-            ).name
+            )
+            group_name, group_id = group.name, group.id
 
+        # Site IDs follow from names alone, so the secret can name its consumers before they exist.
+        site_ids = pulumi.Output.all(client.subscription_id, group_name).apply(
+            lambda parts: [
+                f"/subscriptions/{parts[0]}/resourceGroups/{parts[1]}/providers/Microsoft.Web/"
+                f"sites/{names.web_apps[app.name]}"
+                for app in config.apps
+            ]
+        )
         ai = AiAccount(
             f"{name}-ai",
             AiAccountArgs(
@@ -159,9 +165,7 @@ class SecureAiStack(pulumi.ComponentResource):
                 vault_uri=vault.uri,
                 secret_name=config.secret_name,
                 rotation_period_days=config.rotation_period_days,
-                consumers=pulumi.Output.all(client.subscription_id, group_name).apply(
-                    lambda ids: consumer_site_ids(config, *ids)
-                ),
+                consumers=consumer_site_names(config),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[deployer]),
             )
             secret_scope = vault.id.apply(lambda vid: f"{vid}/secrets/{config.secret_name}")
@@ -178,6 +182,23 @@ class SecureAiStack(pulumi.ComponentResource):
                 )
             ]
             settings_depend_on: list[pulumi.Resource] = [secret]
+            if config.rotator_principal_id:
+                RotatorAccess(
+                    f"{name}-rotator",
+                    RotatorAccessArgs(
+                        principal_id=config.rotator_principal_id,
+                        principal_type=config.rotator_principal_type,
+                        subscription_id=client.subscription_id,
+                        resource_group_id=group_id,
+                        account_id=ai.id,
+                        secret_id=secret_scope,
+                        site_ids=[
+                            site_ids.apply(lambda ids, i=i: ids[i]) for i in range(len(config.apps))
+                        ],
+                        unique_name=names.ai_account,
+                    ),
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[secret]),
+                )
             self.outputs |= {
                 "vaultUri": vault.uri,
                 "secretName": config.secret_name,

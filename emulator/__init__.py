@@ -45,7 +45,8 @@ Seeding and inspecting (all on :class:`AzureState`, thread-safe under ``state.lo
 - ``add_account(name, subdomain=, kind="OpenAI", deployments=("gpt-4o-mini",),
   disable_local_auth=False, accept_delay=0.0)``; ``keys(name)`` -> ``{"key1", "key2"}``;
   ``regenerate_key(name, "key1"|"key2")``. A regenerated key's old value fails at once; the new
-  one is accepted by the data plane only ``accept_delay`` seconds (state clock) later.
+  one is accepted by the data plane only ``accept_delay`` seconds (state clock) later
+  (``state.account(name).accept_delay`` may be changed at any time).
 - ``add_vault(name)``; ``set_secret(vault, name, value, content_type=, tags=, enabled=, exp=,
   nbf=)``; ``secret_versions(vault, name)`` (oldest first); ``latest_secret(vault, name)``.
   ``vault.secret_id(name)`` is the RBAC scope of one secret.
@@ -72,10 +73,11 @@ Seeding and inspecting (all on :class:`AzureState`, thread-safe under ``state.lo
   ``/secrets/{name}/versions``, ``/secrets/{name}/{version}``, ``/MSI/token``,
   ``accounts/account``, ``accounts/listKeys``, ``accounts/regenerateKey``,
   ``configreferences/appsettings``, ``configreferences/appsettings/{key}`` (the refresh POST
-  too: method POST), ``openid-configuration``,
-  ``/{tenant}/oauth2/v2.0/token``,
+  too: method POST), ``openid-configuration``, ``/{tenant}/oauth2/v2.0/token``,
   ``/openai/deployments/{deployment}/chat/completions``, ``site``); ``reset_counters()``.
-  The challenge's unauthenticated first request counts too.
+  The challenge's unauthenticated first request counts too; App Service's own reference
+  resolutions are not HTTP requests (see ``site(name).refresh_count``).
+- Secret ``exp``/``nbf`` are stored, not enforced: Key Vault documents them as informational.
 - Time: ``AzureState(clock=emulator.ManualClock())`` and ``clock.advance(seconds)`` move
   accept delays, throttle windows and secret timestamps without sleeping.
 

@@ -137,7 +137,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         server.start()
     except OSError as exc:
-        print(f"emulator: cannot listen on 127.0.0.1: {exc.strerror or exc}", file=sys.stderr)
+        ports = f"--port {args.port} / --proxy-port {args.proxy_port}"
+        print(
+            f"emulator: cannot listen on 127.0.0.1 ({ports}): {exc.strerror or exc}",
+            file=sys.stderr,
+        )
         return 1
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

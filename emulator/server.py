@@ -189,7 +189,11 @@ class EmulatorServer:
         server.prepare()
         self._server = server
         self.port = server.bind_addr[1]
-        self._proxy = _ProxyServer(self.proxy_port, self.port)
+        try:
+            self._proxy = _ProxyServer(self.proxy_port, self.port)
+        except OSError:
+            self.stop()  # nothing half-started stays behind
+            raise
         self.proxy_port = self._proxy.server_address[1]
         self.state.identity_endpoint = f"https://{LOOPBACK}:{self.port}/MSI/token"
         for name, target in (("emulator-tls", server.serve), ("emulator-proxy", self._serve_proxy)):

@@ -344,3 +344,15 @@ def shown(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return repr(value)
+
+
+def require_managed_identity(resource: Resource, config: Mapping[str, Any]) -> Outcome:
+    """identity.type names a system- or user-assigned identity (any resource with ``identity``)."""
+    out = Outcome()
+    kind = out.read(resource.props, "identity", "type")
+    if kind is NOT_KNOWN:
+        return out
+    kinds = {part.strip().lower() for part in kind.split(",")} if isinstance(kind, str) else set()
+    if not kinds & {"systemassigned", "userassigned"}:
+        out.fail(f"identity.type is {shown(kind)}; it must be SystemAssigned or UserAssigned")
+    return out

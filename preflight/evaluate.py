@@ -67,7 +67,13 @@ def effective_config(
             f"policy config {unknown[0]!r}: no such policy in pack {PACK_NAME!r} "
             f"(choose from all, {', '.join(sorted(by_name))})"
         )
-    default_level = _level("all", config.get("all"), None)
+    every = config.get("all")
+    if isinstance(every, Mapping) and set(every) - {"enforcementLevel"}:
+        raise PolicyConfigError(
+            f"policy config all: {sorted(set(every) - {'enforcementLevel'})!r}: 'all' takes only "
+            "an enforcement level; give settings to a named policy"
+        )
+    default_level = _level("all", every, None)
     result = {}
     for name, policy in by_name.items():
         entry = config.get(name)
@@ -104,9 +110,10 @@ def _check_settings(policy: Policy, settings: dict[str, Any]) -> None:
     error = jsonschema.exceptions.best_match(errors)
     if error is not None:
         where = ".".join(str(p) for p in error.absolute_path)
-        value = error.instance if where else sorted(settings)
+        value = error.instance if where else settings
         rule = error.message.splitlines()[0]
         if error.validator == "additionalProperties":
+            value = sorted(set(settings) - set(schema["properties"]))
             allowed = ", ".join(["enforcementLevel", *sorted(schema["properties"])])
             rule = f"unknown setting (allowed: {allowed})"
         raise PolicyConfigError(
@@ -132,7 +139,7 @@ def _evaluate_servicer(servicer_class: type, plan: Plan, config: dict) -> list[V
         proto.ConfigureAnalyzerRequest(
             policyConfig={
                 name: proto.PolicyConfig(
-                    enforcementLevel=servicer._map_enforcement_level(level),
+                    enforcementLevel=proto.EnforcementLevel.Value(level.name),
                     properties=_struct(settings),
                 )
                 for name, (level, settings) in config.items()

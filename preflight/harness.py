@@ -128,6 +128,10 @@ class AzureShapedMocks(pulumi.runtime.Mocks):
                 f"{scope}/providers/Microsoft.Authorization/roleAssignments/{assignment}",
                 outputs,
             )
+        if typ == "azure-native:authorization:RoleDefinition":
+            definition = inputs.get("roleDefinitionId") or _guid(name)
+            scope = inputs.get("scope", "")
+            return f"{scope}/providers/Microsoft.Authorization/roleDefinitions/{definition}", outputs
         if typ == "azure-native:monitor:DiagnosticSetting":
             setting = inputs.get("name") or name
             resource_uri = inputs.get("resourceUri", "")
@@ -317,6 +321,14 @@ def run_program(
     captured: dict[str, Any] = {}
 
     with _program_environment(directory):
+        # The SDK schedules on the thread's current loop; code run earlier (asyncio.run) may
+        # have closed or cleared it.
+        try:
+            loop = asyncio.get_event_loop()
+            if loop.is_closed():
+                raise RuntimeError("closed")
+        except RuntimeError:
+            asyncio.set_event_loop(asyncio.new_event_loop())
         settings.ROOT.set(None)
         pulumi.runtime.set_mocks(
             monitor.mocks, project=project, stack=stack, preview=True, monitor=monitor

@@ -202,7 +202,8 @@ class Probe:
         self.attempts = 0
 
     def accepted(self, key: str) -> bool:
-        """One request: True when the endpoint answers 200 with this key."""
+        """One request: True when the endpoint answers 200 with this key, False when it does not
+        yet (401, throttling, unreachable); RotationStopped when the deployment does not exist."""
         self.attempts += 1
         try:
             response = self._session.post(
@@ -215,6 +216,11 @@ class Probe:
         except requests.RequestException as exc:
             log.info("probe: endpoint not reached (%s)", type(exc).__name__)
             return False
+        if response.status_code == 404:
+            raise RotationStopped(
+                f"the AI endpoint answered 404 for {self._url}; the rule is an existing chat "
+                "deployment (--deployment or stack output 'chatDeployment'); nothing was published"
+            )
         return response.status_code == 200
 
     def wait_accepted(self, key: str, slot: str) -> None:

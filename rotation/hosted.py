@@ -1,10 +1,11 @@
 """Hosted entry point: rotate when Key Vault announces that the secret nears expiry.
 
 Key Vault publishes `Microsoft.KeyVault.SecretNearExpiry` to Event Grid 30 days before a
-version's expiry. Subscribe a webhook to it (filtered to the secret) and serve `create_app()`
-(e.g. `gunicorn 'rotation.hosted:create_app()'` in Container Apps, with a managed identity holding
-the roles in docs/rotation.md). Everything comes from the event and the secret's tags: vault and
-secret from the event, account from `ProviderAddress`, sites from `Consumers`, endpoint from ARM.
+version's expiry. Subscribe a webhook to it (filtered to the secret) and serve `create_app()`,
+e.g. `gunicorn 'rotation.hosted:create_app(deployment="chat")'` in Container Apps, with a managed
+identity holding the roles in docs/rotation.md. Everything else comes from the event and the
+secret's tags: vault and secret from the event, account from `ProviderAddress`, sites from
+`Consumers`, endpoint from ARM.
 
 Event Grid delivers at least once: an event for a version that is no longer the latest is
 acknowledged without rotating again; a rotation under way is finished first (the engine resumes).
@@ -53,11 +54,12 @@ def rotate_for(
     version: str,
     connection: Connection,
     *,
+    deployment: str | None = None,
     drain_seconds: float = DRAIN_SECONDS,
     waiter: Callable[[], Waiter] = lambda: Waiter(timeout=600.0, interval=2.0, cap=15.0),
 ) -> dict[str, Any]:
     """Rotate `name` if `version` is still its latest version (or finish an operation under
-    way); a one-line outcome either way."""
+    way); a one-line outcome either way. `deployment`: the chat deployment the probe calls."""
     vault = Vault(connection.secret_client(vault_url), name)
     latest = vault.latest()
     current = state.parse_state(latest.tags, name)
@@ -75,7 +77,7 @@ def rotate_for(
         outputs=target.StackOutputs(),
         account_id=None,
         endpoint=None,
-        deployment=None,
+        deployment=deployment,
     )
     edges = connection.edges(resolved, vault, probe_waiter=waiter(), confirm_waiter=waiter())
     edges.keys.check()

@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-import string
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -444,7 +443,7 @@ _CREDENTIAL_HINT = re.compile(
     r"key|secret|passw|pwd|token|credential|connectionstring|signature|sas|pat|bearer|auth|pass"
     r"|sig|cred"
 )
-_LABEL_CHARS = frozenset(string.ascii_letters + string.digits + "_.-")
+_LABEL_RUN = re.compile(r"[A-Za-z0-9_.\-]*")
 # After a label: the separator, then the value (`: `, `=`, `": "`, ` `, `=>`, `", "`).
 # A comma separates only quoted items (`"--api-key", "v"`), never code (`f(password=p, t=5)`);
 # a value holds '=' only as base64 padding.
@@ -455,24 +454,40 @@ _AFTER_LABEL = re.compile(
 )
 
 
+# A setting written as a name/value pair: `<add key="ApiKey" value="v"/>`,
+# `{"name": "API_KEY", "value": "v"}`, `- name: API_KEY\n  value: v`.
+_NAMED_VALUE = re.compile(
+    r"\b(?:name|key)\\?[\"']?\s*[:=]\s*\\?[\"']?(?P<label>[A-Za-z][\w.:-]{0,63})\\?[\"']?"
+    r"\s*,?\s*\\?[\"']?value\\?[\"']?\s*[:=]\s*\\?[\"']?"
+    r"(?P<s>[^\s\"'\\,;&(){}<>\[\]`|=]{8,}=*)",
+    re.IGNORECASE,
+)
+
+
 def _labelled_values(value: str, lowered: str) -> Iterator[tuple[str, int, int]]:
-    """(label, start, end) of each value written after a credential-sounding label."""
+    """(label, start, end) of each value written after a credential-sounding label, or paired
+    with one in a name/value setting."""
+    if "value" in lowered:
+        for m in _NAMED_VALUE.finditer(value):
+            yield m.group("label"), m.start("s"), m.end("s")
     n = len(value)
     done = -1
+    backwards = ""
     for hint in _CREDENTIAL_HINT.finditer(lowered):
         if hint.start() < done:
             continue  # another hint inside a label already seen
-        start, end = hint.start(), hint.end()
-        while start > 0 and value[start - 1] in _LABEL_CHARS:
-            start -= 1
-        while end < n and value[end] in _LABEL_CHARS:
-            end += 1
+        # The label is the run of label characters around the hint (found backwards by matching
+        # the reversed value, to stay in C).
+        end = _LABEL_RUN.match(value, hint.end()).end()  # type: ignore[union-attr]
         done = end
+        m = _AFTER_LABEL.match(value, end)
+        if m is None:
+            continue
+        backwards = backwards or value[::-1]
+        start = n - _LABEL_RUN.match(backwards, n - hint.start()).end()  # type: ignore[union-attr]
         while start < end and not value[start].isalpha():
             start += 1
-        m = _AFTER_LABEL.match(value, end)
-        if m is not None:
-            yield value[start:end], m.start("s"), m.end("s")
+        yield value[start:end], m.start("s"), m.end("s")
 
 
 _SINGLE_TOKEN = re.compile(r"[^\s\"'`]+")

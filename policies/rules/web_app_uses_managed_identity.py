@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from policies.support import (
-    NOT_KNOWN,
     WEB_APPS,
     Controls,
-    Outcome,
-    Resource,
+    require_managed_identity,
     resource_policy,
-    shown,
 )
 
-
-def check(resource: Resource, config: Mapping[str, Any]) -> Outcome:
-    """identity.type names a system- or user-assigned identity."""
-    out = Outcome()
-    kind = out.read(resource.props, "identity", "type")
-    if kind is NOT_KNOWN:
-        return out
-    kinds = {part.strip().lower() for part in kind.split(",")} if isinstance(kind, str) else set()
-    if not kinds & {"systemassigned", "userassigned"}:
-        out.fail(f"identity.type is {shown(kind)}; it must be SystemAssigned or UserAssigned")
-    return out
+# The same demand as every other managed-identity policy.
+check = require_managed_identity
 
 
 POLICY = resource_policy(

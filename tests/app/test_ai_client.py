@@ -176,22 +176,25 @@ def test_sixteen_clients_keep_working_through_rotations(env: Env) -> None:
                 calls[index] += 1
             except Exception as exc:
                 failures.append(exc)
+                return  # one failure is enough to fail the test
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(16)]
     for thread in threads:
         thread.start()
     active, standby = "key1", "key2"
-    for _ in range(3):
-        version = env.rotate(standby)  # publish the regenerated standby key
-        env.state.regenerate_key(env.world.account.name, active)  # then retire the old one
-        deadline = time.monotonic() + 10
-        while key_client.cached is not None and key_client.cached.version != version:
-            assert time.monotonic() < deadline, "the clients never moved to the new version"
-            stop.wait(0.005)
-        active, standby = standby, active
-    stop.set()
-    for thread in threads:
-        thread.join()
+    try:
+        for _ in range(3):
+            version = env.rotate(standby)  # publish the regenerated standby key
+            env.state.regenerate_key(env.world.account.name, active)  # then retire the old one
+            deadline = time.monotonic() + 10
+            while key_client.cached is not None and key_client.cached.version != version:
+                assert time.monotonic() < deadline, "the clients never moved to the new version"
+                stop.wait(0.005)
+            active, standby = standby, active
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
     assert failures == []
     assert min(calls) > 0
     assert key_client.kv_reads == 4  # the first load and one read per rotation

@@ -138,6 +138,16 @@ BAD_CONFIGS = [
         "thousand tokens per minute",
     ),
     (
+        {"secure-azure-ai:rotatorPrincipalId": "ci-bot"},
+        "config secure-azure-ai:rotatorPrincipalId: 'ci-bot' breaks the rule: an Entra object ID "
+        "(a GUID)",
+    ),
+    (
+        {"secure-azure-ai:deployerPrincipalType": "Robot"},
+        "config secure-azure-ai:deployerPrincipalType: 'Robot' is not one of User, "
+        "ServicePrincipal, Group",
+    ),
+    (
         {"secure-azure-ai:authMode": "keyless", "secure-azure-ai:secretName": "ai-key"},
         "config secure-azure-ai:secretName: 'ai-key' is set in keyless mode; the rule is: keyless "
         "stacks hold no key, so no secret name",

@@ -395,3 +395,54 @@ def test_startup_command_runs_the_sample_app_that_ships_in_this_repository(dev):
     assert (ROOT / "app" / "gunicorn.conf.py").is_file()
     wsgi = (ROOT / "app" / "wsgi.py").read_text(encoding="utf-8")
     assert "\napplication = " in wsgi or "\n    application = " in wsgi
+
+
+ROTATOR = "5f0c3a1e-8d2b-4c6a-9e7f-1a2b3c4d5e6f"
+
+
+def test_a_rotator_gets_exactly_list_and_regenerate_keys_secret_officer_and_refresh():
+    plan = plan_with(rotatorPrincipalId=ROTATOR, apps=[{"name": "web"}, {"name": "api"}])
+    definitions = {
+        r.inputs["roleName"]: r for r in plan.of_type("azure-native:authorization:RoleDefinition")
+    }
+    key_role = definitions["AI key rotator (sai-dev-ai-1ad1d4)"]
+    refresh_role = definitions["Key Vault reference refresher (sai-dev-ai-1ad1d4)"]
+    assert len(definitions) == 2
+    assert key_role.inputs["permissions"] == [
+        {
+            "actions": [
+                "Microsoft.CognitiveServices/accounts/listKeys/action",
+                "Microsoft.CognitiveServices/accounts/regenerateKey/action",
+            ]
+        }
+    ]
+    assert refresh_role.inputs["permissions"] == [
+        {"actions": ["Microsoft.Web/sites/config/Read", "Microsoft.Web/sites/config/Write"]}
+    ]
+    assert key_role.inputs["assignableScopes"] == [RG]
+    rotator_grants = sorted(
+        (r.inputs["roleDefinitionId"], r.inputs["scope"])
+        for r in plan.of_type("azure-native:authorization:RoleAssignment")
+        if r.inputs["principalId"] == ROTATOR
+    )
+    sites = f"{RG}/providers/Microsoft.Web/sites"
+    assert rotator_grants == sorted(
+        [
+            (key_role.id, ACCOUNT_ID),
+            (
+                f"/subscriptions/{PREVIEW_SUBSCRIPTION}/providers/Microsoft.Authorization/"
+                f"roleDefinitions/{roles.KEY_VAULT_SECRETS_OFFICER}",
+                SECRET_ID,
+            ),
+            (refresh_role.id, f"{sites}/sai-dev-web-1ad1d4"),
+            (refresh_role.id, f"{sites}/sai-dev-api-1ad1d4"),
+        ]
+    )
+
+
+def test_the_secret_names_its_consumer_sites_for_rotation():
+    plan = plan_with(apps=[{"name": "web"}, {"name": "api"}])
+    consumers = only(plan, "pulumi-python:dynamic:Resource").inputs["consumers"]
+    assert consumers == ["sai-dev-web-1ad1d4", "sai-dev-api-1ad1d4"]
+    crowded = plan_with(apps=[{"name": f"app{i:02d}"} for i in range(15)])
+    assert "consumers" not in only(crowded, "pulumi-python:dynamic:Resource").inputs

@@ -224,3 +224,15 @@ def test_sixteen_concurrent_clients_through_the_proxy(
 
     assert outcomes == ["200"] * 320
     assert world.state.requests("ai-secure-demo.openai.azure.com", method="POST") == 320
+
+
+def test_busy_port_is_a_one_line_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["--proxy-port", str(port)]) == 1
+    assert capsys.readouterr().err == (
+        f"emulator: cannot listen on 127.0.0.1 (--port 0 / --proxy-port {port}): "
+        "Address already in use\n"
+    )

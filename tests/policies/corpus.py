@@ -235,9 +235,10 @@ SELF_IDENTIFYING: dict[str, tuple[SelfIdentifying, str]] = {
 
 
 def _embed(rng: random.Random, secret: str, field: str) -> str:
-    """The secret inside a longer value: URL, command line, container args, JSON, tags, YAML."""
+    """The secret inside a longer value: URL, command line, container args, JSON, tags, YAML,
+    and name/value pairs (.NET appSettings XML, ARM appSettings JSON, Kubernetes env)."""
     host = f"https://{pick(rng, string.ascii_lowercase, 8)}.openai.azure.com"
-    shape = rng.randrange(7)
+    shape = rng.randrange(10)
     if shape == 0:
         return f"{host}/openai/deployments/chat/completions?api-version=2024-06-01&{field}={secret}"
     if shape == 1:
@@ -250,7 +251,17 @@ def _embed(rng: random.Random, secret: str, field: str) -> str:
         return json.dumps({"endpoint": host, field: secret, "deployment": "chat"})
     if shape == 5:
         return f"env=prod;owner=platform;{field}={secret};team=ai"
-    return f"endpoint: {host}\n{field}: {secret}\ntimeout: 30"
+    if shape == 6:
+        return f"endpoint: {host}\n{field}: {secret}\ntimeout: 30"
+    if shape == 7:
+        return f'<appSettings><add key="{field}" value="{secret}" /></appSettings>'
+    if shape == 8:
+        pairs = [
+            {"name": "WEBSITE_RUN_FROM_PACKAGE", "value": "1"},
+            {"name": field, "value": secret},
+        ]
+        return json.dumps(pairs)
+    return f"env:\n- name: LOG_LEVEL\n  value: info\n- name: {field}\n  value: {secret}\n"
 
 
 def positives(rng: random.Random, per_case: int) -> Iterator[Sample]:

@@ -95,3 +95,14 @@ def test_unknown_local_auth_in_a_keyless_stack_is_cannot_check_yet() -> None:
 )
 def test_public_network_without_acls_is_advisory(edit, expected: set) -> None:
     assert found_levels(_account(edit)) == expected
+
+
+@pytest.mark.parametrize("identity", [None, {"type": "None"}, {}])
+def test_an_account_without_managed_identity_fails(identity) -> None:
+    def edit(p):
+        p.pop("identity")
+        if identity is not None:
+            p["identity"] = identity
+
+    resources = changed(good_resources(), "account", edit)
+    assert found(resources) == {("ai-account-uses-managed-identity", ACCOUNT_URN)}

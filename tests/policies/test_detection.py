@@ -194,6 +194,26 @@ POSITIVES = [
         _embedded('["--port", "80", "--client-secret", "{}"]', lambda r: secrets.token_hex(24)),
         "generic-secret",
     ),
+    (
+        ".NET appSettings entry",
+        "WEB_CONFIG",
+        _embedded('<add key="OpenAiKey" value="{}" />', lambda r: secrets.token_urlsafe(30)),
+        "generic-secret",
+    ),
+    (
+        "ARM appSettings name/value pair",
+        "SITE_CONFIG",
+        _embedded(
+            '[{{"name": "AZURE_OPENAI_API_KEY", "value": "{}"}}]', lambda r: secrets.token_hex(24)
+        ),
+        "generic-secret",
+    ),
+    (
+        "Kubernetes env entry",
+        "MANIFEST",
+        _embedded("env:\n- name: SEARCH_KEY\n  value: {}\n", lambda r: secrets.token_urlsafe(30)),
+        "generic-secret",
+    ),
     ("password under a password name", "DB_PASSWORD", _whole(c.password), "generic-secret"),
     (
         "quoted value under a credential name",
@@ -308,6 +328,7 @@ NEGATIVES = [
     ("secret name", "SECRET_NAME", "openai-api-key"),
     ("model name under a credential name", "API_KEY", "gpt-4o-mini-2024-07-18"),
     ("path under a credential name", "API_KEY", "/home/site/wwwroot/keys"),
+    ("neutral name/value pair", "WEB_CONFIG", '<add key="Theme" value="{token}" />'),
     ("keyword argument in code", "CODE", "client = connect(host, password=password, timeout=5)"),
     ("Pulumi secret signature", "SECRET_SIG_KEY", SECRET_SIG_KEY),
     ("Pulumi secret signature value", "SIG", SECRET_SIG_VALUE),
@@ -321,6 +342,7 @@ def _fill(template: str) -> str:
         hex40_upper=secrets.token_hex(20).upper(),
         hex64=secrets.token_hex(32),
         b64_88=c.storage_key(RNG),
+        token=secrets.token_urlsafe(30),
     )
 
 

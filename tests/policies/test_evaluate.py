@@ -90,7 +90,15 @@ def test_a_resource_is_exempted_by_exact_name_or_urn(key: str) -> None:
             "minimum of 7",
         ),
         (
-            {"web-app-https-only": {"exempt": ["site"]}},
+            {"all": {"enforcementLevel": "advisory", "allowedPaths": []}},
+            "policy config all: ['allowedPaths']: 'all' takes only an enforcement level",
+        ),
+        (
+            {"web-app-https-only": 2},
+            "policy config web-app-https-only.enforcementLevel: 2 is not one of",
+        ),
+        (
+            {"web-app-https-only": {"exemptResources": ["site"], "exempt": ["site"]}},
             "policy config web-app-https-only: ['exempt']: unknown setting (allowed: "
             "enforcementLevel, exemptResources)",
         ),

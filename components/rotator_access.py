@@ -1,0 +1,116 @@
+"""Least privilege for the identity that rotates the key: two custom roles and three grants."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_azure_native import authorization
+
+from catalog import roles
+from components.access import RoleGrant, RoleGrantArgs
+
+_ROLE_NAMESPACE = uuid.UUID("0b6f4f0e-3f51-4f7a-bb0a-6d1c8a5e2f31")
+
+
+@dataclass
+class RotatorAccessArgs:
+    """Who rotates, and the resources rotation touches."""
+
+    principal_id: str
+    """Object ID of the rotating identity (a CI workload identity or an automation identity)."""
+    principal_type: str
+    """ServicePrincipal (default) or User."""
+    subscription_id: pulumi.Input[str]
+    """Subscription of the built-in role definitions."""
+    resource_group_id: pulumi.Input[str]
+    """Where the custom roles are defined and assignable."""
+    account_id: pulumi.Input[str]
+    """The AI account whose keys are listed and regenerated."""
+    secret_id: pulumi.Input[str]
+    """ARM ID of the key's secret: new versions are written there."""
+    site_ids: Sequence[pulumi.Input[str]]
+    """Consumer sites whose Key Vault references rotation refreshes."""
+    unique_name: str
+    """Tenant-unique suffix for the custom role names (the account name)."""
+
+
+class RotatorAccess(pulumi.ComponentResource):
+    """listKeys + regenerateKey on the account, Secrets Officer on the secret, refresh on sites."""
+
+    def __init__(
+        self, name: str, args: RotatorAccessArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("secure-azure-ai:index:RotatorAccess", name, {}, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        key_rotator = self._custom_role(
+            f"{name}-key-rotator-role",
+            f"AI key rotator ({args.unique_name})",
+            "List and regenerate the AI account's keys; nothing else.",
+            roles.KEY_ROTATOR_ACTIONS,
+            args,
+        )
+        refresher = self._custom_role(
+            f"{name}-reference-refresher-role",
+            f"Key Vault reference refresher ({args.unique_name})",
+            "Read Key Vault reference status and refresh references; no setting values.",
+            roles.REFERENCE_REFRESHER_ACTIONS,
+            args,
+        )
+        grants = [
+            (f"{name}-key-rotator", key_rotator.id, "", args.account_id, "Rotates the AI key."),
+            (
+                f"{name}-secrets-officer",
+                None,
+                roles.KEY_VAULT_SECRETS_OFFICER,
+                args.secret_id,
+                "Publishes rotated key versions.",
+            ),
+            *(
+                (
+                    f"{name}-reference-refresher-{index}",
+                    refresher.id,
+                    "",
+                    site_id,
+                    "Refreshes this app's Key Vault references after a rotation.",
+                )
+                for index, site_id in enumerate(args.site_ids)
+            ),
+        ]
+        for grant_name, definition_id, role_id, scope, description in grants:
+            RoleGrant(
+                grant_name,
+                RoleGrantArgs(
+                    principal_id=args.principal_id,
+                    role_id=role_id,
+                    role_definition_id=definition_id,
+                    scope=scope,
+                    subscription_id=args.subscription_id,
+                    principal_type=args.principal_type,
+                    description=description,
+                ),
+                opts=child,
+            )
+        self.register_outputs({})
+
+    def _custom_role(
+        self,
+        name: str,
+        role_name: str,
+        description: str,
+        actions: Sequence[str],
+        args: RotatorAccessArgs,
+    ) -> authorization.RoleDefinition:
+        return authorization.RoleDefinition(
+            name,
+            role_definition_id=str(uuid.uuid5(_ROLE_NAMESPACE, role_name)),
+            role_name=role_name,
+            description=description,
+            role_type="CustomRole",
+            permissions=[{"actions": list(actions)}],
+            assignable_scopes=[args.resource_group_id],
+            scope=args.resource_group_id,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
