@@ -367,11 +367,15 @@ class KeyClient:
 
     def _read(self, version: str | None = None) -> KeyVaultSecret:
         assert self._secret_client is not None and self._secret_name is not None
-        self.kv_reads += 1
+        self._count_read()
         try:
             return self._secret_client.get_secret(self._secret_name, version)
         except AzureError as exc:
             raise self._kv_error(exc) from None
+
+    def _count_read(self) -> None:
+        with self._lock:
+            self.kv_reads += 1
 
     def _kv_error(self, exc: AzureError) -> KeyUnavailableError:
         what = f"Key Vault read of secret {self._secret_name!r} failed: " + _describe_azure_error(
@@ -392,7 +396,7 @@ class KeyClient:
             if _same(latest.value or "", key.value):
                 self.version_error = None
                 return self._to_key(latest, "reference", key.generation)
-            self.kv_reads += 1
+            self._count_read()
             older = sorted(
                 (
                     p

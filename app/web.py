@@ -42,20 +42,24 @@ def build_clients(
     *,
     credential: TokenCredential | None = None,
     session: requests.Session | None = None,
+    key_client: KeyClient | None = None,
     **sdk_options: Any,
 ) -> tuple[KeyClient | None, AiClient]:
-    """The key client and AI client the settings describe.
+    """The key client and AI client the settings describe (`key_client`: use this one).
 
     `credential` defaults to DefaultAzureCredential (the managed identity on App Service);
     `sdk_options` go to SecretClient (e.g. `transport=`).
     """
-    needs_credential = settings.auth_mode == "keyless" or settings.sdk_configured
+    needs_credential = settings.auth_mode == "keyless" or (
+        settings.sdk_configured and key_client is None
+    )
     if credential is None and needs_credential:
         from azure.identity import DefaultAzureCredential
 
         credential = DefaultAzureCredential()
-    key_client = None
-    if settings.auth_mode == "keyVault":
+    if settings.auth_mode == "keyless":
+        key_client = None
+    elif key_client is None:
         secret_client = None
         if settings.sdk_configured:
             from azure.keyvault.secrets import SecretClient
@@ -91,8 +95,7 @@ def create_app(
     """The WSGI app; clients not given are built from `settings` (default: the environment)."""
     if ai_client is None:
         settings = settings or Settings.from_env(os.environ)
-        built_key_client, ai_client = build_clients(settings)
-        key_client = key_client or built_key_client
+        key_client, ai_client = build_clients(settings, key_client=key_client)
     elif key_client is None:
         key_client = ai_client.key_client
     app = flask.Flask(__name__)

@@ -59,14 +59,15 @@ def _check_flags(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Exit 0 on a valid stack with no mandatory violation, 1 on violations, 2 on bad input."""
-    from preflight.evaluate import evaluate
+    from preflight.evaluate import PolicyConfigError, effective_config, evaluate
     from preflight.render import render
 
     try:
         _check_flags(args)
         policy_config = _read_policy_config(args.policy_config)
+        effective_config(policy_config)  # bad policy settings stop us before the program runs
         plan = plan_stack(args.program, args.stack, args.config)
-    except HarnessError as error:
+    except (HarnessError, PolicyConfigError) as error:
         for line in str(error).splitlines():
             print(f"preflight: {line}", file=sys.stderr)
         return 2

@@ -125,7 +125,9 @@ class Vault:
     def versions(self) -> list[SecretRecord]:
         """Every version's metadata, newest first."""
         records = [_record(p) for p in self._client.list_properties_of_secret_versions(self.name)]
-        return sorted(records, key=lambda r: r.created_on or datetime.min, reverse=True)
+        return sorted(
+            records, key=lambda r: r.created_on.timestamp() if r.created_on else 0.0, reverse=True
+        )
 
     def publish(self, value: str, tags: Mapping[str, str], expires_on: datetime) -> SecretRecord:
         """Write `value` as the new latest version with its tags, expiry and content type."""
@@ -157,7 +159,14 @@ class AccountKeys:
 
     def endpoint(self) -> str:
         """The account's data-plane endpoint, as ARM reports it (needs accounts/read)."""
-        account = self._client.accounts.get(self.account.resource_group, self.account.name)
+        try:
+            account = self._client.accounts.get(self.account.resource_group, self.account.name)
+        except AzureError as exc:
+            raise RotationStopped(
+                f"account {self.account.resource_id}: cannot read its endpoint "
+                f"({describe_error(exc)}); the rule is --endpoint, the stack output 'aiEndpoint' "
+                "or a rotator role with Microsoft.CognitiveServices/accounts/read"
+            ) from None
         endpoint = account.properties.endpoint if account.properties else None
         if not endpoint:
             raise RotationStopped(f"account {self.account.resource_id} reports no endpoint")

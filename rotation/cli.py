@@ -180,7 +180,8 @@ def _locate(args: argparse.Namespace) -> tuple[str, str, target.StackOutputs]:
     return vault, name, outputs
 
 
-def _prepare(args: argparse.Namespace, connection: Connection) -> tuple[target.Target, Vault, Any]:
+def prepare(args: argparse.Namespace, connection: Connection) -> tuple[target.Target, Vault, Any]:
+    """Locate and read the secret, check its tags, resolve the target; nothing is changed."""
     vault_url, name, outputs = _locate(args)
     vault = Vault(connection.secret_client(vault_url), name)
     latest = vault.latest()
@@ -198,10 +199,8 @@ def _prepare(args: argparse.Namespace, connection: Connection) -> tuple[target.T
 
 
 def _status(args: argparse.Namespace, connection: Connection, out: Callable[[str], None]) -> int:
-    resolved, vault, latest = _prepare(args, connection)
-    consumers = connection.edges(
-        resolved, vault, probe_waiter=Waiter(), confirm_waiter=Waiter()
-    ).consumers
+    resolved, vault, latest = prepare(args, connection)
+    consumers = connection.consumers(resolved, vault, Waiter())
     current = state.parse_state(latest.tags, resolved.secret_name)
     vouched = current.progress is None and state.TAG_ROTATED_AT in latest.tags
     observations = [
@@ -226,14 +225,13 @@ def _operate(
     out: Callable[[str], None],
     hook: Callable[[str], None],
 ) -> int:
-    resolved, vault, _ = _prepare(args, connection)
+    resolved, vault, _ = prepare(args, connection)
     edges = connection.edges(
         resolved,
         vault,
         probe_waiter=Waiter(timeout=args.probe_timeout, interval=args.poll_interval, cap=5.0),
         confirm_waiter=Waiter(timeout=args.confirm_timeout, interval=args.poll_interval, cap=15.0),
     )
-    edges.keys.check()
     if args.command == "revoke":
         op = state.Operation("revoke", args.slot)
     else:

@@ -67,11 +67,15 @@ class Connection:
             vault=vault,
             keys=keys,
             probe=Probe(self.session, endpoint, target.deployment, probe_waiter),
-            consumers=Consumers(
-                self.web_client,
-                self.session,
-                confirm_waiter,
-                vault_name=vault.vault_name,
-                secret_name=target.secret_name,
-            ),
+            consumers=self.consumers(target, vault, confirm_waiter),
+        )
+
+    def consumers(self, target: Target, vault: Vault, waiter: Waiter) -> Consumers:
+        """The consumer edge alone (all `status` needs)."""
+        return Consumers(
+            self.web_client,
+            self.session,
+            waiter,
+            vault_name=vault.vault_name,
+            secret_name=target.secret_name,
         )

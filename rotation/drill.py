@@ -345,7 +345,7 @@ def drill_remote(args: argparse.Namespace, rotations: int, clients: int) -> dict
     from rotation import cli
 
     connection = Connection.default()
-    resolved, vault, _ = cli._prepare(args, connection)
+    resolved, vault, _ = cli.prepare(args, connection)
     edges = connection.edges(
         resolved,
         vault,

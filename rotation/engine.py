@@ -91,6 +91,10 @@ class Engine:
         outcome = Outcome(op.tag)
         latest = self.edges.vault.latest()
         current = state.parse_state(latest.tags, self.edges.vault.name)
+        # Before any change: the account's keys can be listed and the probe's route exists (the
+        # answer for the key in use does not matter here: a revoke may be what fixes it).
+        self.edges.keys.check()
+        self.edges.probe.accepted(self.edges.keys.key(current.active_slot))
         if current.progress is not None:
             same = current.progress.op == op
             self._echo(
@@ -148,7 +152,7 @@ class Engine:
                 self.edges.keys.regenerate(step.slot)
             else:
                 assert step.slot is not None
-                latest = self._publish(latest, step.slot, current, following)
+                latest = self._publish(latest, step.slot, following)
             self._echo(
                 f"step {label}: done (version {latest.version}, slot "
                 f"{latest.tags.get(state.TAG_SLOT)})"
@@ -204,7 +208,6 @@ class Engine:
         self,
         latest: SecretRecord,
         slot: str,
-        current: state.Progress,
         following: state.Progress | None,
     ) -> SecretRecord:
         value = self.edges.keys.key(slot)

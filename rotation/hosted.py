@@ -80,7 +80,6 @@ def rotate_for(
         deployment=deployment,
     )
     edges = connection.edges(resolved, vault, probe_waiter=waiter(), confirm_waiter=waiter())
-    edges.keys.check()
     op = current.progress.op if current.progress else state.Operation("rotate")
     outcome = Engine(edges, resolved.consumers, drain_seconds=drain_seconds).run(op)
     return {

@@ -221,15 +221,16 @@ class _Rule:
     kind: str
     reason: str
     pattern: re.Pattern[str]
-    # The rule applies only to a value holding one of these (in lower case if ``lowered``); a
-    # cheap prefilter, since most values hold none. Empty: always applies.
-    triggers: tuple[str, ...]
+    # What the value must hold for the rule to apply: one of these literals, or a credential-
+    # sounding word in any case (CREDENTIAL_WORD), or nothing (None: always applies). All literals
+    # are looked for in one pass, since most values hold none of them.
+    gate: tuple[str, ...] | str | None
     check: Check | None = None  # refines or rejects a match: (kind, reason) or None
     group: str = "s"  # the group that holds the secret
-    lowered: bool = False
 
 
 _B62 = "A-Za-z0-9"
+_CREDENTIAL_WORD = "(credential word)"
 _PEM_END = re.compile(r"-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
 _PEM_BODY = re.compile(r"[A-Za-z0-9+/=\s\\:,-]*?(?=-----|\Z|[^A-Za-z0-9+/=\s\\:,-])")
 
@@ -414,7 +415,7 @@ _RULES: tuple[_Rule, ...] = (
         "azure-ai-key",
         "",
         re.compile(r"(?<![A-Za-z0-9])(?P<s>[0-9a-f]{32}|[0-9A-F]{32})(?![A-Za-z0-9])"),
-        (),
+        None,
         _check_hex_key,
     ),
     _Rule(
@@ -425,9 +426,8 @@ _RULES: tuple[_Rule, ...] = (
             r"|AccessKey)\s*=\s*(?P<q>[\"'])?(?P<s>(?(q)[^\"']+|[^;,\"'\s]+))",
             re.IGNORECASE,
         ),
-        ("accountkey", "sharedaccesskey", "password", "pwd", "secret", "accesskey"),
+        _CREDENTIAL_WORD,
         _check_connection_pair,
-        lowered=True,
     ),
     _Rule(
         "connection-string-password",
@@ -437,6 +437,18 @@ _RULES: tuple[_Rule, ...] = (
         _check_url_password,
     ),
 )
+
+_GATE_RULE = {
+    literal: i
+    for i, rule in enumerate(_RULES)
+    if isinstance(rule.gate, tuple)
+    for literal in rule.gate
+}
+# Plain literals, no groups: the regex engine then searches them fast.
+_GATE = re.compile("|".join(map(re.escape, sorted(_GATE_RULE, key=len, reverse=True))))
+_ALWAYS = frozenset(i for i, rule in enumerate(_RULES) if rule.gate is None)
+_ON_CREDENTIAL_WORD = frozenset(i for i, rule in enumerate(_RULES) if rule.gate == _CREDENTIAL_WORD)
+_INDEXED_RULES = tuple(enumerate(_RULES))
 
 # Credential-sounding words (in a lower-cased value): where a credential label may be.
 _CREDENTIAL_HINT = re.compile(
@@ -523,14 +535,12 @@ def find_secrets(value: str, *, setting_name: str | None = None) -> list[Finding
         found.append(Finding(kind, start, end, mask(value[start:end]), reason))
 
     lowered = value.lower()
-    for rule in _RULES:
-        if rule.triggers:
-            haystack = lowered if rule.lowered else value
-            for trigger in rule.triggers:
-                if trigger in haystack:
-                    break
-            else:
-                continue
+    hints = _CREDENTIAL_HINT.search(lowered) is not None
+    gates = {_GATE_RULE[literal] for literal in _GATE.findall(value)}
+    gates |= _ON_CREDENTIAL_WORD | _ALWAYS if hints else _ALWAYS
+    for index, rule in _INDEXED_RULES:
+        if index not in gates:
+            continue
         for m in rule.pattern.finditer(value):
             start, end = m.span(rule.group)
             if rule.kind == "private-key":
@@ -545,7 +555,7 @@ def find_secrets(value: str, *, setting_name: str | None = None) -> list[Finding
                 kind, reason = verdict[0] or kind, verdict[1] or reason
             add(kind, start, end, reason)
 
-    for label, start, end in _labelled_values(value, lowered):
+    for label, start, end in _labelled_values(value, lowered) if hints else ():
         if not is_credential_name(label) or _overlaps(spans, start, end):
             continue
         reason = _generic(value[start:end], label)

@@ -74,6 +74,17 @@ def test_bad_flags_exit_2_with_one_line(capsys, argv, message):
     assert (code, out, err) == (2, "", message + "\n")
 
 
+def test_bad_policy_settings_stop_before_the_program_runs(capsys, tmp_path):
+    settings = tmp_path / "policy.json"
+    settings.write_text('{"key-vault-has-soft-delete": {"minimumRetentionDays": 3}}')
+    code, out, err = run(capsys, "--program", str(ROOT), "--policy-config", str(settings))
+    assert (code, out) == (2, "")
+    assert err == (
+        "preflight: policy config key-vault-has-soft-delete.minimumRetentionDays: 3: "
+        "3 is less than the minimum of 7\n"
+    )
+
+
 def test_unreadable_yaml_is_named_with_its_line(capsys, tmp_path):
     config = tmp_path / "Pulumi.bad.yaml"
     config.write_text("config:\n  a: [1,\n")

@@ -284,3 +284,17 @@ def test_sites_reporting_no_version_are_confirmed_only_by_a_refresh(
     code, out, _ = run(local, ["status", "--stack-outputs", outputs, "--format", "json"], capsys)
     site = json.loads(out)["consumers"][0]
     assert (code, site["confirmed"], site["detail"]) == (0, True, "AZURE_AI_API_KEY: Resolved")
+
+
+def test_a_missing_chat_deployment_stops_before_any_change(local, outputs, capsys):
+    before = snapshot(local)
+    code, _, err = run(
+        local, ["rotate", "--stack-outputs", outputs, "--deployment", "nope", *FAST], capsys
+    )
+    assert code == 1
+    assert err == (
+        f"rotation: stopped: the AI endpoint answered 404 for {local.world.endpoint.rstrip('/')}"
+        "/openai/deployments/nope/chat/completions; the rule is an existing chat deployment "
+        "(--deployment or stack output 'chatDeployment'); nothing was published\n"
+    )
+    assert snapshot(local) == before

@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from preflight.evaluate import evaluate
+from preflight.preview import plan_stack
+from preflight.render import render
 from tests.workflows.github import ACTIONS, ROOT, WORKFLOWS, action_name
 
 
@@ -92,7 +95,8 @@ def test_preflight_step_reports_every_stack_and_flags_a_broken_one(tmp_path: Pat
     )
     assert sorted(p.name for p in (tmp_path / "preflight-reports").iterdir()) == ["dev.md"]
     dev_report = (tmp_path / "preflight-reports" / "dev.md").read_text("utf-8")
-    assert dev_report == (ROOT / "docs" / "example-pr-comment.md").read_text("utf-8")
+    plan = plan_stack(ROOT, "dev")
+    assert dev_report == render(plan, evaluate(plan), "markdown")
     assert outputs["summary"] == dev_report
 
 
