@@ -15,6 +15,7 @@ preview: $(STAMP)
 	$(PY) -m preflight preview --stack dev
 
 test: $(STAMP)
+	$(PY) -m rotation drill --local --rotations 3
 	$(PY) -m pytest
 
 lint: $(STAMP)

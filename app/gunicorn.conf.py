@@ -17,6 +17,19 @@ def _count(name: str, default: int, maximum: int) -> int:
     return int(value)
 
 
+def _level() -> str:
+    from app.settings import LOG_LEVELS
+
+    value = os.environ.get("APP_LOG_LEVEL", "info").strip()
+    if value.upper() not in LOG_LEVELS:
+        print(
+            f"app: APP_LOG_LEVEL={value!r}: must be one of {', '.join(LOG_LEVELS).lower()}",
+            file=sys.stderr,
+        )
+        sys.exit(2)
+    return value.lower()
+
+
 # App Service routes the site's traffic to the port in PORT (8000 by default for Python).
 bind = f"0.0.0.0:{_count('PORT', 8000, 65535)}"
 workers = _count("GUNICORN_WORKERS", 2, 64)
@@ -27,6 +40,7 @@ timeout = 230
 graceful_timeout = 30
 accesslog = "-"
 errorlog = "-"
+loglevel = _level()
 # The App Service front end terminates TLS and sets X-Forwarded-*.
 forwarded_allow_ips = "*"
 # No runtime control socket: HOME (/home) is storage shared by every instance of the app.

@@ -117,6 +117,9 @@ class KeyClient:
         self._clock = clock
         self._lock = threading.Lock()
         self._flight: Future[CachedKey] | None = None
+        # Why the read in flight started: only a read started after a 401 ("refresh") proves
+        # that Key Vault holds nothing newer than the rejected key.
+        self._flight_kind = ""
         self._cached: CachedKey | None = None
         self._rejected: tuple[int, float] | None = None  # (generation, until)
         self._revalidate_after = 0.0
@@ -124,6 +127,8 @@ class KeyClient:
         self._identify_after = 0.0
         self.kv_reads = 0
         """Secret reads sent to Key Vault by this client (SDK retries of one read count once)."""
+        self.shared_reads = 0
+        """Calls that waited for a read already in flight instead of making their own."""
         self.last_error: str | None = None
         """The last failure to get a key, for the health report."""
         self.version_error: str | None = None
@@ -173,7 +178,7 @@ class KeyClient:
         """
         key = self._cached
         if key is None:
-            return self._single_flight(self._load)
+            return self._single_flight(self._load, "load")
         if (
             self._max_age > 0
             and key.source == "sdk"
@@ -192,18 +197,25 @@ class KeyClient:
         same key (and, for `reject_cooldown` seconds, without asking again), KeyUnavailableError
         when Key Vault cannot be read.
         """
-        with self._lock:
-            cached = self._cached
-            if cached is not None and cached.generation != failed.generation:
-                return cached
-            rejected = self._rejected
-            if rejected and rejected[0] == failed.generation and self._clock() < rejected[1]:
-                raise self._rejected_error(failed)
-            flight, leader = self._join_flight()
-        result = self._lead(flight, self._read_and_store) if leader else self._follow(flight)
-        if result.generation == failed.generation:
+        while True:
             with self._lock:
-                self._rejected = (failed.generation, self._clock() + self._reject_cooldown)
+                cached = self._cached
+                if cached is not None and cached.generation != failed.generation:
+                    return cached
+                rejected = self._rejected
+                if rejected and rejected[0] == failed.generation and self._clock() < rejected[1]:
+                    raise self._rejected_error(failed)
+                flight, leader = self._join_flight("refresh")
+                kind = self._flight_kind
+            if leader:
+                result = self._lead(flight, lambda: self._refresh(failed))
+                break
+            result = self._follow(flight)
+            if kind == "refresh":
+                break
+            # A background re-check may have read Key Vault before the new version was
+            # published: look again instead of calling the key rejected.
+        if result.generation == failed.generation:
             error = self._rejected_error(result)
             if leader:
                 self.last_error = str(error)
@@ -223,7 +235,7 @@ class KeyClient:
 
     def revalidate(self) -> CachedKey:
         """Ask Key Vault for the latest version now (single-flight) and switch to it if new."""
-        return self._single_flight(self._read_and_store)
+        return self._single_flight(self._read_and_store, "recheck")
 
     def identify_reference_version(self, *, min_interval: float = 30.0) -> CachedKey | None:
         """Find the secret version of a key from the reference, if still unknown (rate-limited).
@@ -252,16 +264,17 @@ class KeyClient:
 
     # -- single flight ------------------------------------------------------------------------
 
-    def _join_flight(self) -> tuple[Future[CachedKey], bool]:
+    def _join_flight(self, kind: str) -> tuple[Future[CachedKey], bool]:
         # Caller holds self._lock.
         if self._flight is None:
-            self._flight = Future()
+            self._flight, self._flight_kind = Future(), kind
             return self._flight, True
+        self.shared_reads += 1
         return self._flight, False
 
-    def _single_flight(self, work: Callable[[], CachedKey]) -> CachedKey:
+    def _single_flight(self, work: Callable[[], CachedKey], kind: str) -> CachedKey:
         with self._lock:
-            flight, leader = self._join_flight()
+            flight, leader = self._join_flight(kind)
         return self._lead(flight, work) if leader else self._follow(flight)
 
     def _lead(self, flight: Future[CachedKey], work: Callable[[], CachedKey]) -> CachedKey:
@@ -292,13 +305,20 @@ class KeyClient:
         with self._lock:
             if self._flight is not None:
                 return
-            flight, _ = self._join_flight()
+            flight, _ = self._join_flight("recheck")
+
+        def recheck() -> CachedKey:
+            try:
+                return self._read_and_store()
+            except KeyClientError:
+                # Set before the flight ends: callers meanwhile must not start another re-check.
+                self._revalidate_after = self._clock() + min(self._max_age, 30.0)
+                raise
 
         def run() -> None:
             try:
-                self._lead(flight, self._read_and_store)
+                self._lead(flight, recheck)
             except KeyClientError as exc:
-                self._revalidate_after = self._clock() + min(self._max_age, 30.0)
                 log.warning("background re-check of Key Vault failed, key kept: %s", exc)
 
         self.background = threading.Thread(target=run, name="key-revalidate", daemon=True)
@@ -328,6 +348,14 @@ class KeyClient:
             key.version,
             key.slot,
         )
+        return key
+
+    def _refresh(self, failed: CachedKey) -> CachedKey:
+        key = self._read_and_store()
+        if key.generation == failed.generation:
+            # Recorded before the flight ends, so no caller slips in a second read meanwhile.
+            with self._lock:
+                self._rejected = (failed.generation, self._clock() + self._reject_cooldown)
         return key
 
     def _read_and_store(self) -> CachedKey:

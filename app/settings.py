@@ -12,6 +12,7 @@ AuthMode = Literal["keyVault", "keyless"]
 AUTH_MODES: tuple[str, ...] = ("keyVault", "keyless")
 DEFAULT_API_VERSION = "2024-10-21"
 DEFAULT_KEY_MAX_AGE_SECONDS = 300.0
+LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 _REFERENCE = re.compile(r"^\s*@Microsoft\.KeyVault\(.*\)\s*$", re.IGNORECASE | re.DOTALL)
 _DEPLOYMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")

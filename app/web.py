@@ -121,6 +121,8 @@ def create_app(
             except KeyClientError as exc:
                 available = False
                 problems.append(str(exc))
+            if available and key_client.last_error:
+                problems.append(key_client.last_error)  # a failed refresh; the cached key serves
             report["reference"] = {
                 "state": key_client.reference_state,
                 "value": key_client.reference,
@@ -144,7 +146,8 @@ def create_app(
             }
         )
         if last is not None and not last.ok:
-            problems.append(f"last AI call failed (HTTP {last.status})")
+            answer = f"HTTP {last.status}" if last.status is not None else "no answer"
+            problems.append(f"last AI call failed ({answer})")
         report["status"] = "unavailable" if not available else "degraded" if problems else "ok"
         report["problems"] = problems
         return flask.jsonify(report), 200 if available else 503

@@ -6,13 +6,13 @@ import logging
 import os
 import sys
 
-from app.settings import SettingsError
+from app.settings import LOG_LEVELS, SettingsError
 from app.web import create_app
 
+# APP_LOG_LEVEL is checked by gunicorn.conf.py before any worker starts.
+level = os.environ.get("APP_LOG_LEVEL", "info").strip().upper()
 logging.basicConfig(
-    level=os.environ.get("APP_LOG_LEVEL", "INFO").upper()
-    if os.environ.get("APP_LOG_LEVEL", "INFO").upper() in ("DEBUG", "INFO", "WARNING", "ERROR")
-    else "INFO",
+    level=level if level in LOG_LEVELS else "INFO",
     format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     stream=sys.stderr,
 )

@@ -129,6 +129,9 @@ class SecureAiStack(pulumi.ComponentResource):
             "aiAccountId": ai.id,
             "aiEndpoint": ai.endpoint,
         }
+        if config.deployments:
+            # The deployment the apps call; rotation probes new keys against it.
+            self.outputs["chatDeployment"] = config.deployments[0].name
         if config.key_mode:
             vault = SecureKeyVault(
                 f"{name}-kv",

@@ -133,10 +133,11 @@ def run(args: argparse.Namespace) -> int:
         if output is not None and not output.parent.is_dir():
             raise ScanInputError(f"--output {args.output!r}: its directory does not exist")
         files = list(collect_files(args.paths))
+        # Every file is read before anything is reported: an unreadable one stops the scan.
+        findings = [f for path in files for f in scan_file(path)]
     except ScanInputError as error:
         print(f"preflight scan: {error}", file=sys.stderr)
         return 2
-    findings = [f for path in files for f in scan_file(path)]
     report = render(findings, args.format, files_scanned=len(files))
     if output is not None:
         tmp = output.with_name(output.name + ".tmp")
@@ -258,12 +259,15 @@ def scan_text(text: str, path: str, *, pulumi_stack: bool = False) -> list[FileF
 
 
 def scan_file(path: Path) -> list[FileFinding]:
-    """Findings in one file; binary and oversized files are skipped."""
+    """Findings in one file; binary and oversized files are skipped. A file that cannot be read
+    raises ScanInputError: an unscanned file must not pass as a clean one."""
     try:
         with path.open("rb") as handle:
             data = handle.read(MAX_BYTES + 1)
-    except OSError:
-        return []
+    except OSError as error:
+        raise ScanInputError(
+            f"PATH {path.as_posix()!r}: cannot be read ({error.strerror})"
+        ) from None
     if len(data) > MAX_BYTES or b"\0" in data[:BINARY_SNIFF]:
         return []
     return scan_text(

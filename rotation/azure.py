@@ -236,7 +236,7 @@ class Probe:
         """Probe until the key is accepted; RotationStopped (nothing published) on timeout."""
         if self._waiter.until(lambda: True if self.accepted(key) else None) is None:
             raise RotationStopped(
-                f"the AI endpoint did not accept the new {slot} within "
+                f"the AI endpoint did not accept {slot} within "
                 f"{self._waiter.timeout:g} s; nothing was published (re-run to retry)"
             )
         log.info("probe: %s accepted by the AI endpoint", slot)

@@ -223,7 +223,6 @@ def _operate(
     args: argparse.Namespace,
     connection: Connection,
     out: Callable[[str], None],
-    hook: Callable[[str], None],
 ) -> int:
     resolved, vault, _ = prepare(args, connection)
     edges = connection.edges(
@@ -240,7 +239,6 @@ def _operate(
         edges,
         resolved.consumers,
         period_override=args.period_days,
-        hook=hook,
         drain_seconds=args.drain_seconds,
         echo=lambda line: print(f"{PROG}: {line}", file=sys.stderr, flush=True),
     )
@@ -257,7 +255,6 @@ def main(
     *,
     connection: Connection | None = None,
     out: Callable[[str], None] = print,
-    hook: Callable[[str], None] = lambda point: None,
 ) -> int:
     """Run the command line; `connection` (default: DefaultAzureCredential) is for tests."""
     args = build_parser().parse_args(argv)
@@ -276,7 +273,7 @@ def main(
         connection = connection or Connection.default()
         if args.command == "status":
             return _status(args, connection, out)
-        return _operate(args, connection, out, hook)
+        return _operate(args, connection, out)
     except (target.InputError, state.StateError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2

@@ -33,9 +33,9 @@ REFERENCE_SITE = "app-ref-drill"
 SDK_SITE = "app-sdk-drill"
 # Longer than any request of the drill takes: a request holding the retired key finishes before
 # the next rotation regenerates it.
-DRAIN_SECONDS = 0.5
+DRAIN_SECONDS = 1.0
 # The SDK app re-checks Key Vault this often (AZURE_AI_KEY_MAX_AGE_SECONDS): about once a rotation.
-KEY_MAX_AGE = 1.0
+KEY_MAX_AGE = 1.5
 
 
 @dataclass
@@ -301,6 +301,7 @@ def summary(
         "kvReadsPerRotationPerProcess": round(kv_reads / max(1, rotations) / max(1, processes), 2),
         "p50Ms": round(_percentile(tally.latencies, 0.50) * 1000, 2),
         "p99Ms": round(_percentile(tally.latencies, 0.99) * 1000, 2),
+        "maxMs": round(max(tally.latencies, default=0.0) * 1000, 2),
         "rotationSeconds": {
             "mean": round(statistics.fmean(durations), 3) if durations else 0.0,
             "max": round(max(durations), 3) if durations else 0.0,
@@ -329,7 +330,14 @@ def run_local_drill(local: LocalWorld, rotations: int, clients: int) -> dict[str
             response = sessions[index % clients].post(f"{host}/chat", json=PROMPT, timeout=30)
         except requests.RequestException as exc:
             return type(exc).__name__
-        return None if response.status_code == 200 else f"HTTP {response.status_code}"
+        if response.status_code == 200:
+            return None
+        try:
+            reason = str(response.json().get("error", ""))[:120]
+        except ValueError:
+            reason = ""
+        # The app's errors name versions and slots, never a key.
+        return f"HTTP {response.status_code} {reason}".strip()
 
     def rotate() -> None:
         engine.run(machine.Operation("rotate"))
@@ -383,7 +391,8 @@ def render_text(report: dict[str, Any]) -> str:
             f"drill ({report['mode']}): {report['rotations']} rotations under load",
             f"requests  {report['requests']}  failed {report['failures']}"
             + (f"  {report['errors']}" if report["errors"] else ""),
-            f"latency   p50 {report['p50Ms']} ms  p99 {report['p99Ms']} ms",
+            f"latency   p50 {report['p50Ms']} ms  p99 {report['p99Ms']} ms  "
+            f"max {report['maxMs']} ms",
             f"key vault {report['kvReads']} reads by the apps "
             f"({report['kvReadsPerRotationPerProcess']} per rotation per process)",
             f"rotation  mean {report['rotationSeconds']['mean']} s  "

@@ -131,6 +131,14 @@ def create_app(connection: Connection | None = None, **options: Any) -> Any:
 
     app = flask.Flask(__name__)
 
+    @app.route("/", methods=["OPTIONS"])
+    def handshake() -> tuple[str, int, dict[str, str]]:
+        # The CloudEvents schema validates a webhook with an OPTIONS request instead.
+        origin = flask.request.headers.get("WebHook-Request-Origin", "")
+        if not origin:
+            return "", 400, {}
+        return "", 200, {"WebHook-Allowed-Origin": origin, "Allow": "POST"}
+
     @app.post("/")
     def events() -> tuple[flask.Response, int]:
         body = flask.request.get_json(silent=True)

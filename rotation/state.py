@@ -241,7 +241,8 @@ def published_tags(tags: Mapping[str, str], progress: Progress | None, slot: str
 
 def switched_tags(tags: Mapping[str, str], when: datetime) -> dict[str, str]:
     """Tags noting that consumers moved onto this version at `when`."""
-    return {**tags, TAG_SWITCHED_AT: when.isoformat(timespec="seconds")}
+    # Milliseconds: the drain before the next regeneration is measured from this moment.
+    return {**tags, TAG_SWITCHED_AT: when.isoformat(timespec="milliseconds")}
 
 
 def drain_since(tags: Mapping[str, str], created_on: datetime | None) -> datetime | None:

@@ -192,7 +192,8 @@ def parse_stack_outputs(outputs: Any, source: str = "stack outputs") -> StackOut
             )
         vault = vault or f"{parts.scheme}://{parts.netloc}/"
         name = name or segments[1]
-    apps = outputs.get("apps") or {}
+    apps = outputs.get("apps")
+    apps = {} if apps is None else apps
     if not isinstance(apps, dict):
         raise InputError(f"{source} output 'apps': {apps!r} is not an object of apps by name")
     consumers: list[Consumer] = []

@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -108,12 +107,16 @@ def is_app_configuration_reference(value: str) -> bool:
 
 # --- what is not a secret ----------------------------------------------------------------------
 
-_PLACEHOLDER = re.compile(
-    r"\$\{|\$\(|#\{|\{\{|<[^<>]*>|%[A-Za-z_][A-Za-z0-9_]*%|^\$[A-Za-z_][A-Za-z0-9_]*$|^\{[^{}]*\}$"
-    r"|replace[_-]?me|change[_-]?me|your[_-]|placeholder|redacted|xxxx|\*\*\*|\.\.\.|…"
-    r"|example|dummy|sample|insert[_-]|^(.)\1*$|\{[A-Za-z_][\w.]*(?:\[[^\]]*\])?\}",
-    re.IGNORECASE,
+# Words and markers anywhere in a lower-cased token (plain alternatives: a fast search).
+_PLACEHOLDER_MARK = re.compile(
+    r"\$\{|\$\(|#\{|\{\{|replace.?me|change.?me|your[_-]|placeholder|redacted|xxxx|\*\*\*|\.\.\.|…"
+    r"|example|dummy|sample|insert[_-]"
 )
+# Shapes, tried only on tokens holding one of "<%${": `<your-key>`, `%VAR%`, `$VAR`, `{name}`.
+_PLACEHOLDER_SHAPE = re.compile(
+    r"<[^<>]*>|%[A-Za-z_]\w*%|^\$[A-Za-z_]\w*$|^\{[^{}]*\}$|\{[A-Za-z_][\w.]*(?:\[[^\]]*\])?\}"
+)
+_SHAPE_CHARS = frozenset("<%${")
 _NOT_A_VALUE = frozenset({"true", "false", "null", "none", "yes", "no", "on", "off", "undefined"})
 _GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 _DIGEST_SYNTAX = re.compile(r"(?:sha(?:1|224|256|384|512)|md5)[:-]", re.IGNORECASE)
@@ -127,16 +130,27 @@ _PUBLIC_CONSTANTS_SHA256 = frozenset(
         "5e56393271db3db7608d079d31ccf8640e0ed44cba3d1c1967bbca1871735a8d",
     }
 )
+_PUBLIC_CONSTANT_PREFIXES = frozenset({"4dab", "1b47"})
 
 
 def is_placeholder(token: str) -> bool:
     """True for a placeholder where a secret would go: ``${{ secrets.X }}``, ``$(VAR)``,
     ``${VAR}``, ``<your-key>``, ``REPLACE_ME``, ``#{X}#``, ``xxxx``, ``changeme``."""
-    return token.lower() in _NOT_A_VALUE or _PLACEHOLDER.search(token) is not None
+    lowered = token.lower()
+    return (
+        lowered in _NOT_A_VALUE
+        or _PLACEHOLDER_MARK.search(lowered) is not None
+        or (not _SHAPE_CHARS.isdisjoint(token) and _PLACEHOLDER_SHAPE.search(token) is not None)
+        or len(set(token)) == 1
+    )
 
 
 def _is_public_constant(token: str) -> bool:
-    return hashlib.sha256(token.encode()).hexdigest() in _PUBLIC_CONSTANTS_SHA256
+    # Hash only what starts like one of them (the first 4 characters are not key-like).
+    return (
+        token[:4] in _PUBLIC_CONSTANT_PREFIXES
+        and hashlib.sha256(token.encode()).hexdigest() in _PUBLIC_CONSTANTS_SHA256
+    )
 
 
 _PATH = re.compile(r"(?:~|\.{1,2})?(?:/[\w.@-]+)+/?")
@@ -165,10 +179,14 @@ def _is_benign_token(token: str) -> bool:
 
 
 def _entropy(token: str) -> float:
+    """Shannon entropy in bits per character."""
     n = len(token)
-    return -sum(c / n * math.log2(c / n) for c in Counter(token).values())
+    counts = [token.count(c) for c in set(token)]
+    return math.log2(n) - sum(c * math.log2(c) for c in counts) / n
 
 
+_DIGIT = re.compile(r"\d")
+_CAPITAL = re.compile(r"[A-Z]")
 _PASSWORD_SYMBOLS = frozenset("!@#$%^&*+=?~|<>()[]{},;'\"\\")
 
 
@@ -177,21 +195,21 @@ def _random_enough(token: str, *, password: bool) -> bool:
     n = len(token)
     if n < (8 if password else 16) or n > 4096:
         return False
-    lower = any(c.islower() for c in token)
-    upper = any(c.isupper() for c in token)
-    digit = any(c.isdigit() for c in token)
+    lower = token != token.upper()
+    upper = token != token.lower()
+    digit = _DIGIT.search(token) is not None
     # Identifiers and versions ("gpt-4o-mini-2024-07-18", "my.service.name") are a fifth or more
     # separators; base64, hex and generated passwords are not.
-    if sum(c in "-_./:" for c in token) * 5 > n:
+    if sum(map(token.count, "-_./:")) * 5 > n:
         return False
     if password:
         # Letters with digits or symbols; separators alone make words ("Ocp-Apim-Key"), not one.
-        return (lower or upper) and (digit or any(c in _PASSWORD_SYMBOLS for c in token))
+        return (lower or upper) and (digit or not _PASSWORD_SYMBOLS.isdisjoint(token))
     if lower + upper + digit < 2 or not (lower or upper):
         return False
     if not digit:
         # camelCase and Title-Case words ("Ocp-Apim-Subscription-Key") have few capitals.
-        capitals = sum(c.isupper() for c in token) / n
+        capitals = len(_CAPITAL.findall(token)) / n
         if not 0.25 <= capitals <= 0.75:
             return False
     return _entropy(token) >= 3.0
@@ -201,14 +219,16 @@ def _random_enough(token: str, *, password: bool) -> bool:
 
 # `apiKey: v`, `"apiKey": "v`, `\"apiKey\": \"v`, `--api-key v`, `--api-key=v`, `?api-key=v`,
 # `<apiKey>v`, `key => 'v`, `ETag: W/"v`, `Bearer v`, `["--api-key", "v`.
-_LABEL_BEFORE = re.compile(
-    r"([A-Za-z][A-Za-z0-9_.\-]{0,63})(?:\\?[\"'])?\s*(?:=>|[:=>,]|\s)\s*(?:W/)?(?:\\?[\"'(])?\s*\Z"
+# Matched on the reversed text before the value, so it is anchored where the value starts:
+# label, optional quote, separator, optional `W/` and opening quote or parenthesis, reversed.
+_LABEL_BEFORE_REVERSED = re.compile(
+    r"\s*(?:[\"'(]\\?)?(?:/W)?\s*(?:>=|[:=>,]|\s)\s*(?:[\"']\\?)?([A-Za-z0-9_.\-]{0,63}[A-Za-z])"
 )
 
 
 def _label_before(text: str, start: int) -> str | None:
-    m = _LABEL_BEFORE.search(text, max(0, start - 80), start)
-    return m.group(1) if m else None
+    m = _LABEL_BEFORE_REVERSED.match(text[max(0, start - 80) : start][::-1])
+    return m.group(1)[::-1] if m else None
 
 
 # --- rules -------------------------------------------------------------------------------------
@@ -221,9 +241,9 @@ class _Rule:
     kind: str
     reason: str
     pattern: re.Pattern[str]
-    # What the value must hold for the rule to apply: one of these literals, or a credential-
-    # sounding word in any case (CREDENTIAL_WORD), or nothing (None: always applies). All literals
-    # are looked for in one pass, since most values hold none of them.
+    # What the value must hold for the rule to apply: one of these literals, or a connection-
+    # string field name in any case (_CREDENTIAL_WORD), or nothing (None: always applies). All
+    # literals are looked for in one pass, since most values hold none of them.
     gate: tuple[str, ...] | str | None
     check: Check | None = None  # refines or rejects a match: (kind, reason) or None
     group: str = "s"  # the group that holds the secret
@@ -261,22 +281,21 @@ def _check_storage_key(text: str, m: re.Match[str], name: str | None) -> tuple[s
     return "", ""
 
 
-_SAS_STOP = frozenset(" \t\r\n\"'<>`,")
+_SAS_STOP = tuple(" \t\r\n\"'<>`,")
 _SAS_FIELD = re.compile(r"(?:^|[?&;=])(?:sv|se|sp|st|spr|srt|ss|sr|skoid)=")
 
 
 def _check_sas(text: str, m: re.Match[str], name: str | None) -> tuple[str, str] | None:
     if is_placeholder(m.group("s")):
         return None
-    left = m.start()
-    while left > 0 and text[left - 1] not in _SAS_STOP:
-        left -= 1
-    right = m.end()
-    while right < len(text) and text[right] not in _SAS_STOP:
-        right += 1
+    # The SAS is the run of text around sig= up to whitespace, a quote or a bracket.
+    left = max(text.rfind(c, 0, m.start()) for c in _SAS_STOP) + 1
+    ends = [i for i in (text.find(c, m.end()) for c in _SAS_STOP) if i >= 0]
+    right = min(ends, default=len(text))
     return ("", "") if _SAS_FIELD.search(text, left, right) else None
 
 
+_CONNECTION_FIELDS = ("accountkey", "sharedaccesskey", "password", "pwd", "secret", "accesskey")
 _CONN_KIND = {
     "accountkey": ("storage-account-key", "connection string: AccountKey="),
     "sharedaccesskey": ("shared-access-key", "connection string: SharedAccessKey="),
@@ -438,23 +457,24 @@ _RULES: tuple[_Rule, ...] = (
     ),
 )
 
-_GATE_RULE = {
-    literal: i
-    for i, rule in enumerate(_RULES)
-    if isinstance(rule.gate, tuple)
-    for literal in rule.gate
-}
-# Plain literals, no groups: the regex engine then searches them fast.
-_GATE = re.compile("|".join(map(re.escape, sorted(_GATE_RULE, key=len, reverse=True))))
+# Credential-sounding words: where a credential label may be.
+_CREDENTIAL_WORDS = (
+    "key|secret|passw|pwd|token|credential|connectionstring|signature|sas|pat|bearer|auth|pass"
+    "|sig|cred"
+)
+_CREDENTIAL_HINT = re.compile(_CREDENTIAL_WORDS)
+
+# One pass over the value finds the rules' gate literals (plain literals, no groups, so the
+# regex engine searches them fast).
+_GATE_RULES: dict[str, set[int]] = {}
+for _index, _rule in enumerate(_RULES):
+    if isinstance(_rule.gate, tuple):
+        for _literal in _rule.gate:
+            _GATE_RULES.setdefault(_literal, set()).add(_index)
+_GATE = re.compile("|".join(sorted(map(re.escape, _GATE_RULES), key=len, reverse=True)))
 _ALWAYS = frozenset(i for i, rule in enumerate(_RULES) if rule.gate is None)
 _ON_CREDENTIAL_WORD = frozenset(i for i, rule in enumerate(_RULES) if rule.gate == _CREDENTIAL_WORD)
-_INDEXED_RULES = tuple(enumerate(_RULES))
 
-# Credential-sounding words (in a lower-cased value): where a credential label may be.
-_CREDENTIAL_HINT = re.compile(
-    r"key|secret|passw|pwd|token|credential|connectionstring|signature|sas|pat|bearer|auth|pass"
-    r"|sig|cred"
-)
 _LABEL_RUN = re.compile(r"[A-Za-z0-9_.\-]*")
 # After a label: the separator, then the value (`: `, `=`, `": "`, ` `, `=>`, `", "`).
 # A comma separates only quoted items (`"--api-key", "v"`), never code (`f(password=p, t=5)`);
@@ -476,16 +496,16 @@ _NAMED_VALUE = re.compile(
 )
 
 
-def _labelled_values(value: str, lowered: str) -> Iterator[tuple[str, int, int]]:
+def _labelled_values(value: str, lowered: str, first: int) -> Iterator[tuple[str, int, int]]:
     """(label, start, end) of each value written after a credential-sounding label, or paired
-    with one in a name/value setting."""
+    with one in a name/value setting. ``first`` is where the first credential word is."""
     if "value" in lowered:
         for m in _NAMED_VALUE.finditer(value):
             yield m.group("label"), m.start("s"), m.end("s")
     n = len(value)
     done = -1
     backwards = ""
-    for hint in _CREDENTIAL_HINT.finditer(lowered):
+    for hint in _CREDENTIAL_HINT.finditer(lowered, first):
         if hint.start() < done:
             continue  # another hint inside a label already seen
         # The label is the run of label characters around the hint (found backwards by matching
@@ -525,7 +545,10 @@ def find_secrets(value: str, *, setting_name: str | None = None) -> list[Finding
     """Credentials in ``value``, in order of position. ``setting_name`` (the app setting, env var or
     field that holds the value) is context, never required: self-identifying formats are found
     under any name."""
-    if len(value) < 8 or is_key_vault_reference(value) or is_app_configuration_reference(value):
+    if len(value) < 8 or (
+        "@Microsoft." in value
+        and (is_key_vault_reference(value) or is_app_configuration_reference(value))
+    ):
         return []
     found: list[Finding] = []
     spans: list[tuple[int, int]] = []
@@ -535,12 +558,14 @@ def find_secrets(value: str, *, setting_name: str | None = None) -> list[Finding
         found.append(Finding(kind, start, end, mask(value[start:end]), reason))
 
     lowered = value.lower()
-    hints = _CREDENTIAL_HINT.search(lowered) is not None
-    gates = {_GATE_RULE[literal] for literal in _GATE.findall(value)}
-    gates |= _ON_CREDENTIAL_WORD | _ALWAYS if hints else _ALWAYS
-    for index, rule in _INDEXED_RULES:
-        if index not in gates:
-            continue
+    first_hint = _CREDENTIAL_HINT.search(lowered)
+    gates = set(_ALWAYS)
+    if first_hint and any(field in lowered for field in _CONNECTION_FIELDS):
+        gates |= _ON_CREDENTIAL_WORD
+    for literal in set(_GATE.findall(value)):
+        gates.update(_GATE_RULES[literal])
+    for index in sorted(gates):
+        rule = _RULES[index]
         for m in rule.pattern.finditer(value):
             start, end = m.span(rule.group)
             if rule.kind == "private-key":
@@ -555,7 +580,10 @@ def find_secrets(value: str, *, setting_name: str | None = None) -> list[Finding
                 kind, reason = verdict[0] or kind, verdict[1] or reason
             add(kind, start, end, reason)
 
-    for label, start, end in _labelled_values(value, lowered) if hints else ():
+    if spans and spans[0] == (0, len(value)):
+        return found  # the whole value is one credential: nothing else can be in it
+    labelled = _labelled_values(value, lowered, first_hint.start()) if first_hint else ()
+    for label, start, end in labelled:
         if not is_credential_name(label) or _overlaps(spans, start, end):
             continue
         reason = _generic(value[start:end], label)
@@ -577,5 +605,6 @@ def find_secrets(value: str, *, setting_name: str | None = None) -> list[Finding
             if reason is not None:
                 add("generic-secret", offset, end, reason)
 
-    found.sort(key=lambda f: f.start)
+    if len(found) > 1:
+        found.sort(key=lambda f: f.start)
     return found

@@ -181,15 +181,30 @@ def test_sixteen_clients_keep_working_through_rotations(env: Env) -> None:
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(16)]
     for thread in threads:
         thread.start()
+
+    def wait_until(condition: Callable[[], bool], what: str) -> None:
+        deadline = time.monotonic() + 10
+        while not condition():
+            assert not failures, failures
+            assert time.monotonic() < deadline, f"timed out waiting for {what}"
+            stop.wait(0.002)
+
     active, standby = "key1", "key2"
     try:
         for _ in range(3):
             version = env.rotate(standby)  # publish the regenerated standby key
             env.state.regenerate_key(env.world.account.name, active)  # then retire the old one
-            deadline = time.monotonic() + 10
-            while key_client.cached is not None and key_client.cached.version != version:
-                assert time.monotonic() < deadline, "the clients never moved to the new version"
-                stop.wait(0.005)
+            wait_until(
+                lambda v=version: key_client.cached is not None and key_client.cached.version == v,
+                "the process to move to the new version",
+            )
+            # Like the rotation's confirmation step: every client has finished a call since, so
+            # no call still holds the retired key when the next regeneration comes.
+            seen = list(calls)
+            wait_until(
+                lambda s=seen: all(now > then for now, then in zip(calls, s, strict=True)),
+                "every client to finish a call on the new key",
+            )
             active, standby = standby, active
     finally:
         stop.set()

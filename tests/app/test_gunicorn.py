@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,9 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def startup_command(port: int) -> list[str]:
     # The command App Service runs, with the bind narrowed to loopback for the test.
     return [
-        sys.executable,
-        "-m",
-        "gunicorn",
+        str(Path(sys.executable).parent / "gunicorn"),
         "--config",
         "app/gunicorn.conf.py",
         "--bind",
@@ -40,21 +39,35 @@ def clean_env(**settings: str) -> dict[str, str]:
     return {**keep, "GUNICORN_WORKERS": "1", "GUNICORN_THREADS": "2", **settings}
 
 
-def test_bad_setting_stops_gunicorn_with_one_line() -> None:
+@pytest.mark.parametrize(
+    ("settings", "line"),
+    [
+        (
+            {"AZURE_AI_ENDPOINT": "http://example.openai.azure.com", "AZURE_AI_DEPLOYMENT": "c"},
+            "app: AZURE_AI_ENDPOINT='http://example.openai.azure.com': must be an https:// URL "
+            "with a host name",
+        ),
+        (
+            {"APP_LOG_LEVEL": "loud"},
+            "app: APP_LOG_LEVEL='loud': must be one of debug, info, warning, error",
+        ),
+        (
+            {"GUNICORN_THREADS": "0"},
+            "app: GUNICORN_THREADS='0': must be an integer from 1 to 256",
+        ),
+    ],
+)
+def test_bad_setting_stops_gunicorn_with_one_line(settings: dict[str, str], line: str) -> None:
     result = subprocess.run(
         startup_command(free_port()),
         cwd=ROOT,
-        env=clean_env(AZURE_AI_ENDPOINT="http://example.openai.azure.com", AZURE_AI_DEPLOYMENT="c"),
+        env=clean_env(**settings),
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert lines[-1] == (
-        "app: AZURE_AI_ENDPOINT='http://example.openai.azure.com': must be an https:// URL with "
-        "a host name"
-    )
+    assert result.stderr.strip().splitlines()[-1] == line
     assert "Traceback" not in result.stderr + result.stdout
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -327,3 +328,132 @@ def test_unresolved_reference_falls_back_to_the_sdk(env: Env) -> None:
         env.world.secret.version,
         "unresolved",
     )
+
+
+class GatedVault:
+    """While `gate` is set, holds authenticated secret reads until the test releases them:
+    before the vault answers, or (`after`) with the vault's answer already taken."""
+
+    def __init__(self, state: emulator.AzureState) -> None:
+        self.app = emulator.EmulatorApp(state)
+        self.gate = False
+        self.after = False
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        held = (
+            self.gate
+            and environ.get("HTTP_HOST", "").endswith(".vault.azure.net")
+            and "HTTP_AUTHORIZATION" in environ
+        )
+        answer = self.app(environ, start_response) if self.after else None
+        if held:
+            self.entered.set()
+            assert self.release.wait(30), "the test never released the vault"
+        return answer if self.after else self.app(environ, start_response)
+
+
+def gated_world() -> tuple[Any, list[GatedVault]]:
+    gated: list[GatedVault] = []
+
+    def wrap(state: emulator.AzureState) -> GatedVault:
+        gated.append(GatedVault(state))
+        return gated[0]
+
+    return world_env(wrap), gated
+
+
+def wait_for(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.001)
+
+
+def test_cached_key_keeps_serving_while_a_key_vault_read_is_stuck() -> None:
+    world, gated = gated_world()
+    with world as env:
+        vault = gated[0]
+        client = env.key_client()
+        cached = client.current()
+        new_version = env.rotate("key2")
+        vault.gate = True
+        reader = threading.Thread(target=client.revalidate)
+        reader.start()
+        try:
+            assert vault.entered.wait(30)
+            served: list[CachedKey] = []
+            others = [
+                threading.Thread(target=lambda: served.append(client.current())) for _ in range(8)
+            ]
+            for thread in others:
+                thread.start()
+            for thread in others:
+                thread.join(timeout=10)
+            assert [t.is_alive() for t in others] == [False] * 8  # nobody waited for the read
+            assert served == [cached] * 8
+            assert reader.is_alive()
+        finally:
+            vault.release.set()
+            reader.join()
+        assert client.current().version == new_version
+
+
+def test_a_recheck_that_read_before_the_publish_does_not_reject_the_new_key() -> None:
+    world, gated = gated_world()
+    with world as env:
+        vault = gated[0]
+        vault.after = True
+        client = env.key_client()
+        old = client.current()
+        vault.gate = True
+        recheck = threading.Thread(target=client.revalidate)
+        recheck.start()
+        try:
+            assert vault.entered.wait(30)  # the re-check holds Key Vault's pre-rotation answer
+            vault.gate = False
+            new_version = env.rotate("key2")
+            env.state.regenerate_key(env.world.account.name, "key1")
+            results: list[Any] = []
+
+            def refresh() -> None:
+                try:
+                    results.append(client.refresh_after_failure(old))
+                except Exception as exc:
+                    results.append(exc)
+
+            follower = threading.Thread(target=refresh)
+            follower.start()
+            wait_for(lambda: client.shared_reads == 1, "the 401 to join the re-check in flight")
+        finally:
+            vault.release.set()
+            recheck.join()
+        follower.join()
+        assert [(r.version, r.slot) for r in results] == [(new_version, "key2")]
+        assert client.kv_reads == 3  # load, the stale re-check, the refresh after the 401
+
+
+def test_failed_background_recheck_keeps_the_key_and_waits_before_retrying(env: Env) -> None:
+    clock = emulator.ManualClock(start=0.0)
+    client = env.key_client(clock=clock, max_age=300.0)
+    first = client.current()
+    env.state.add_fault(host=env.kv_host, method="GET", status=503)
+    clock.advance(300)
+    assert client.current() is first
+    failed_check = client.background
+    assert failed_check is not None
+    failed_check.join()
+    assert client.last_error == (
+        f"Key Vault read of secret '{env.world.secret_name}' failed: HTTP 503 ServiceUnavailable"
+    )
+    assert client.current() is first and client.background is failed_check  # no retry yet
+    clock.advance(29)
+    assert client.current() is first and client.background is failed_check
+    env.state.clear_faults()
+    new_version = env.rotate("key2")
+    clock.advance(1)
+    assert client.current() is first
+    assert client.background is not failed_check and client.background is not None
+    client.background.join()
+    assert (client.current().version, client.last_error, client.kv_reads) == (new_version, None, 3)

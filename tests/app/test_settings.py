@@ -167,3 +167,9 @@ def test_unresolved_reference_detection(value: str | None, expected: bool) -> No
 def test_random_keys_are_never_taken_for_references() -> None:
     for _ in range(50):
         assert not is_key_vault_reference(secrets.token_urlsafe(32))
+
+
+def test_the_reference_the_stack_writes_is_detected() -> None:
+    from components.stack import key_vault_reference
+
+    assert is_key_vault_reference(key_vault_reference("sai-kv", "ai-api-key"))

@@ -163,7 +163,11 @@ def test_dead_key_still_in_key_vault_gives_502_and_a_degraded_health(env: Env) -
         False,
         401,
     )
-    assert body["problems"] == ["last AI call failed (HTTP 401)"]
+    assert body["problems"] == [
+        f"the AI endpoint rejects key version {env.world.secret.version} (slot key1) and Key "
+        f"Vault secret '{env.world.secret_name}' holds no other key",
+        "last AI call failed (HTTP 401)",
+    ]
 
 
 def test_key_vault_outage_on_refresh_gives_503(env: Env) -> None:

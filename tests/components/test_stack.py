@@ -295,6 +295,7 @@ def test_outputs_are_identifiers_and_never_a_key(dev):
         "resourceGroupName": "sai-dev-rg",
         "aiAccountId": ACCOUNT_ID,
         "aiEndpoint": "https://sai-dev-ai-1ad1d4.openai.azure.com/",
+        "chatDeployment": "chat",
         "vaultUri": "https://sai-dev-kv-1ad1d4.vault.azure.net/",
         "secretName": "ai-api-key",
         "secretUri": "https://sai-dev-kv-1ad1d4.vault.azure.net/secrets/ai-api-key",

@@ -275,6 +275,24 @@ def test_a_bad_path_among_good_ones_scans_nothing(
     )
 
 
+def test_an_unreadable_file_stops_the_scan_with_one_line_and_no_report(
+    capsys: pytest.CaptureFixture[str], tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_open = Path.open
+
+    def refuse_main_py(self: Path, *args, **kwargs):
+        if self.name == "main.py":
+            raise PermissionError(13, "Permission denied")
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", refuse_main_py)
+    assert _run(capsys, ".") == (
+        2,
+        "",
+        "preflight scan: PATH 'app/main.py': cannot be read (Permission denied)\n",
+    )
+
+
 def test_the_preflight_command_runs_the_scanner(tree: Path, keys: dict[str, str]) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "preflight", "scan", "--format", "text", ".env"],

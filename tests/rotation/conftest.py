@@ -12,7 +12,7 @@ from rotation.drill import REFERENCE_SITE, LocalWorld, local_world
 
 
 @dataclass
-class Probe:
+class Look:
     """Reads the emulated world directly (no SDK): keys, versions, environments."""
 
     local: LocalWorld
@@ -50,5 +50,5 @@ def local() -> Iterator[LocalWorld]:
 
 
 @pytest.fixture
-def look(local: LocalWorld) -> Probe:
-    return Probe(local)
+def look(local: LocalWorld) -> Look:
+    return Look(local)

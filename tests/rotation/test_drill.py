@@ -53,5 +53,6 @@ def test_drill_command_prints_json_and_exits_0(capsys):
         "kvReadsPerRotationPerProcess",
         "p50Ms",
         "p99Ms",
+        "maxMs",
         "rotationSeconds",
     }

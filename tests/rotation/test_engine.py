@@ -11,7 +11,7 @@ from rotation.azure import RotationStopped
 from rotation.drill import REFERENCE_SITE, SDK_SITE, local_world
 from rotation.state import Operation
 
-from .conftest import Probe
+from .conftest import Look
 
 NOW = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
 
@@ -45,7 +45,7 @@ def test_rotate_publishes_a_fresh_standby_key_and_moves_every_consumer(local, lo
         "RotationState": "idle",
         "Consumers": REFERENCE_SITE,
         "RotatedAt": "2026-11-26T12:00:00+00:00",
-        "SwitchedAt": "2026-11-26T12:00:00+00:00",
+        "SwitchedAt": "2026-11-26T12:00:00.000+00:00",
     }
     assert latest.exp == int((NOW + timedelta(days=90)).timestamp())
     assert latest.content_type == "text/plain; azure-ai-api-key"
@@ -135,7 +135,7 @@ CRASH_POINTS = [
 )
 def test_a_crash_anywhere_then_a_rerun_converges(op, point):
     with local_world(key_max_age=0.02) as local:
-        look = Probe(local)
+        look = Look(local)
         before = look.keys()
         versions = len(look.versions())
         seen: list[str] = []
@@ -228,7 +228,7 @@ def test_revoke_stops_before_regenerating_when_a_site_cannot_be_refreshed(local,
 
 def test_a_key_accepted_only_after_a_delay_is_probed_until_it_answers():
     with local_world(accept_delay=0.15, key_max_age=0.02) as local:
-        look = Probe(local)
+        look = Look(local)
         built = engine(local)
         built.run(Operation("rotate"))
         assert built.edges.probe.attempts > 1
@@ -237,12 +237,12 @@ def test_a_key_accepted_only_after_a_delay_is_probed_until_it_answers():
 
 def test_a_key_that_never_answers_is_not_published():
     with local_world(accept_delay=3600, key_max_age=0.02) as local:
-        look = Probe(local)
+        look = Look(local)
         versions = len(look.versions())
         with pytest.raises(RotationStopped) as caught:
             engine(local, probe_timeout=0.1).run(Operation("rotate"))
         assert str(caught.value) == (
-            "the AI endpoint did not accept the new key2 within 0.1 s; nothing was published "
+            "the AI endpoint did not accept key2 within 0.1 s; nothing was published "
             "(re-run to retry)"
         )
         assert len(look.versions()) == versions
@@ -266,7 +266,7 @@ def test_rotation_waits_for_requests_on_the_retired_key_to_drain_revoke_does_not
     waits: list[float] = []
     first = engine(local)
     first.run(Operation("rotate"))
-    assert look.latest().tags["SwitchedAt"] == "2026-11-26T12:00:00+00:00"
+    assert look.latest().tags["SwitchedAt"] == "2026-11-26T12:00:00.000+00:00"
     second = engine(local)
     second._drain, second._sleep = 5.0, waits.append
     second.run(Operation("rotate"))

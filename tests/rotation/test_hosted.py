@@ -78,3 +78,11 @@ def test_webhook_answers_500_when_a_rotation_stops_and_400_on_a_bad_body(local, 
     assert response.get_json() == {
         "error": "event delivery: the rule is a JSON list of event objects"
     }
+
+
+def test_cloudevents_webhook_handshake(local):
+    client = create_app(local.connection).test_client()
+    response = client.options("/", headers={"WebHook-Request-Origin": "eventgrid.azure.net"})
+    assert response.status_code == 200
+    assert response.headers["WebHook-Allowed-Origin"] == "eventgrid.azure.net"
+    assert client.options("/").status_code == 400

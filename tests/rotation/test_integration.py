@@ -79,6 +79,34 @@ def test_rotate_and_status_over_tls_as_a_separate_process(tmp_path):
             True,
         )
 
+        # The drill against "the real deployment" the outputs name: here, the served emulator.
+        drill = cli(
+            env,
+            "drill",
+            "--stack-outputs",
+            str(outputs),
+            "--rotations",
+            "2",
+            "--clients",
+            "2",
+            "--format",
+            "json",
+            "--drain-seconds",
+            "0",
+            "--poll-interval",
+            "0.05",
+            "--probe-timeout",
+            "20",
+            "--confirm-timeout",
+            "20",
+        )
+        assert drill.returncode == 0, drill.stderr
+        figures = json.loads(drill.stdout)
+        assert (figures["mode"], figures["rotations"], figures["failures"]) == ("remote", 2, 0)
+        assert figures["requests"] > 0
+        latest = local.state.latest_secret(local.world.vault.name, local.world.secret_name)
+        assert latest.tags["CredentialId"] == "key2"  # key2 -> key1 -> key2
+
         bad = cli(env, "revoke", "--slot", "key9", "--stack-outputs", str(outputs))
         assert bad.returncode == 2
         assert bad.stderr == (
