@@ -33,8 +33,9 @@ log = logging.getLogger(__name__)
 Source = Literal["reference", "sdk"]
 ReferenceState = Literal["absent", "resolved", "unresolved"]
 
-SLOT_TAG = "slot"
-"""The secret tag naming the account key slot (key1 / key2) a version holds."""
+SLOT_TAG = "CredentialId"
+"""The secret tag naming the account key slot (key1 / key2) a version holds (set by the stack
+and by rotation, after Microsoft's two-credential rotation pattern)."""
 VERSIONS_TO_MATCH = 4
 """How many of the newest versions are matched against a key from the reference."""
 

@@ -461,6 +461,11 @@ def load(raw: Mapping[str, Any], stack: str) -> StackConfig:
         except _Invalid as problem:
             problems.append(f"config {LOCATION_KEY}: {problem}")
 
+    if values.get("deployments") == ():
+        problems.append(
+            f"config {namespace}deployments: missing; the rule is at least one model deployment "
+            "{name, model, version, capacity}: the apps call the first (AZURE_AI_DEPLOYMENT)"
+        )
     if values.get("auditLogs") is False and values.get("logAnalyticsWorkspaceId"):
         problems.append(
             f"config {namespace}logAnalyticsWorkspaceId: set while {namespace}auditLogs is false; "

@@ -68,7 +68,7 @@ def seed_world(
 
     - the account (kind OpenAI, one deployment) with two synthetic keys;
     - the vault with ``secret`` = key1 (content type text/plain, tags ``secret_tags`` or
-      ``{"slot": "key1"}``);
+      ``{"CredentialId": "key1"}``, as the stack writes it);
     - the site with app settings AZURE_AI_ENDPOINT, AZURE_AI_DEPLOYMENT, KEY_VAULT_URI,
       AZURE_AI_KEY_SECRET_NAME and AZURE_AI_API_KEY = a versionless Key Vault reference, its
       identity holding "Key Vault Secrets User" on that one secret;
@@ -87,7 +87,7 @@ def seed_world(
         secret,
         state.keys(account)["key1"],
         content_type="text/plain",
-        tags=dict(secret_tags) if secret_tags is not None else {"slot": "key1"},
+        tags=dict(secret_tags) if secret_tags is not None else {"CredentialId": "key1"},
     )
     settings = {
         "AZURE_AI_ENDPOINT": acct.endpoint,

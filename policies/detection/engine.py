@@ -491,17 +491,23 @@ _AFTER_LABEL = re.compile(
 _NAMED_VALUE = re.compile(
     r"\b(?:name|key)\\?[\"']?\s*[:=]\s*\\?[\"']?(?P<label>[A-Za-z][\w.:-]{0,63})\\?[\"']?"
     r"\s*,?\s*\\?[\"']?value\\?[\"']?\s*[:=]\s*\\?[\"']?"
-    r"(?P<s>[^\s\"'\\,;&(){}<>\[\]`|=]{8,}=*)",
-    re.IGNORECASE,
+    r"(?P<s>[^\s\"'\\,;&(){}<>\[\]`|=]{8,}=*)"
 )
+_NAMED_VALUE_ANY_CASE = re.compile(_NAMED_VALUE.pattern, re.IGNORECASE)
 
 
 def _labelled_values(value: str, lowered: str, first: int) -> Iterator[tuple[str, int, int]]:
     """(label, start, end) of each value written after a credential-sounding label, or paired
     with one in a name/value setting. ``first`` is where the first credential word is."""
     if "value" in lowered:
-        for m in _NAMED_VALUE.finditer(value):
-            yield m.group("label"), m.start("s"), m.end("s")
+        # Matched on the lower-cased text when it has the same length (it does for ASCII): a
+        # case-sensitive regex is faster. Cased slices are taken from the value.
+        if len(lowered) == len(value):
+            matches = _NAMED_VALUE.finditer(lowered)
+        else:
+            matches = _NAMED_VALUE_ANY_CASE.finditer(value)
+        for m in matches:
+            yield value[m.start("label") : m.end("label")], m.start("s"), m.end("s")
     n = len(value)
     done = -1
     backwards = ""
@@ -523,7 +529,6 @@ def _labelled_values(value: str, lowered: str, first: int) -> Iterator[tuple[str
 
 
 _SINGLE_TOKEN = re.compile(r"[^\s\"'`]+")
-_HEX_TOKEN = re.compile(r"[0-9a-fA-F]+")
 
 
 def _overlaps(spans: list[tuple[int, int]], start: int, end: int) -> bool:

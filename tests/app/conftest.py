@@ -79,7 +79,7 @@ class Env:
             self.world.secret_name,
             value,
             content_type="text/plain",
-            tags={"slot": slot},
+            tags={"CredentialId": slot},
         )
         return published.version
 

@@ -95,7 +95,7 @@ def test_a_call_straddling_regenerations_gets_two_refresh_cycles(regenerations: 
                     env.world.vault.name,
                     env.world.secret_name,
                     env.keys()[publish],
-                    tags={"slot": publish},
+                    tags={"CredentialId": publish},
                 )
                 env.state.regenerate_key(env.world.account.name, kill)
 

@@ -4,7 +4,8 @@ import pytest
 
 from components.config import ConfigError, load
 
-LOCATION = {"azure-native:location": "swedencentral"}
+CHAT = '[{"name": "chat", "model": "gpt-4o-mini", "version": "2024-07-18", "capacity": 10}]'
+LOCATION = {"azure-native:location": "swedencentral", "secure-azure-ai:deployments": CHAT}
 
 
 def problems(raw: dict, stack: str = "dev") -> list[str]:
@@ -22,7 +23,7 @@ def test_defaults_are_the_strict_ones_and_need_no_argument():
     assert config.allowed_ip_ranges == ()
     assert config.secret_name == "ai-api-key"
     assert [app.name for app in config.apps] == ["web"]
-    assert config.deployments == ()
+    assert [d.name for d in config.deployments] == ["chat"]
 
 
 def test_derived_names_are_stable_and_distinct_per_stack():
@@ -160,12 +161,14 @@ def test_each_bad_value_gets_one_line_naming_key_value_and_rule(raw, message):
     assert problems(raw) == [message]
 
 
-def test_missing_location_names_the_key_and_how_to_set_it():
+def test_missing_location_and_deployment_name_the_keys_and_the_fix():
     with pytest.raises(ConfigError) as caught:
         load({}, "dev")
     assert caught.value.problems == [
         "config azure-native:location: missing; the rule is an Azure region such as "
-        "'swedencentral' (pulumi config set azure-native:location swedencentral)"
+        "'swedencentral' (pulumi config set azure-native:location swedencentral)",
+        "config secure-azure-ai:deployments: missing; the rule is at least one model deployment "
+        "{name, model, version, capacity}: the apps call the first (AZURE_AI_DEPLOYMENT)",
     ]
 
 

@@ -39,7 +39,7 @@ def test_site_identity_reads_latest_secret_after_one_challenge(world: emulator.W
     assert secret.value == world.state.keys(world.account.name)["key1"]
     assert secret.properties.version == world.secret.version
     assert secret.properties.content_type == "text/plain"
-    assert secret.properties.tags == {"slot": "key1"}
+    assert secret.properties.tags == {"CredentialId": "key1"}
     host = f"{world.vault.name}.vault.azure.net"
     # The challenge request (no token) plus the authenticated retry.
     assert world.state.requests(host, method="GET", route="/secrets/{name}/{version}") == 2
