@@ -1,1 +1,1 @@
-"""The offline preview: run the Pulumi program without a cloud, evaluate the policies, render reports."""
+"""The offline preview: run the program without a cloud, evaluate the policies, render reports."""

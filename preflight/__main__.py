@@ -1,4 +1,4 @@
-"""`python -m preflight preview|scan`: the offline preview of a stack, and the repository scanner."""
+"""`python -m preflight preview|scan`: offline preview of a stack, and the repository scanner."""
 
 from __future__ import annotations
 

@@ -131,7 +131,10 @@ class AzureShapedMocks(pulumi.runtime.Mocks):
         if typ == "azure-native:authorization:RoleDefinition":
             definition = inputs.get("roleDefinitionId") or _guid(name)
             scope = inputs.get("scope", "")
-            return f"{scope}/providers/Microsoft.Authorization/roleDefinitions/{definition}", outputs
+            return (
+                f"{scope}/providers/Microsoft.Authorization/roleDefinitions/{definition}",
+                outputs,
+            )
         if typ == "azure-native:monitor:DiagnosticSetting":
             setting = inputs.get("name") or name
             resource_uri = inputs.get("resourceUri", "")

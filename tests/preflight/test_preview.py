@@ -47,6 +47,9 @@ def test_bad_config_exits_2_with_one_line_per_problem_and_no_report(capsys, tmp_
         "1 to 365 days",
         "preflight: config azure-native:location: 'mars' is not an Azure region name like "
         "'swedencentral'",
+        "preflight: config secure-azure-ai:deployments: missing; the rule is at least one model "
+        "deployment {name, model, version, capacity}: the apps call the first "
+        "(AZURE_AI_DEPLOYMENT)",
     ]
 
 
