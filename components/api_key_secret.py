@@ -338,6 +338,22 @@ def error_code_of(error: BaseException) -> str:
     return str(getattr(odata, "code", None) or getattr(error, "reason", None) or "no code")
 
 
+# 403s that no wait clears: the vault's network rules, not a role assignment still applying,
+# turned the caller away (Key Vault names them in the error's ``innererror.code``).
+NETWORK_DENIALS = frozenset({"ForbiddenByFirewall", "ForbiddenByConnection"})
+_NETWORK_HINT = (
+    "the vault's network rules turn the deploying machine away: add its public IP address to "
+    "secure-azure-ai:allowedIpRanges, or deploy from a network with a private endpoint to the vault"
+)
+
+
+def inner_error_code_of(error: BaseException) -> str | None:
+    """The service's inner error code (``ForbiddenByRbac``, ``ForbiddenByFirewall``...), if any."""
+    inner = getattr(getattr(error, "error", None), "innererror", None)
+    code = inner.get("code") if isinstance(inner, Mapping) else None
+    return str(code) if code else None
+
+
 def retry_while_forbidden(
     call: Callable[[], T],
     *,
@@ -347,7 +363,10 @@ def retry_while_forbidden(
     clock: Callable[[], datetime],
     sleep: Callable[[float], None],
 ) -> T:
-    """``call()``, repeated with backoff while it answers 403, up to the deadline; then one line."""
+    """``call()``, repeated with backoff while it answers 403, up to the deadline; then one line.
+
+    A 403 from the vault's firewall is reported at once: waiting only helps a role assignment.
+    """
     started = clock()
     attempt = 0
     while True:
@@ -356,6 +375,11 @@ def retry_while_forbidden(
         except Exception as error:
             if status_of(error) != 403:
                 raise
+            denial = inner_error_code_of(error)
+            if denial in NETWORK_DENIALS:
+                raise AccountKeySecretError(
+                    f"{what} answers 403 Forbidden ({denial}): {_NETWORK_HINT}"
+                ) from None
             waited = (clock() - started).total_seconds()
             pause = min(backoff_seconds(attempt), max(deadline_seconds - waited, 0.0))
             if pause <= 0:

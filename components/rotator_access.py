@@ -32,7 +32,8 @@ class RotatorAccessArgs:
     secret_id: pulumi.Input[str]
     """ARM ID of the key's secret: new versions are written there."""
     site_ids: Sequence[pulumi.Input[str]]
-    """Consumer sites whose Key Vault references rotation refreshes."""
+    """Consumer sites whose Key Vault references rotation refreshes (the sites' own ``id``
+    outputs, so each grant waits for its site to exist)."""
     unique_name: str
     """Tenant-unique suffix for the custom role names (the account name)."""
 
@@ -44,7 +45,6 @@ class RotatorAccess(pulumi.ComponentResource):
         self, name: str, args: RotatorAccessArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("secure-azure-ai:index:RotatorAccess", name, {}, opts)
-        child = pulumi.ResourceOptions(parent=self)
         key_rotator = self._custom_role(
             f"{name}-key-rotator-role",
             f"AI key rotator ({args.unique_name})",
@@ -79,6 +79,10 @@ class RotatorAccess(pulumi.ComponentResource):
                 for index, site_id in enumerate(args.site_ids)
             ),
         ]
+        # Each scope must exist before Azure accepts an assignment on it: the secret and the sites
+        # are created elsewhere, so the ordering given to this component reaches every grant
+        # (component options do not flow to children on their own).
+        after = pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on if opts else None)
         for grant_name, definition_id, role_id, scope, description in grants:
             RoleGrant(
                 grant_name,
@@ -91,7 +95,7 @@ class RotatorAccess(pulumi.ComponentResource):
                     principal_type=args.principal_type,
                     description=description,
                 ),
-                opts=child,
+                opts=after,
             )
         self.register_outputs({})
 

@@ -79,14 +79,6 @@ class SecureAiStack(pulumi.ComponentResource):
             )
             group_name, group_id = group.name, group.id
 
-        # Site IDs follow from names alone, so the secret can name its consumers before they exist.
-        site_ids = pulumi.Output.all(client.subscription_id, group_name).apply(
-            lambda parts: [
-                f"/subscriptions/{parts[0]}/resourceGroups/{parts[1]}/providers/Microsoft.Web/"
-                f"sites/{names.web_apps[app.name]}"
-                for app in config.apps
-            ]
-        )
         ai = AiAccount(
             f"{name}-ai",
             AiAccountArgs(
@@ -185,23 +177,6 @@ class SecureAiStack(pulumi.ComponentResource):
                 )
             ]
             settings_depend_on: list[pulumi.Resource] = [secret]
-            if config.rotator_principal_id:
-                RotatorAccess(
-                    f"{name}-rotator",
-                    RotatorAccessArgs(
-                        principal_id=config.rotator_principal_id,
-                        principal_type=config.rotator_principal_type,
-                        subscription_id=client.subscription_id,
-                        resource_group_id=group_id,
-                        account_id=ai.id,
-                        secret_id=secret_scope,
-                        site_ids=[
-                            site_ids.apply(lambda ids, i=i: ids[i]) for i in range(len(config.apps))
-                        ],
-                        unique_name=names.ai_account,
-                    ),
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=[secret]),
-                )
             self.outputs |= {
                 "vaultUri": vault.uri,
                 "secretName": config.secret_name,
@@ -219,6 +194,7 @@ class SecureAiStack(pulumi.ComponentResource):
             settings_depend_on = []
 
         apps = {}
+        sites: dict[str, SecureWebApp] = {}
         for app in config.apps:
             site = SecureWebApp(
                 f"{name}-app-{app.name}",
@@ -236,6 +212,7 @@ class SecureAiStack(pulumi.ComponentResource):
                 ),
                 opts=child,
             )
+            sites[app.name] = site
             apps[app.name] = {
                 "siteName": site.name,
                 "siteId": site.id,
@@ -243,6 +220,23 @@ class SecureAiStack(pulumi.ComponentResource):
                 "principalId": site.principal_id,
             }
         self.outputs["apps"] = apps
+        if config.key_mode and config.rotator_principal_id:
+            # After the secret and the sites: Azure accepts an assignment only on a scope that
+            # exists, and each site's own ID carries the dependency on that site.
+            RotatorAccess(
+                f"{name}-rotator",
+                RotatorAccessArgs(
+                    principal_id=config.rotator_principal_id,
+                    principal_type=config.rotator_principal_type,
+                    subscription_id=client.subscription_id,
+                    resource_group_id=group_id,
+                    account_id=ai.id,
+                    secret_id=secret_scope,
+                    site_ids=[sites[app.name].id for app in config.apps],
+                    unique_name=names.ai_account,
+                ),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[secret]),
+            )
         self.register_outputs(self.outputs)
 
     def _audit_workspace(

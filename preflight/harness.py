@@ -25,7 +25,7 @@ import yaml
 from google.protobuf import json_format
 from pulumi.runtime import mocks, rpc, settings
 
-from preflight.model import Plan, PlannedResource
+from preflight.model import UNKNOWN, Plan, PlannedResource
 
 # Identity the mocks answer getClientConfig with: recognisably fake, valid GUIDs.
 PREVIEW_SUBSCRIPTION = "00000000-0000-4000-8000-000000000001"
@@ -246,7 +246,7 @@ class RecordingMonitor(mocks.MockMonitor):
                     type=request.type,
                     name=request.name,
                     inputs=_whole_numbers(json_format.MessageToDict(request.object)),
-                    outputs=dict(registration.state),
+                    outputs=_sentinel_unknowns(dict(registration.state)),
                     parent=request.parent or None,
                     dependencies=tuple(request.dependencies),
                     property_dependencies={
@@ -258,6 +258,22 @@ class RecordingMonitor(mocks.MockMonitor):
                 )
             )
         return response
+
+
+def _sentinel_unknowns(value: Any) -> Any:
+    """Outputs as the engine records them: a value not known at preview is the UNKNOWN sentinel.
+
+    Mocks echo inputs back as outputs; an input that was unknown (a StackReference output, an
+    output of a resource that reports none) arrives as the SDK's ``Unknown`` object, which no
+    report or policy request can carry.
+    """
+    if isinstance(value, pulumi.output.Unknown):
+        return UNKNOWN
+    if isinstance(value, dict):
+        return {k: _sentinel_unknowns(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_sentinel_unknowns(v) for v in value]
+    return value
 
 
 def _whole_numbers(value: Any) -> Any:

@@ -34,26 +34,37 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def _positive(kind: type, what: str) -> Callable[[str], Any]:
+# Upper bounds keep a value from breaking an operation half-way (a date or a sleep out of range
+# after a key was regenerated): the period is the secret tag's rule (rotation/engine.py).
+MAX_PERIOD_DAYS = 3650
+MAX_DRAIN_SECONDS = 86400.0
+MAX_POLL_INTERVAL = 300.0
+
+
+def _positive(kind: type, what: str, maximum: float | None = None) -> Callable[[str], Any]:
+    bound = "" if maximum is None else f" and at most {maximum:g}"
+
     def parse(text: str) -> Any:
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a {what}") from None
-        if not value > 0 or value == float("inf"):
-            raise argparse.ArgumentTypeError(f"{text!r}: the rule is a {what} above 0")
+        if not value > 0 or value == float("inf") or (maximum is not None and value > maximum):
+            raise argparse.ArgumentTypeError(f"{text!r}: the rule is a {what} above 0{bound}")
         return value
 
     return parse
 
 
-def _non_negative(text: str) -> float:
+def _drain(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r}: the rule is a number of seconds >= 0")
+    if not 0 <= value <= MAX_DRAIN_SECONDS:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: the rule is a number of seconds >= 0 and at most {MAX_DRAIN_SECONDS:g}"
+        )
     return value
 
 
@@ -70,7 +81,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 def _timeouts(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--period-days",
-        type=_positive(int, "whole number of days"),
+        type=_positive(int, "whole number of days", MAX_PERIOD_DAYS),
         help="validity of a new version (default: the secret's rotationPeriodDays tag, else 90)",
     )
     parser.add_argument(
@@ -87,14 +98,14 @@ def _timeouts(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--drain-seconds",
-        type=_non_negative,
+        type=_drain,
         default=DEFAULT_DRAIN_SECONDS,
         help="before a rotation regenerates the retired key, how long since consumers left it "
         "(default 240 s: above App Service's 230 s request timeout); revoke never waits",
     )
     parser.add_argument(
         "--poll-interval",
-        type=_positive(float, "number of seconds"),
+        type=_positive(float, "number of seconds", MAX_POLL_INTERVAL),
         default=1.0,
         help="first pause between polls of the endpoint and the consumers, doubling up to 15 s "
         "(default 1 s)",

@@ -6,6 +6,7 @@ command resumes where it stopped; a different command first finishes the operati
 
 from __future__ import annotations
 
+import hmac
 import logging
 import time
 from collections.abc import Callable
@@ -136,7 +137,12 @@ class Engine:
             active = latest.tags.get(state.TAG_SLOT, "")
             following = state.advance(current)
             if step.kind is state.StepKind.CONFIRM:
-                if self._confirm(latest.version, active, steps[index + 1 :]):
+                moved = self._confirm(latest.version, active, steps[index + 1 :])
+                # Right after a publish every consumer switched at some moment up to now, even
+                # one that had already moved on its own before the first look: the drain before
+                # the retired key is regenerated counts from now.
+                after_publish = index > 0 and steps[index - 1].kind is state.StepKind.PUBLISH
+                if moved or after_publish:
                     switched = state.switched_tags(latest.tags, self._now())
                     latest = replace(latest, tags=switched)
             elif step.kind is state.StepKind.REGENERATE:
@@ -149,6 +155,7 @@ class Engine:
                     )
                 if progress.op.kind != "revoke":
                     self._wait_for_drain(latest)
+                self._check_unchanged(latest, progress.op, index, step.slot)
                 self.edges.keys.regenerate(step.slot)
             else:
                 assert step.slot is not None
@@ -174,6 +181,28 @@ class Engine:
         )
         self.edges.vault.set_tags(latest.version, tags)
         return replace(latest, tags=tags)
+
+    def _check_unchanged(
+        self, latest: SecretRecord, op: state.Operation, index: int, slot: str
+    ) -> None:
+        """Re-read the latest version just before a regeneration: another run on the same secret
+        (an Event Grid redelivery, a second shell) may have published or moved on meanwhile, and
+        this run's view would then regenerate a key consumers may use."""
+        fresh = self.edges.vault.latest()
+        expected = {state.TAG_OP: op.tag, state.TAG_STEP: str(index)}
+        found = {k: fresh.tags.get(k) for k in expected}
+        if (
+            fresh.version != latest.version
+            or found != expected
+            or fresh.tags.get(state.TAG_SLOT) == slot
+        ):
+            raise RotationStopped(
+                f"secret {self.edges.vault.name!r} changed while this run was under way (latest "
+                f"version {fresh.version} holds {fresh.tags.get(state.TAG_SLOT)}, step "
+                f"{found[state.TAG_STEP]} of {found[state.TAG_OP]}; this run expected version "
+                f"{latest.version} at step {index} of {op.tag}); another run is acting on it: "
+                f"stopped before regenerating {slot}, nothing broken; re-run once it is done"
+            )
 
     def _wait_for_drain(self, latest: SecretRecord) -> None:
         # A request that read the retired key just before its consumer switched may still be in
@@ -213,6 +242,13 @@ class Engine:
         value = self.edges.keys.key(slot)
         # Never publish a key that has not answered: a new key may be accepted only after a delay.
         self.edges.probe.wait_accepted(value, slot)
+        # Another run may have regenerated the slot while this one probed it: publishing the
+        # probed value would then put a dead key in the latest version.
+        if not hmac.compare_digest(self.edges.keys.key(slot).encode(), value.encode()):
+            raise RotationStopped(
+                f"{slot} changed while it was probed (another run regenerated it); nothing was "
+                "published, re-run to publish the key as it is now"
+            )
         now = self._now()
         tags = (
             state.finished_tags(state.published_tags(latest.tags, None, slot), slot, now)

@@ -2,10 +2,12 @@
 
 Key Vault publishes `Microsoft.KeyVault.SecretNearExpiry` to Event Grid 30 days before a
 version's expiry. Subscribe a webhook to it (filtered to the secret) and serve `create_app()`,
-e.g. `gunicorn 'rotation.hosted:create_app(deployment="chat")'` in Container Apps, with a managed
-identity holding the roles in docs/rotation.md. Everything else comes from the event and the
-secret's tags: vault and secret from the event, account from `ProviderAddress`, sites from
-`Consumers`, endpoint from ARM.
+e.g. `gunicorn --timeout 0 'rotation.hosted:create_app(deployment="chat")'` in Container Apps,
+with a managed identity holding the roles in docs/rotation.md. A rotation runs inside the request
+for minutes (a 240 s drain, up to 600 s per consumer confirmation): gunicorn's default 30 s worker
+timeout would kill it at every delivery, hence `--timeout 0`. Everything else comes from the
+event and the secret's tags: vault and secret from the event, account from `ProviderAddress`,
+sites from `Consumers`, endpoint from ARM.
 
 Event Grid delivers at least once: an event for a version that is no longer the latest is
 acknowledged without rotating again; a rotation under way is finished first (the engine resumes).
@@ -15,6 +17,8 @@ A stopped rotation answers 500 so that Event Grid retries with backoff.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,6 +35,11 @@ log = logging.getLogger(__name__)
 NEAR_EXPIRY = "Microsoft.KeyVault.SecretNearExpiry"
 VALIDATION = "Microsoft.EventGrid.SubscriptionValidationEvent"
 DRAIN_SECONDS = 240.0
+# Secrets being rotated by this process. Event Grid waits 30 s for a webhook's answer, then
+# delivers again: a rotation takes longer (drain, confirmations), so the redelivery must not start
+# a second run of the same secret beside the first.
+_RUNNING: set[tuple[str, str]] = set()
+_RUNNING_LOCK = threading.Lock()
 
 
 def _secret_of(data: Any) -> tuple[str, str, str]:
@@ -57,9 +66,48 @@ def rotate_for(
     deployment: str | None = None,
     drain_seconds: float = DRAIN_SECONDS,
     waiter: Callable[[], Waiter] = lambda: Waiter(timeout=600.0, interval=2.0, cap=15.0),
+    sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, Any]:
     """Rotate `name` if `version` is still its latest version (or finish an operation under
-    way); a one-line outcome either way. `deployment`: the chat deployment the probe calls."""
+    way); a one-line outcome either way. `deployment`: the chat deployment the probe calls.
+
+    A delivery for a secret this process is already rotating stops at once (Event Grid retries
+    it later, when the run is over and the event is acknowledged as already rotated)."""
+    key = (vault_url, name)
+    with _RUNNING_LOCK:
+        if key in _RUNNING:
+            raise RotationStopped(
+                f"a rotation of secret {name!r} is already under way in this process; this "
+                "delivery is left for Event Grid to retry"
+            )
+        _RUNNING.add(key)
+    try:
+        return _rotate_for(
+            vault_url,
+            name,
+            version,
+            connection,
+            deployment=deployment,
+            drain_seconds=drain_seconds,
+            waiter=waiter,
+            sleep=sleep,
+        )
+    finally:
+        with _RUNNING_LOCK:
+            _RUNNING.discard(key)
+
+
+def _rotate_for(
+    vault_url: str,
+    name: str,
+    version: str,
+    connection: Connection,
+    *,
+    deployment: str | None,
+    drain_seconds: float,
+    waiter: Callable[[], Waiter],
+    sleep: Callable[[float], None],
+) -> dict[str, Any]:
     vault = Vault(connection.secret_client(vault_url), name)
     latest = vault.latest()
     current = state.parse_state(latest.tags, name)
@@ -81,7 +129,7 @@ def rotate_for(
     )
     edges = connection.edges(resolved, vault, probe_waiter=waiter(), confirm_waiter=waiter())
     op = current.progress.op if current.progress else state.Operation("rotate")
-    outcome = Engine(edges, resolved.consumers, drain_seconds=drain_seconds).run(op)
+    outcome = Engine(edges, resolved.consumers, drain_seconds=drain_seconds, sleep=sleep).run(op)
     return {
         "secret": name,
         "status": "rotated",

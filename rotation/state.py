@@ -233,9 +233,11 @@ def finished_tags(tags: Mapping[str, str], slot: str, when: datetime) -> dict[st
 
 
 def published_tags(tags: Mapping[str, str], progress: Progress | None, slot: str) -> dict[str, str]:
-    """The tags of a newly published version: nobody has switched to it yet."""
+    """The tags of a newly published version: nobody has switched to it yet, and no operation
+    has finished on it (the previous version's RotatedAt would date the drain too early)."""
     new = progress_tags(tags, progress, slot)
     new.pop(TAG_SWITCHED_AT, None)
+    new.pop(TAG_ROTATED_AT, None)
     return new
 
 

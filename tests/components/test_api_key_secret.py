@@ -20,7 +20,7 @@ from typing import Any
 
 import pulumi
 import pytest
-from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
+from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ODataV4Format
 from azure.keyvault.secrets import SecretClient
 from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
 from pulumi.runtime import proto, rpc
@@ -781,6 +781,42 @@ def test_a_403_that_clears_is_retried_and_others_pass_through() -> None:
             sleep=sleep,
         )
     assert sleeps == [2, 4]
+
+
+@pytest.mark.parametrize("denial", ["ForbiddenByFirewall", "ForbiddenByConnection"])
+def test_a_403_from_the_vault_firewall_fails_at_once_naming_the_network(denial: str) -> None:
+    # Waiting helps a role assignment that is still applying, never a firewall rule: the user
+    # must hear about the network now, not about a missing role after five minutes.
+    error = _status_error(403)
+    error.error = ODataV4Format(
+        {
+            "code": "Forbidden",
+            "message": "Client address is not authorized and caller is not a trusted service.",
+            "innererror": {"code": denial},
+        }
+    )
+    sleeps: list[float] = []
+
+    def call() -> None:
+        raise error
+
+    with pytest.raises(AccountKeySecretError) as raised:
+        aks.retry_while_forbidden(
+            call,
+            what="Key Vault https://kv-one.vault.azure.net (set secret ai-api-key)",
+            hint="the deploying identity needs 'Key Vault Secrets Officer' on the vault",
+            deadline_seconds=300,
+            clock=lambda: datetime(2027, 1, 1, tzinfo=UTC),
+            sleep=sleeps.append,
+        )
+
+    assert sleeps == []
+    assert str(raised.value) == (
+        f"Key Vault https://kv-one.vault.azure.net (set secret ai-api-key) answers 403 Forbidden "
+        f"({denial}): the vault's network rules turn the deploying machine away: add its public "
+        "IP address to secure-azure-ai:allowedIpRanges, or deploy from a network with a private "
+        "endpoint to the vault"
+    )
 
 
 def _status_error(status: int) -> HttpResponseError:

@@ -441,6 +441,24 @@ def test_a_rotator_gets_exactly_list_and_regenerate_keys_secret_officer_and_refr
     )
 
 
+def test_every_role_assignment_waits_for_the_resource_its_scope_names():
+    # Azure accepts a role assignment only on a scope that exists: an assignment on the secret or
+    # on a site must not race the resource that creates it.
+    plan = plan_with(rotatorPrincipalId=ROTATOR, apps=[{"name": "web"}, {"name": "api"}])
+    secret = only(plan, "pulumi-python:dynamic:Resource")
+    sites = {r.inputs["name"]: r for r in plan.of_type("azure-native:web:WebApp")}
+    assignments = plan.of_type("azure-native:authorization:RoleAssignment")
+    on_secret = [a for a in assignments if a.inputs["scope"] == SECRET_ID]
+    assert len(on_secret) == 3  # each app's reader and the rotator's officer
+    for assignment in on_secret:
+        assert secret.urn in assignment.dependencies, assignment.name
+    on_sites = [a for a in assignments if "/providers/Microsoft.Web/sites/" in a.inputs["scope"]]
+    assert len(on_sites) == 2
+    for assignment in on_sites:
+        site = sites[assignment.inputs["scope"].rsplit("/", 1)[-1]]
+        assert site.urn in assignment.dependencies, assignment.name
+
+
 def test_the_secret_names_its_consumer_sites_for_rotation():
     plan = plan_with(apps=[{"name": "web"}, {"name": "api"}])
     consumers = only(plan, "pulumi-python:dynamic:Resource").inputs["consumers"]

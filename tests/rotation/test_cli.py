@@ -151,7 +151,7 @@ def test_revoke_and_both_through_the_command_line(local, outputs, capsys):
         (
             ["rotate", "--period-days", "0"],
             "rotation: error: argument --period-days: '0': the rule is a whole number of days "
-            "above 0",
+            "above 0 and at most 3650",
         ),
         (
             ["status", "--format", "yaml"],
@@ -297,4 +297,38 @@ def test_a_missing_chat_deployment_stops_before_any_change(local, outputs, capsy
         "/openai/deployments/nope/chat/completions; the rule is an existing chat deployment "
         "(--deployment or stack output 'chatDeployment'); nothing was published\n"
     )
+    assert snapshot(local) == before
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (
+            ["--period-days", "3000000"],
+            "rotation: error: argument --period-days: '3000000': the rule is a whole number of "
+            "days above 0 and at most 3650",
+        ),
+        (
+            ["--drain-seconds", "1e300"],
+            "rotation: error: argument --drain-seconds: '1e300': the rule is a number of seconds "
+            ">= 0 and at most 86400",
+        ),
+        (
+            ["--confirm-timeout", "1e308", "--poll-interval", "1e308"],
+            "rotation: error: argument --poll-interval: '1e308': the rule is a number of seconds "
+            "above 0 and at most 300",
+        ),
+    ],
+)
+def test_out_of_range_flags_are_refused_before_anything_changes(
+    local, outputs, flags, message, capsys
+):
+    # Accepted, these broke mid-operation with a traceback (a date or a sleep out of range)
+    # after the standby key had already been regenerated.
+    before = snapshot(local)
+    argv = ["rotate", "--stack-outputs", outputs, *FAST, *flags]
+    with pytest.raises(SystemExit) as exited:
+        raise SystemExit(cli.main(argv, connection=local.connection, out=print))
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == message + "\n"
     assert snapshot(local) == before

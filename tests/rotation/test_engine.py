@@ -275,3 +275,93 @@ def test_rotation_waits_for_requests_on_the_retired_key_to_drain_revoke_does_not
     third._drain, third._sleep = 5.0, waits.append
     third.run(Operation("revoke", "key1"))
     assert waits == [5.0]
+
+
+def _sdk_only_engine(local, *, now, drain=0.0, sleep=None, hook=lambda p: None):
+    """An engine whose only consumer is the SDK app (as for a secret read only through the SDK)."""
+    from rotation.azure import Waiter
+    from rotation.engine import Engine
+
+    sdk = next(c for c in local.consumers if c.kind == "health")
+    waiter = Waiter(timeout=5.0, interval=0.02, cap=0.2)
+    edges = local.connection.edges(
+        local.target, local.vault(), probe_waiter=waiter, confirm_waiter=waiter
+    )
+    return Engine(
+        edges,
+        (sdk,),
+        now=now,
+        hook=hook,
+        echo=lambda line: None,
+        drain_seconds=drain,
+        sleep=sleep or (lambda s: None),
+    )
+
+
+def test_both_drains_the_retired_key_even_when_consumers_moved_before_the_first_look(local, look):
+    # A rotation finished a day ago: its version carries an old RotatedAt.
+    day_ago = datetime.now(UTC) - timedelta(days=1)
+    _sdk_only_engine(local, now=lambda: day_ago).run(Operation("rotate"))
+    assert look.latest().tags["CredentialId"] == "key2"
+
+    def app_moves_on_its_own(point: str) -> None:
+        # The SDK app's background re-check picks up each new version between the publish and
+        # the confirm: at the confirm's first look it already reports the new version.
+        if point in ("0:done", "3:done"):
+            local.key_clients[0].revalidate()
+
+    waits: list[float] = []
+    _sdk_only_engine(
+        local,
+        now=lambda: datetime.now(UTC),
+        drain=60.0,
+        sleep=waits.append,
+        hook=app_moves_on_its_own,
+    ).run(Operation("both"))
+    # Each regeneration waits for requests still holding the key just retired: the consumer
+    # left it moments ago, not when the previous operation ended.
+    assert len(waits) == 2 and all(55.0 < w <= 60.0 for w in waits), waits
+    assert look.latest_works()
+
+
+def test_a_run_never_regenerates_a_slot_another_run_published_meanwhile(local, look):
+    """Two runs on one secret (e.g. an Event Grid redelivery while a rotation is under way)."""
+    resumed: list[str] = []
+
+    def other_run_finishes_first(point: str) -> None:
+        if point == "0:recorded" and not resumed:
+            resumed.append(point)
+            # Another process resumes the same operation and completes it: key2 is published.
+            engine(local).run(Operation("rotate"))
+            assert look.latest().tags["CredentialId"] == "key2"
+
+    published = None
+    with pytest.raises(RotationStopped) as caught:
+        engine(local, hook=other_run_finishes_first).run(Operation("rotate"))
+    published = look.latest()
+    assert "changed while this run was under way" in str(caught.value)
+    assert published.tags["CredentialId"] == "key2"
+    assert look.latest_works()  # key2, which the latest version holds, was not regenerated
+    assert look.keys()["key2"] == published.value
+
+
+def test_a_key_regenerated_while_it_was_probed_is_not_published(local, look):
+    """Another run regenerates the slot between this run's key read and its publish."""
+    built = engine(local)
+    probe = built.edges.probe.wait_accepted
+    regenerated: list[str] = []
+
+    def probe_then_other_run_regenerates(key: str, slot: str) -> None:
+        probe(key, slot)
+        if not regenerated:
+            regenerated.append(local.state.regenerate_key(look.account, slot))
+
+    built.edges.probe.wait_accepted = probe_then_other_run_regenerates
+    with pytest.raises(RotationStopped) as caught:
+        built.run(Operation("rotate"))
+    assert "key2 changed while it was probed" in str(caught.value)
+    assert look.latest().tags["CredentialId"] == "key1" and look.latest_works()
+    # A re-run resumes at the publish with the key as it is now.
+    engine(local).run(Operation("rotate"))
+    assert look.latest().value == look.keys()["key2"] == regenerated[0]
+    assert look.latest_works()

@@ -86,3 +86,28 @@ def test_cloudevents_webhook_handshake(local):
     assert response.status_code == 200
     assert response.headers["WebHook-Allowed-Origin"] == "eventgrid.azure.net"
     assert client.options("/").status_code == 400
+
+
+def test_a_redelivery_while_the_rotation_still_runs_is_retried_later_not_run_twice(local, look):
+    # Event Grid gives a webhook 30 s, then redelivers: a rotation (drain, confirmations) takes
+    # longer, so the same event arrives while it is still under way in this process.
+    from rotation import hosted
+
+    before = look.keys()
+    versions = len(look.versions())
+    event = near_expiry(local, look.latest().version)
+    results: list[dict] = []
+
+    def redelivered(seconds: float) -> None:
+        results.append(handle_events([event], local.connection, **FAST))
+
+    hosted_sleep = {**FAST, "drain_seconds": 3600.0, "sleep": redelivered}
+    with_drain = handle_events([event], local.connection, **hosted_sleep)
+    assert with_drain["ok"] is True, with_drain
+    assert len(results) == 1
+    assert results[0]["ok"] is False
+    assert results[0]["results"][0]["status"] == "stopped"
+    assert "under way" in results[0]["results"][0]["message"]
+    assert look.keys()["key1"] == before["key1"] and look.latest_works()
+    assert len(look.versions()) == versions + 1
+    assert not hosted._RUNNING

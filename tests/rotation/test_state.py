@@ -148,3 +148,20 @@ def test_operation_tags_round_trip_and_reject_bad_slots():
         Operation("revoke", "key3")
     with pytest.raises(state.StateError, match="only revoke names a slot"):
         Operation("rotate", "key1")
+
+
+def test_a_published_version_carries_no_switch_or_finish_time_of_the_one_it_replaces():
+    # Both date the drain before the retired key is regenerated: carried over, a new version
+    # would claim consumers left the old key when the previous operation ended.
+    old = {
+        "CredentialId": "key1",
+        "Consumers": "a",
+        "RotationState": "idle",
+        "RotatedAt": "2026-01-02T03:04:05+00:00",
+        "SwitchedAt": "2026-01-02T03:04:05.000+00:00",
+    }
+    progress = Progress(Operation("both"), "key1", 1)
+    tags = state.published_tags(old, progress, "key2")
+    assert "RotatedAt" not in tags and "SwitchedAt" not in tags
+    assert state.drain_since(tags, None) is None
+    assert tags["CredentialId"] == "key2" and tags["Consumers"] == "a"
