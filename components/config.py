@@ -399,10 +399,16 @@ _READERS: dict[str, tuple[Callable[[Any], Any], Any]] = {
 KNOWN_KEYS = tuple(_READERS)
 
 
-def _derive_names(stack: str, prefix: str, apps: tuple[AppConfig, ...]) -> tuple[Names, list[str]]:
-    """Names from prefix + stack + stable hash, and a problem line for each that breaks its rule."""
+def _derive_names(
+    stack: str, prefix: str, apps: tuple[AppConfig, ...], subscription_id: str
+) -> tuple[Names, list[str]]:
+    """Names from prefix + stack + stable hash, and a problem line for each that breaks its rule.
+
+    The hash covers the subscription too: two teams deploying the same stack file into their own
+    subscriptions get different global names (vault, subdomain, sites) instead of colliding.
+    """
     base = slug(f"{prefix}-{stack}") or prefix
-    suffix = stable_suffix(PROJECT, stack, prefix)
+    suffix = stable_suffix(PROJECT, subscription_id.lower(), stack, prefix)
     names = Names(
         resource_group=f"{base}-rg",
         vault=f"{base}-kv-{suffix}",
@@ -429,8 +435,11 @@ def _derive_names(stack: str, prefix: str, apps: tuple[AppConfig, ...]) -> tuple
     return names, problems
 
 
-def load(raw: Mapping[str, Any], stack: str) -> StackConfig:
-    """Validate the raw config of ``stack``; raise ConfigError naming every problem at once."""
+def load(raw: Mapping[str, Any], stack: str, subscription_id: str) -> StackConfig:
+    """Validate the raw config of ``stack`` deployed into ``subscription_id``.
+
+    Raises ConfigError naming every problem at once.
+    """
     problems: list[str] = []
     namespace = f"{PROJECT}:"
     own = {k[len(namespace) :]: v for k, v in raw.items() if k.startswith(namespace)}
@@ -480,7 +489,9 @@ def load(raw: Mapping[str, Any], stack: str) -> StackConfig:
         )
 
     if "prefix" in values and "apps" in values:
-        names, name_problems = _derive_names(stack, values["prefix"], values["apps"])
+        names, name_problems = _derive_names(
+            stack, values["prefix"], values["apps"], subscription_id
+        )
         problems.extend(name_problems)
     if problems:
         raise ConfigError(problems)

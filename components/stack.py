@@ -56,18 +56,22 @@ class SecureAiStack(pulumi.ComponentResource):
     outputs: dict[str, pulumi.Input[object]]
 
     def __init__(
-        self, name: str, config: StackConfig, opts: pulumi.ResourceOptions | None = None
+        self,
+        name: str,
+        config: StackConfig,
+        client: authorization.GetClientConfigResult,
+        opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("secure-azure-ai:index:SecureAiStack", name, {}, opts)
         child = pulumi.ResourceOptions(parent=self)
         names = config.names
         tags = {"project": PROJECT, "stack": config.stack}
-        client = authorization.get_client_config_output(opts=pulumi.InvokeOptions(parent=self))
 
         if config.resource_group_name:
             group_name: pulumi.Input[str] = config.resource_group_name
-            group_id: pulumi.Input[str] = client.subscription_id.apply(
-                lambda sub: f"/subscriptions/{sub}/resourceGroups/{config.resource_group_name}"
+            group_id: pulumi.Input[str] = (
+                f"/subscriptions/{client.subscription_id}/resourceGroups/"
+                f"{config.resource_group_name}"
             )
         else:
             group = resources.ResourceGroup(
@@ -147,8 +151,8 @@ class SecureAiStack(pulumi.ComponentResource):
                     role_id=roles.KEY_VAULT_SECRETS_OFFICER,
                     scope=vault.id,
                     subscription_id=client.subscription_id,
-                    principal_type=client.client_id.apply(
-                        lambda cid: deployer_principal_type(config.deployer_principal_type, cid)
+                    principal_type=deployer_principal_type(
+                        config.deployer_principal_type, client.client_id
                     ),
                     description="Deploying identity writes the AI key into the vault once.",
                 ),

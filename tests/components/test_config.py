@@ -6,16 +6,17 @@ from components.config import ConfigError, load
 
 CHAT = '[{"name": "chat", "model": "gpt-4o-mini", "version": "2024-07-18", "capacity": 10}]'
 LOCATION = {"azure-native:location": "swedencentral", "secure-azure-ai:deployments": CHAT}
+SUBSCRIPTION = "00000000-0000-4000-8000-000000000001"
 
 
 def problems(raw: dict, stack: str = "dev") -> list[str]:
     with pytest.raises(ConfigError) as caught:
-        load({**LOCATION, **raw}, stack)
+        load({**LOCATION, **raw}, stack, SUBSCRIPTION)
     return caught.value.problems
 
 
 def test_defaults_are_the_strict_ones_and_need_no_argument():
-    config = load(LOCATION, "dev")
+    config = load(LOCATION, "dev", SUBSCRIPTION)
     assert (config.auth_mode, config.ai_kind, config.ai_sku) == ("keyVault", "OpenAI", "S0")
     assert config.key_mode is True
     assert config.rotation_period_days == 90
@@ -26,13 +27,17 @@ def test_defaults_are_the_strict_ones_and_need_no_argument():
     assert [d.name for d in config.deployments] == ["chat"]
 
 
-def test_derived_names_are_stable_and_distinct_per_stack():
-    first, again = load(LOCATION, "dev").names, load(LOCATION, "dev").names
-    other = load(LOCATION, "prod").names
+def test_derived_names_are_stable_and_distinct_per_stack_and_subscription():
+    first = load(LOCATION, "dev", SUBSCRIPTION).names
+    again = load(LOCATION, "dev", SUBSCRIPTION).names
+    other = load(LOCATION, "prod", SUBSCRIPTION).names
+    elsewhere = load(LOCATION, "dev", "11111111-1111-4111-8111-111111111111").names
+    assert elsewhere.vault != first.vault and elsewhere.vault.startswith("sai-dev-kv-")
+    assert elsewhere.web_apps["web"] != first.web_apps["web"]
     assert first == again
-    assert first.vault == "sai-dev-kv-1ad1d4"
-    assert first.web_apps == {"web": "sai-dev-web-1ad1d4"}
-    assert first.ai_subdomain == "sai-dev-ai-1ad1d4"
+    assert first.vault == "sai-dev-kv-5bc604"
+    assert first.web_apps == {"web": "sai-dev-web-5bc604"}
+    assert first.ai_subdomain == "sai-dev-ai-5bc604"
     assert other.vault != first.vault and other.vault.startswith("sai-prod-kv-")
 
 
@@ -50,6 +55,7 @@ def test_structured_values_arrive_as_json_text_like_the_engine_sends_them():
             ),
         },
         "dev",
+        SUBSCRIPTION,
     )
     assert [a.name for a in config.apps] == ["web", "api"]
     assert config.rotation_period_days == 30
@@ -163,7 +169,7 @@ def test_each_bad_value_gets_one_line_naming_key_value_and_rule(raw, message):
 
 def test_missing_location_and_deployment_name_the_keys_and_the_fix():
     with pytest.raises(ConfigError) as caught:
-        load({}, "dev")
+        load({}, "dev", SUBSCRIPTION)
     assert caught.value.problems == [
         "config azure-native:location: missing; the rule is an Azure region such as "
         "'swedencentral' (pulumi config set azure-native:location swedencentral)",
@@ -174,7 +180,7 @@ def test_missing_location_and_deployment_name_the_keys_and_the_fix():
 
 def test_derived_names_that_break_azure_limits_are_reported_with_the_fix():
     assert problems({"secure-azure-ai:prefix": "abcdefgh"}, stack="production-eu") == [
-        "derived Key Vault name 'abcdefgh-production-eu-kv-40e4dc' (32 characters) breaks the "
+        "derived Key Vault name 'abcdefgh-production-eu-kv-8b9eee' (32 characters) breaks the "
         "rule: 3-24 letters, digits, hyphens, from a letter; shorten secure-azure-ai:prefix or "
         "the stack name 'production-eu'"
     ]

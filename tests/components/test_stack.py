@@ -21,11 +21,11 @@ from preflight.model import Plan, PlannedResource, is_secret
 ROOT = Path(__file__).resolve().parents[2]
 DEV_CONFIG = load_stack_config(ROOT / "Pulumi.dev.yaml")
 RG = f"/subscriptions/{PREVIEW_SUBSCRIPTION}/resourceGroups/sai-dev-rg"
-VAULT_ID = f"{RG}/providers/Microsoft.KeyVault/vaults/sai-dev-kv-1ad1d4"
+VAULT_ID = f"{RG}/providers/Microsoft.KeyVault/vaults/sai-dev-kv-5bc604"
 SECRET_ID = f"{VAULT_ID}/secrets/ai-api-key"
-ACCOUNT_ID = f"{RG}/providers/Microsoft.CognitiveServices/accounts/sai-dev-ai-1ad1d4"
+ACCOUNT_ID = f"{RG}/providers/Microsoft.CognitiveServices/accounts/sai-dev-ai-5bc604"
 KEY_REFERENCE = (
-    "@Microsoft.KeyVault(SecretUri=https://sai-dev-kv-1ad1d4.vault.azure.net/secrets/ai-api-key)"
+    "@Microsoft.KeyVault(SecretUri=https://sai-dev-kv-5bc604.vault.azure.net/secrets/ai-api-key)"
 )
 
 
@@ -66,7 +66,7 @@ SECURITY_PROPERTIES = [
     (
         "azure-native:cognitiveservices:Account",
         "properties.customSubDomainName",
-        "sai-dev-ai-1ad1d4",
+        "sai-dev-ai-5bc604",
         "Entra auth needs a subdomain",
     ),
     (
@@ -209,9 +209,9 @@ def test_app_settings_hold_only_a_versionless_reference_and_identifiers(dev):
         "AZURE_AI_API_KEY": KEY_REFERENCE,
         "AZURE_AI_AUTH_MODE": "keyVault",
         "AZURE_AI_DEPLOYMENT": "chat",
-        "AZURE_AI_ENDPOINT": "https://sai-dev-ai-1ad1d4.openai.azure.com/",
+        "AZURE_AI_ENDPOINT": "https://sai-dev-ai-5bc604.openai.azure.com/",
         "AZURE_AI_KEY_SECRET_NAME": "ai-api-key",
-        "KEY_VAULT_URI": "https://sai-dev-kv-1ad1d4.vault.azure.net/",
+        "KEY_VAULT_URI": "https://sai-dev-kv-5bc604.vault.azure.net/",
         "SCM_DO_BUILD_DURING_DEPLOYMENT": "true",
     }
     site = only(dev, "azure-native:web:WebApp")
@@ -265,7 +265,7 @@ def test_key_secret_inputs_are_identifiers_only(dev):
     secret = only(dev, "pulumi-python:dynamic:Resource")
     inputs = {k: v for k, v in secret.inputs.items() if k != "__provider"}
     assert inputs["account_id"] == ACCOUNT_ID
-    assert inputs["vault_uri"] == "https://sai-dev-kv-1ad1d4.vault.azure.net/"
+    assert inputs["vault_uri"] == "https://sai-dev-kv-5bc604.vault.azure.net/"
     assert inputs["secret_name"] == "ai-api-key"
     assert inputs["rotation_period_days"] == 90
     assert assignment_on(dev, VAULT_ID).urn in secret.dependencies
@@ -294,17 +294,17 @@ def test_outputs_are_identifiers_and_never_a_key(dev):
         "authMode": "keyVault",
         "resourceGroupName": "sai-dev-rg",
         "aiAccountId": ACCOUNT_ID,
-        "aiEndpoint": "https://sai-dev-ai-1ad1d4.openai.azure.com/",
+        "aiEndpoint": "https://sai-dev-ai-5bc604.openai.azure.com/",
         "chatDeployment": "chat",
-        "vaultUri": "https://sai-dev-kv-1ad1d4.vault.azure.net/",
+        "vaultUri": "https://sai-dev-kv-5bc604.vault.azure.net/",
         "secretName": "ai-api-key",
-        "secretUri": "https://sai-dev-kv-1ad1d4.vault.azure.net/secrets/ai-api-key",
+        "secretUri": "https://sai-dev-kv-5bc604.vault.azure.net/secrets/ai-api-key",
         "secretId": SECRET_ID,
         "apps": {
             "web": {
-                "siteName": "sai-dev-web-1ad1d4",
-                "siteId": f"{RG}/providers/Microsoft.Web/sites/sai-dev-web-1ad1d4",
-                "hostName": "sai-dev-web-1ad1d4.azurewebsites.net",
+                "siteName": "sai-dev-web-5bc604",
+                "siteId": f"{RG}/providers/Microsoft.Web/sites/sai-dev-web-5bc604",
+                "hostName": "sai-dev-web-5bc604.azurewebsites.net",
                 "principalId": only(dev, "azure-native:web:WebApp").outputs["identity"][
                     "principalId"
                 ],
@@ -323,7 +323,7 @@ def test_keyless_mode_disables_keys_and_grants_openai_user_on_the_account():
     assert settings == {
         "AZURE_AI_AUTH_MODE": "keyless",
         "AZURE_AI_DEPLOYMENT": "chat",
-        "AZURE_AI_ENDPOINT": "https://sai-dev-ai-1ad1d4.openai.azure.com/",
+        "AZURE_AI_ENDPOINT": "https://sai-dev-ai-5bc604.openai.azure.com/",
         "SCM_DO_BUILD_DURING_DEPLOYMENT": "true",
     }
     grant = only(plan, "azure-native:authorization:RoleAssignment").inputs
@@ -337,9 +337,9 @@ def test_many_apps_get_one_identity_and_one_secret_scoped_grant_each():
     plan = plan_with(apps=[{"name": "web"}, {"name": "api"}, {"name": "jobs"}])
     sites = plan.of_type("azure-native:web:WebApp")
     assert sorted(s.inputs["name"] for s in sites) == [
-        "sai-dev-api-1ad1d4",
-        "sai-dev-jobs-1ad1d4",
-        "sai-dev-web-1ad1d4",
+        "sai-dev-api-5bc604",
+        "sai-dev-jobs-5bc604",
+        "sai-dev-web-5bc604",
     ]
     principals = {s.outputs["identity"]["principalId"] for s in sites}
     readers = [
@@ -406,8 +406,8 @@ def test_a_rotator_gets_exactly_list_and_regenerate_keys_secret_officer_and_refr
     definitions = {
         r.inputs["roleName"]: r for r in plan.of_type("azure-native:authorization:RoleDefinition")
     }
-    key_role = definitions["AI key rotator (sai-dev-ai-1ad1d4)"]
-    refresh_role = definitions["Key Vault reference refresher (sai-dev-ai-1ad1d4)"]
+    key_role = definitions["AI key rotator (sai-dev-ai-5bc604)"]
+    refresh_role = definitions["Key Vault reference refresher (sai-dev-ai-5bc604)"]
     assert len(definitions) == 2
     assert key_role.inputs["permissions"] == [
         {
@@ -435,8 +435,8 @@ def test_a_rotator_gets_exactly_list_and_regenerate_keys_secret_officer_and_refr
                 f"roleDefinitions/{roles.KEY_VAULT_SECRETS_OFFICER}",
                 SECRET_ID,
             ),
-            (refresh_role.id, f"{sites}/sai-dev-web-1ad1d4"),
-            (refresh_role.id, f"{sites}/sai-dev-api-1ad1d4"),
+            (refresh_role.id, f"{sites}/sai-dev-web-5bc604"),
+            (refresh_role.id, f"{sites}/sai-dev-api-5bc604"),
         ]
     )
 
@@ -462,6 +462,6 @@ def test_every_role_assignment_waits_for_the_resource_its_scope_names():
 def test_the_secret_names_its_consumer_sites_for_rotation():
     plan = plan_with(apps=[{"name": "web"}, {"name": "api"}])
     consumers = only(plan, "pulumi-python:dynamic:Resource").inputs["consumers"]
-    assert consumers == ["sai-dev-web-1ad1d4", "sai-dev-api-1ad1d4"]
+    assert consumers == ["sai-dev-web-5bc604", "sai-dev-api-5bc604"]
     crowded = plan_with(apps=[{"name": f"app{i:02d}"} for i in range(15)])
     assert "consumers" not in only(crowded, "pulumi-python:dynamic:Resource").inputs

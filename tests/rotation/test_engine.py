@@ -335,7 +335,6 @@ def test_a_run_never_regenerates_a_slot_another_run_published_meanwhile(local, l
             engine(local).run(Operation("rotate"))
             assert look.latest().tags["CredentialId"] == "key2"
 
-    published = None
     with pytest.raises(RotationStopped) as caught:
         engine(local, hook=other_run_finishes_first).run(Operation("rotate"))
     published = look.latest()
