@@ -4,7 +4,9 @@ Used by `python -m preflight preview` and by the tests alike. The engine is repl
 ``pulumi.runtime.set_mocks`` with a monitor that records each RegisterResource request in wire
 format (secrets keep their signature, unknowns their sentinel), so what policies and reports see
 is exactly what the real engine would send. Outputs are synthesised the way Azure shapes them
-(ARM IDs, endpoints, principal IDs), deterministically, so reports are stable.
+(ARM IDs, endpoints, principal IDs), deterministically, so reports are stable. Dynamic resources
+(such as the key written into Key Vault) run no provider here: their outputs stay unknown, as in
+a real first preview.
 """
 
 from __future__ import annotations
@@ -163,8 +165,6 @@ class AzureShapedMocks(pulumi.runtime.Mocks):
                 "/config/appsettings",
                 outputs,
             )
-        if typ == "pulumi-python:dynamic:Resource":
-            return _dynamic_outputs(name, inputs)
         if typ in _ARM_PATHS:
             path, name_key = _ARM_PATHS[typ]
             resource_name = inputs.get(name_key) or name
@@ -215,18 +215,6 @@ class AzureShapedMocks(pulumi.runtime.Mocks):
         raise HarnessError(
             f"invoke {args.token!r} has no offline answer; the preview cannot run it"
         )
-
-
-def _dynamic_outputs(name: str, inputs: dict) -> tuple[str, dict]:
-    """Outputs of the project's dynamic resource (the key written to Key Vault): no value, ever."""
-    outputs = {k: v for k, v in inputs.items() if k != "__provider"}
-    vault_uri, secret_name = inputs.get("vault_uri"), inputs.get("secret_name")
-    if isinstance(vault_uri, str) and isinstance(secret_name, str):
-        outputs["secret_uri"] = f"{vault_uri.rstrip('/')}/secrets/{secret_name}"
-        outputs["version"] = uuid.uuid5(_NAMESPACE, f"version/{name}").hex
-        outputs["slot"] = "key1"
-        return outputs["secret_uri"], outputs
-    return f"{name}-id", outputs
 
 
 class RecordingMonitor(mocks.MockMonitor):
