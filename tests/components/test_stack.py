@@ -466,3 +466,23 @@ def test_the_secret_names_its_consumer_sites_for_rotation():
     assert consumers == ["sai-dev-web-5bc604", "sai-dev-api-5bc604"]
     crowded = plan_with(apps=[{"name": f"app{i:02d}"} for i in range(15)])
     assert "consumers" not in only(crowded, "pulumi-python:dynamic:Resource").inputs
+
+
+@pytest.mark.parametrize(
+    ("configured", "client_id", "expected"),
+    [
+        (None, "04b07795-8ddb-461a-bbee-02f9e1bf7b46", "User"),  # Azure CLI sign-in
+        (None, "1950A258-227B-4E31-A9CF-717495945FC2", "User"),  # Azure PowerShell
+        (None, "6a1f4c2e-0000-4000-8000-00000000abcd", "ServicePrincipal"),  # a workload
+        ("Group", "04b07795-8ddb-461a-bbee-02f9e1bf7b46", "Group"),  # configured wins
+    ],
+)
+def test_deployer_principal_type_is_always_stated(configured, client_id, expected):
+    from components.stack import deployer_principal_type
+
+    assert deployer_principal_type(configured, client_id) == expected
+
+
+def test_deployer_principal_type_reaches_the_assignment():
+    plan = plan_with(deployerPrincipalType="User")
+    assert assignment_on(plan, VAULT_ID).inputs["principalType"] == "User"
