@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from catalog import roles
+from components.stack import deployer_principal_type
 from preflight.harness import (
     PREVIEW_DEPLOYER,
     PREVIEW_SUBSCRIPTION,
@@ -478,8 +479,6 @@ def test_the_secret_names_its_consumer_sites_for_rotation():
     ],
 )
 def test_deployer_principal_type_is_always_stated(configured, client_id, expected):
-    from components.stack import deployer_principal_type
-
     assert deployer_principal_type(configured, client_id) == expected
 
 
