@@ -764,7 +764,8 @@ def _outputs(spec: SecretSpec, version: str, tags: Mapping[str, str] | None) -> 
 
 
 def planned_outputs(inputs: Mapping[str, Any]) -> dict[str, Any]:
-    """What create returns for these inputs, the version aside (for mocks and offline previews)."""
+    """What create returns for these inputs, the version aside (for tests that mock the provider;
+    the offline preview runs no provider and leaves these outputs unknown)."""
     spec = SecretSpec.of(inputs)
     return _outputs(spec, "", initial_tags(spec))
 

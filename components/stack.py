@@ -111,23 +111,22 @@ class SecureAiStack(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
+        # The deployment the apps call and rotation probes new keys against (the config loader
+        # requires at least one).
+        chat_deployment = config.deployments[0].name
         settings: dict[str, pulumi.Input[str]] = {
             "AZURE_AI_ENDPOINT": ai.endpoint,
             "AZURE_AI_AUTH_MODE": config.auth_mode,
+            "AZURE_AI_DEPLOYMENT": chat_deployment,
             "SCM_DO_BUILD_DURING_DEPLOYMENT": "true",
         }
-        if config.deployments:
-            settings["AZURE_AI_DEPLOYMENT"] = config.deployments[0].name
-
         self.outputs = {
             "authMode": config.auth_mode,
             "resourceGroupName": group_name,
             "aiAccountId": ai.id,
             "aiEndpoint": ai.endpoint,
+            "chatDeployment": chat_deployment,
         }
-        if config.deployments:
-            # The deployment the apps call; rotation probes new keys against it.
-            self.outputs["chatDeployment"] = config.deployments[0].name
         if config.key_mode:
             vault = SecureKeyVault(
                 f"{name}-kv",
