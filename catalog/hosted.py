@@ -47,6 +47,10 @@ STORAGE_CONNECTION = "AzureWebJobsStorage"
 STORAGE_ACCOUNT_NAME = f"{STORAGE_CONNECTION}__accountName"
 STORAGE_CREDENTIAL = f"{STORAGE_CONNECTION}__credential"
 STORAGE_CLIENT_ID = f"{STORAGE_CONNECTION}__clientId"
+# Optional service URIs (Functions' identity-based connection settings); without them the
+# endpoints are https://<accountName>.blob|queue.core.windows.net.
+STORAGE_BLOB_URI = f"{STORAGE_CONNECTION}__blobServiceUri"
+STORAGE_QUEUE_URI = f"{STORAGE_CONNECTION}__queueServiceUri"
 MANAGED_IDENTITY = "managedidentity"
 
 VAULT_URI = "ROTATION_VAULT_URI"
