@@ -13,6 +13,7 @@ Wire names (inputs and outputs, as the engine and policies see them) are snake_c
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -31,6 +32,9 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
+from pulumi.output import contains_unknowns
+
+from components import deploy_credential
 
 log = logging.getLogger(__name__)
 
@@ -302,12 +306,22 @@ _CHECKS: dict[str, Callable[[Any], object]] = {
 }
 
 
-def input_problems(props: Mapping[str, Any], unknown: object = None) -> list[tuple[str, str]]:
+def is_unknown(value: object) -> bool:
+    """Whether a value (or a list item, or a map value, in it) is not known yet.
+
+    The engine marks a value that depends on a resource still to be created; the dynamic
+    provider host decodes Check and Diff inputs with ``keep_unknowns=True``, so it arrives as a
+    ``pulumi.output.Unknown`` instance (pulumi/dynamic/__main__.py, pulumi/runtime/rpc.py).
+    """
+    return contains_unknowns(value)
+
+
+def input_problems(props: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(property, reason) for every input that breaks a rule; values not yet known are skipped."""
     problems = []
     for field, check in _CHECKS.items():
         value = props.get(field)
-        if unknown is not None and _holds(value, unknown):
+        if is_unknown(value):
             continue
         try:
             check(value)
@@ -316,10 +330,25 @@ def input_problems(props: Mapping[str, Any], unknown: object = None) -> list[tup
     return problems
 
 
-def _holds(value: object, marker: object) -> bool:
-    if isinstance(value, list):
-        return any(_holds(v, marker) for v in value)
-    return value == marker
+_NORMALISE: dict[str, Callable[[Any], object]] = {
+    "account_id": lambda value: value,
+    "vault_uri": normalize_vault_uri,
+    "secret_name": check_secret_name,
+    "rotation_period_days": rotation_period_days,
+    "consumers": list,
+}
+
+
+def normalised_inputs(props: Mapping[str, Any]) -> dict[str, Any]:
+    """The input bag as create and update expect it; values not yet known are kept as they are,
+    and ``consumers`` stays left out when not given. Call after :func:`input_problems`."""
+    bag: dict[str, Any] = {}
+    for field, normalise in _NORMALISE.items():
+        value = props.get(field)
+        if value is None and field == "consumers":
+            continue
+        bag[field] = value if is_unknown(value) else normalise(value)
+    return bag
 
 
 def backoff_seconds(attempt: int) -> float:
@@ -415,9 +444,12 @@ _LIST_KEYS_HINT = (
 
 
 def _comparable(field: str, value: Any) -> Any:
-    """A value as diff compares it: IDs case-insensitively, URIs normalised, numbers as ints."""
-    if value is None:
-        return None
+    """A value as diff compares it: IDs case-insensitively, URIs normalised, numbers as ints.
+
+    A value not known yet compares unequal to everything: it may change (and, for the account,
+    vault or name, replace)."""
+    if value is None or is_unknown(value):
+        return value
     try:
         if field == "account_id":
             return value.lower()
@@ -446,7 +478,8 @@ class AccountKeySecretProvider(ResourceProvider):
     """Create, read, update and delete the key-in-vault secret.
 
     The factories, clock and sleep are for tests; in a deployment the provider builds its clients
-    from ``DefaultAzureCredential`` (the deployer's ``az login`` or OIDC environment). Only
+    from the credential its environment calls for (components/deploy_credential.py: GitHub
+    OIDC, workload identity, else ``DefaultAzureCredential``). Only
     ``deadline_seconds`` survives serialisation into the ``__provider`` input.
     """
 
@@ -485,11 +518,14 @@ class AccountKeySecretProvider(ResourceProvider):
     def _pause(self, seconds: float) -> None:
         (self._sleep or time.sleep)(seconds)
 
-    def _default_credential(self) -> Any:
+    def _deploy_credential(self) -> Any:
+        """One credential per provider process, chosen from its environment: in GitHub Actions a
+        fresh OIDC assertion per token, so the key write outlives the job's first sign-in
+        (components/deploy_credential.py)."""
         if self._credential is None:
-            from azure.identity import DefaultAzureCredential
-
-            self._credential = DefaultAzureCredential()
+            choice = deploy_credential.choose(os.environ)
+            log.info("signing in with %s", choice.kind)
+            self._credential = deploy_credential.build(choice, os.environ)
         return self._credential
 
     def secret_client(self, vault_uri: str) -> Any:
@@ -498,7 +534,7 @@ class AccountKeySecretProvider(ResourceProvider):
             return self._secret_client_factory(vault_uri)
         from azure.keyvault.secrets import SecretClient
 
-        return SecretClient(vault_url=vault_uri, credential=self._default_credential())
+        return SecretClient(vault_url=vault_uri, credential=self._deploy_credential())
 
     def management_client(self, subscription_id: str) -> Any:
         """A CognitiveServicesManagementClient for the subscription."""
@@ -506,7 +542,7 @@ class AccountKeySecretProvider(ResourceProvider):
             return self._management_client_factory(subscription_id)
         from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
 
-        return CognitiveServicesManagementClient(self._default_credential(), subscription_id)
+        return CognitiveServicesManagementClient(self._deploy_credential(), subscription_id)
 
     def _call(
         self, what: str, hint: str, call: Callable[[], T], passthrough: frozenset[int] = frozenset()
@@ -643,26 +679,23 @@ class AccountKeySecretProvider(ResourceProvider):
     # -- the dynamic provider interface ------------------------------------------------------
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        """Inputs validated (one failure per bad input) and normalised."""
-        from pulumi.runtime.rpc import UNKNOWN
-
-        problems = input_problems(news, unknown=UNKNOWN)
-        if problems or any(_holds(v, UNKNOWN) for v in news.values()):
+        """Inputs validated (one failure per bad input) and normalised; a value not known yet
+        (a first preview, a replaced account) passes as it is and is checked when known."""
+        problems = input_problems(news)
+        if problems:
             return CheckResult(news, [CheckFailure(field, reason) for field, reason in problems])
         extra = {k: v for k, v in news.items() if k not in _INPUT_FIELDS}
-        return CheckResult({**extra, **SecretSpec.of(news).inputs()}, [])
+        return CheckResult({**extra, **normalised_inputs(news)}, [])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """Account, vault or name: replace. Period, consumers, or tags found drifted: update."""
         replaces = [f for f in _REPLACE_FIELDS if _differs(f, olds, news)]
         updates = [f for f in _UPDATE_FIELDS if _differs(f, olds, news)]
-        if not replaces and not updates and "secret_tags" in olds:
-            try:
-                spec = SecretSpec.of(news)
-            except InvalidInput:  # a value still unknown (preview): the fields above decide
-                spec = None
-            if spec is not None and tag_drift(olds["secret_tags"], spec):
-                updates.append("secret_tags")
+        # A value still unknown (preview) already differs above; an invalid one fails Check.
+        settled = not replaces and not updates and not is_unknown(news) and not input_problems(news)
+        observed = olds.get("secret_tags")
+        if settled and observed is not None and tag_drift(observed, SecretSpec.of(news)):
+            updates.append("secret_tags")
         return DiffResult(
             changes=bool(replaces or updates), replaces=replaces, delete_before_replace=False
         )

@@ -23,6 +23,7 @@ import pytest
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ODataV4Format
 from azure.keyvault.secrets import SecretClient
 from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
+from pulumi.output import Unknown
 from pulumi.runtime import proto, rpc
 from werkzeug.wrappers import Request, Response
 
@@ -621,9 +622,14 @@ def test_check_names_each_bad_input_in_one_line() -> None:
     assert all("\n" not in reason for reason in reasons.values())
 
 
-def test_check_normalises_and_skips_values_unknown_during_preview(harness: Harness) -> None:
-    from pulumi.runtime.rpc import UNKNOWN
+def as_host_decodes(props: dict[str, Any]) -> dict[str, Any]:
+    """Check/Diff inputs as the dynamic provider host hands them to the provider: the engine's
+    wire form (an unknown value is the rpc.UNKNOWN string) decoded with ``keep_unknowns=True``,
+    which turns each unknown into a ``pulumi.output.Unknown`` (pulumi/dynamic/__main__.py)."""
+    return rpc.deserialize_properties(wire(props), keep_unknowns=True)
 
+
+def test_check_normalises_and_skips_values_unknown_during_preview(harness: Harness) -> None:
     provider = AccountKeySecretProvider()
     result = provider.check({}, harness.props(vault_uri="https://KV-keytest.vault.azure.net/"))
     assert result.failures == []
@@ -635,9 +641,61 @@ def test_check_normalises_and_skips_values_unknown_during_preview(harness: Harne
         "__provider": "serialised-provider",
     }
 
-    preview = provider.check({}, harness.props(account_id=UNKNOWN, consumers=[UNKNOWN]))
+    # A first preview: the account and the vault are still to be created.
+    news = as_host_decodes(
+        harness.props(
+            account_id=rpc.UNKNOWN,
+            vault_uri=rpc.UNKNOWN,
+            consumers=[SITE, rpc.UNKNOWN],
+        )
+    )
+    assert isinstance(news["account_id"], Unknown)
+    preview = provider.check({}, news)
     assert preview.failures == []
-    assert preview.inputs["account_id"] == UNKNOWN
+    assert set(preview.inputs) == {*aks._INPUT_FIELDS, "__provider"}
+    assert isinstance(preview.inputs["account_id"], Unknown)
+    assert isinstance(preview.inputs["vault_uri"], Unknown)
+    assert preview.inputs["consumers"][0] == SITE
+    assert isinstance(preview.inputs["consumers"][1], Unknown)
+    assert (preview.inputs["secret_name"], preview.inputs["rotation_period_days"]) == (SECRET, 90)
+
+
+def test_check_still_names_a_bad_known_input_beside_unknown_ones(harness: Harness) -> None:
+    news = as_host_decodes(harness.props(account_id=rpc.UNKNOWN, secret_name="bad_name"))
+
+    result = AccountKeySecretProvider().check({}, news)
+
+    assert [(f.property, f.reason) for f in result.failures] == [
+        (
+            "secret_name",
+            "AccountKeySecret input secret_name='bad_name': must be 1-127 letters, digits or "
+            "hyphens",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("unknown", "replaces", "updates"),
+    [
+        ("account_id", ["account_id"], True),
+        ("vault_uri", ["vault_uri"], True),
+        ("secret_name", ["secret_name"], True),
+        ("rotation_period_days", [], True),
+        ("consumers", [], True),
+    ],
+)
+def test_diff_of_a_value_not_known_yet_says_it_may_change(
+    unknown: str, replaces: list[str], updates: bool
+) -> None:
+    # A preview that replaces the account (or the vault) sends its ID unknown: the secret must
+    # be shown as replaced too, never as unchanged.
+    news = as_host_decodes(
+        {k: v for k, v in OLD.items() if k in aks._INPUT_FIELDS} | {unknown: rpc.UNKNOWN}
+    )
+
+    result = AccountKeySecretProvider().diff("id", OLD, news)
+
+    assert (result.replaces, result.changes) == (replaces, updates)
 
 
 def test_create_with_a_bad_account_id_fails_in_one_line_before_any_call(harness: Harness) -> None:
@@ -974,7 +1032,13 @@ def rpc_call(method: Any, request: Any) -> Any:
 
 
 def wire(props: dict[str, Any]) -> Any:
-    return asyncio.run(rpc.serialize_properties(props, {}))
+    """The protobuf Struct of a property bag, as the host serialises one (a loop of its own:
+    ``asyncio.run`` would unset the thread's loop that later mocks tests need)."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(rpc.serialize_properties(props, {}))
+    finally:
+        loop.close()
 
 
 def test_the_engine_path_checks_creates_and_diffs_through_the_provider_host(
