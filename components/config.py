@@ -15,6 +15,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from azure.mgmt.core.tools import is_valid_resource_id, parse_resource_id
+
+from components import private_link
 from components.naming import slug, stable_suffix
 
 PROJECT = "secure-azure-ai"
@@ -26,6 +29,7 @@ AI_SKUS = ("S0",)
 APP_SERVICE_SKUS = ("B1", "B2", "B3", "S1", "S2", "S3", "P0v3", "P1v3", "P2v3", "P3v3")
 PYTHON_VERSIONS = ("3.10", "3.11", "3.12", "3.13")
 PUBLIC_NETWORK_ACCESS = ("Enabled", "Disabled")
+NETWORK_MODES = ("public", "private")
 PRINCIPAL_TYPES = ("User", "ServicePrincipal", "Group")
 DEPLOYMENT_SKUS = ("Standard", "GlobalStandard", "DataZoneStandard", "ProvisionedManaged")
 
@@ -142,6 +146,26 @@ class DeploymentConfig:
 
 
 @dataclass(frozen=True)
+class NetworkConfig:
+    """Private mode: where the private endpoints and the VNet-integrated apps live."""
+
+    address_space: str | None
+    """Address space of the VNet the stack creates; None when it joins an existing one."""
+    virtual_network_id: str | None
+    """ARM ID of an existing VNet to create the subnets in; None to create a VNet."""
+    private_endpoint_prefix: str
+    """Subnet of the private endpoints (account, vault, and apps with privateInbound)."""
+    app_service_prefix: str
+    """Subnet delegated to Microsoft.Web/serverFarms: the apps' outbound (regional integration)."""
+    functions_prefix: str
+    """Subnet delegated to Microsoft.App/environments: a Flex Consumption app's outbound."""
+    dns_zone_ids: dict[str, str]
+    """Existing private DNS zones by zone name (hub-and-spoke); the rest are created and linked."""
+    private_inbound: bool
+    """A private endpoint (privatelink.azurewebsites.net) for each app as well."""
+
+
+@dataclass(frozen=True)
 class Names:
     """Every globally unique or derived name, computed once from prefix, stack and a stable hash."""
 
@@ -152,6 +176,8 @@ class Names:
     plan: str
     workspace: str
     web_apps: dict[str, str]
+    virtual_network: str = ""
+    """The VNet a private stack creates (unused in public mode or with an existing VNet)."""
 
 
 @dataclass(frozen=True)
@@ -179,6 +205,8 @@ class StackConfig:
     deployments: tuple[DeploymentConfig, ...]
     apps: tuple[AppConfig, ...]
     names: Names
+    network: NetworkConfig | None = None
+    """Private mode's network; None in public mode (networkMode: public, the default)."""
 
     @property
     def key_mode(self) -> bool:
@@ -352,6 +380,203 @@ def _deployments(raw: Any) -> tuple[DeploymentConfig, ...]:
     return tuple(result)
 
 
+# --- private network ------------------------------------------------------------------------------
+
+# A private stack's own VNet and subnets, unless configured: /26 subnets as App Service recommends.
+DEFAULT_ADDRESS_SPACE = "10.60.0.0/22"
+SUBNET_FIELDS = ("privateEndpoints", "appService", "functions")
+DEFAULT_SUBNETS = {
+    "privateEndpoints": "10.60.0.0/26",
+    "appService": "10.60.1.0/26",
+    "functions": "10.60.2.0/26",
+}
+# Keys that only a private stack reads.
+PRIVATE_KEYS = (
+    "privateInbound",
+    "virtualNetworkId",
+    "vnetAddressSpace",
+    "subnetPrefixes",
+    "privateDnsZoneIds",
+)
+
+
+def _cidr(raw: Any) -> ipaddress.IPv4Network:
+    """An IPv4 network in CIDR notation with no host bits set."""
+    if not isinstance(raw, str):
+        raise _Invalid(f"{_show(raw)} is not an IPv4 CIDR range like '10.60.0.0/22'")
+    try:
+        network = ipaddress.ip_network(raw, strict=False)
+    except ValueError:
+        raise _Invalid(f"{_show(raw)} is not an IPv4 CIDR range like '10.60.0.0/22'") from None
+    if network.version != 4 or "/" not in raw:
+        raise _Invalid(f"{_show(raw)} is not an IPv4 CIDR range like '10.60.0.0/22'")
+    if str(network) != raw:
+        raise _Invalid(f"{_show(raw)} has host bits set; the range is {str(network)!r}")
+    return network  # type: ignore[return-value]
+
+
+def _subnet_prefixes(raw: Any) -> dict[str, ipaddress.IPv4Network]:
+    value = _structured(raw)
+    if not isinstance(value, dict):
+        raise _Invalid(f"{_show(raw)} is not an object with fields {', '.join(SUBNET_FIELDS)}")
+    unknown = sorted(set(value) - set(SUBNET_FIELDS))
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], SUBNET_FIELDS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise _Invalid(
+            f"unknown field {unknown[0]!r}{hint}; the fields are {', '.join(SUBNET_FIELDS)}"
+        )
+    prefixes = {}
+    for field_name in SUBNET_FIELDS:
+        if field_name in value:
+            try:
+                prefixes[field_name] = _cidr(value[field_name])
+            except _Invalid as problem:
+                raise _Invalid(f"{field_name}: {problem}") from None
+    return prefixes
+
+
+def _resource_id(raw: Any, namespace: str, resource_type: str, what: str) -> dict[str, str]:
+    """The parts of an ARM ID of one top-level resource of ``namespace/resource_type``."""
+    shape = (
+        f"/subscriptions/<id>/resourceGroups/<group>/providers/{namespace}/{resource_type}/<name>"
+    )
+    if not isinstance(raw, str) or not is_valid_resource_id(raw):
+        raise _Invalid(f"{_show(raw)} is not the resource ID of {what} ({shape})")
+    parts = parse_resource_id(raw)
+    if (
+        not GUID.match(parts.get("subscription", ""))
+        or str(parts.get("namespace", "")).lower() != namespace.lower()
+        or str(parts.get("type", "")).lower() != resource_type.lower()
+        or parts.get("children")
+        or not parts.get("resource_group")
+    ):
+        raise _Invalid(f"{_show(raw)} is not the resource ID of {what} ({shape})")
+    return parts
+
+
+def _virtual_network_id(raw: Any) -> str:
+    _resource_id(raw, "Microsoft.Network", "virtualNetworks", "a virtual network")
+    return raw
+
+
+def _dns_zone_ids(raw: Any) -> dict[str, str]:
+    zones: dict[str, str] = {}
+    for index, item in enumerate(_list(raw)):
+        try:
+            parts = _resource_id(item, "Microsoft.Network", "privateDnsZones", "a private DNS zone")
+        except _Invalid as problem:
+            raise _Invalid(f"item {index}: {problem}") from None
+        zone = str(parts["name"]).lower()
+        if zone not in private_link.KNOWN_ZONES:
+            raise _Invalid(
+                f"item {index}: zone {zone!r} is not one this stack uses; the zones are "
+                f"{', '.join(private_link.KNOWN_ZONES)}"
+            )
+        if zone in zones:
+            raise _Invalid(f"item {index}: zone {zone!r} is a duplicate; give each zone once")
+        zones[zone] = item
+    return zones
+
+
+def _network(
+    own: Mapping[str, Any], values: Mapping[str, Any], hosted_functions: bool
+) -> tuple[NetworkConfig | None, list[str]]:
+    """Private mode's network from the validated values, and every rule it breaks, one line each.
+
+    ``hosted_functions``: a function app joins the VNet too, so its subnet must fit as well.
+    """
+    ns = f"{PROJECT}:"
+    problems: list[str] = []
+    if "networkMode" not in values:
+        return None, problems  # its reader reported the value
+    if values["networkMode"] != "private":
+        problems.extend(
+            f"config {ns}{key}: set while {ns}networkMode is public; the rule is: private "
+            f"network settings apply only with networkMode private"
+            for key in PRIVATE_KEYS
+            if key in own
+        )
+        return None, problems
+    # One value turns the stack private: these would open it again.
+    if "allowedIpRanges" in own:
+        problems.append(
+            f"config {ns}allowedIpRanges: set while {ns}networkMode is private; the rule is: a "
+            "private stack takes no public callers (reach it through the virtual network)"
+        )
+    if own.get("publicNetworkAccess") == "Enabled":
+        problems.append(
+            f"config {ns}publicNetworkAccess: 'Enabled' while {ns}networkMode is private; the rule "
+            "is: a private stack disables public network access (remove the key)"
+        )
+    if any(key in own and key not in values for key in PRIVATE_KEYS):
+        return None, problems  # its reader reported the value; the rest depends on it
+    existing = values.get("virtualNetworkId")
+    given = values.get("subnetPrefixes") or {}
+    needed = ["privateEndpoints", "appService"] + (["functions"] if hosted_functions else [])
+    if existing:
+        if "vnetAddressSpace" in own:
+            problems.append(
+                f"config {ns}vnetAddressSpace: set with {ns}virtualNetworkId; the rule is: an "
+                "existing virtual network keeps its own address space"
+            )
+        missing = [f for f in needed if f not in given]
+        if missing:
+            problems.append(
+                f"config {ns}subnetPrefixes: {', '.join(missing)} missing with "
+                f"{ns}virtualNetworkId; the rule is: subnets created in an existing virtual "
+                "network need free prefixes of its address space"
+            )
+            return None, problems
+    space = None if existing else (values.get("vnetAddressSpace") or _cidr(DEFAULT_ADDRESS_SPACE))
+    subnets = {f: given.get(f) or ipaddress.ip_network(DEFAULT_SUBNETS[f]) for f in SUBNET_FIELDS}
+    endpoints = 1 + (1 if values.get("authMode", "keyVault") == "keyVault" else 0)
+    if values.get("privateInbound"):
+        endpoints += len(values.get("apps") or ())
+    smallest = {
+        "privateEndpoints": private_link.SMALLEST_SUBNET,
+        "appService": private_link.SMALLEST_INTEGRATION_SUBNET,
+        "functions": private_link.SMALLEST_INTEGRATION_SUBNET,
+    }
+    for field_name in needed:
+        subnet = subnets[field_name]
+        key = f"config {ns}subnetPrefixes.{field_name}"
+        if subnet.prefixlen > smallest[field_name]:
+            problems.append(
+                f"{key}: {str(subnet)!r} is too small; the rule is /{smallest[field_name]} or "
+                "larger"
+            )
+        elif field_name == "privateEndpoints":
+            usable = subnet.num_addresses - private_link.RESERVED_ADDRESSES_PER_SUBNET
+            if usable < endpoints:
+                problems.append(
+                    f"{key}: {str(subnet)!r} holds {usable} endpoints; the rule is room for "
+                    f"{endpoints} (account, vault, and each app with privateInbound)"
+                )
+        if space is not None and not subnet.subnet_of(space):
+            problems.append(
+                f"{key}: {str(subnet)!r} is outside {ns}vnetAddressSpace {str(space)!r}; the rule "
+                "is: every subnet inside the virtual network's address space"
+            )
+    for i, first in enumerate(needed):
+        for second in needed[i + 1 :]:
+            if subnets[first].overlaps(subnets[second]):
+                problems.append(
+                    f"config {ns}subnetPrefixes.{second}: {str(subnets[second])!r} overlaps "
+                    f"{first} {str(subnets[first])!r}; the rule is: subnets do not overlap"
+                )
+    network = NetworkConfig(
+        address_space=str(space) if space is not None else None,
+        virtual_network_id=existing,
+        private_endpoint_prefix=str(subnets["privateEndpoints"]),
+        app_service_prefix=str(subnets["appService"]),
+        functions_prefix=str(subnets["functions"]),
+        dns_zone_ids=dict(values.get("privateDnsZoneIds") or {}),
+        private_inbound=bool(values.get("privateInbound")),
+    )
+    return network, problems
+
+
 # key -> (reader, default). A default of None means "unset is allowed and means none".
 _READERS: dict[str, tuple[Callable[[Any], Any], Any]] = {
     "prefix": (
@@ -394,6 +619,12 @@ _READERS: dict[str, tuple[Callable[[Any], Any], Any]] = {
     ),
     "deployments": (_deployments, ()),
     "apps": (_apps, (AppConfig(name="web"),)),
+    "networkMode": (lambda v: _choice(v, NETWORK_MODES), "public"),
+    "privateInbound": (_boolean, False),
+    "virtualNetworkId": (_virtual_network_id, None),
+    "vnetAddressSpace": (_cidr, None),
+    "subnetPrefixes": (_subnet_prefixes, None),
+    "privateDnsZoneIds": (_dns_zone_ids, None),
 }
 
 KNOWN_KEYS = tuple(_READERS)
@@ -417,6 +648,7 @@ def _derive_names(
         plan=f"{base}-plan",
         workspace=f"{base}-logs",
         web_apps={app.name: f"{base}-{app.name}-{suffix}" for app in apps},
+        virtual_network=f"{base}-vnet",
     )
     checks = [
         ("Key Vault", names.vault, VAULT_NAME, "3-24 letters, digits, hyphens, from a letter"),
@@ -488,6 +720,9 @@ def load(raw: Mapping[str, Any], stack: str, subscription_id: str) -> StackConfi
             if key in own
         )
 
+    network, network_problems = _network(own, values, hosted_functions=False)
+    problems.extend(network_problems)
+
     if "prefix" in values and "apps" in values:
         names, name_problems = _derive_names(
             stack, values["prefix"], values["apps"], subscription_id
@@ -506,7 +741,7 @@ def load(raw: Mapping[str, Any], stack: str, subscription_id: str) -> StackConfi
         app_service_sku=values["appServiceSku"],
         python_version=values["pythonVersion"],
         rotation_period_days=values["rotationPeriodDays"],
-        public_network_access=values["publicNetworkAccess"],
+        public_network_access="Disabled" if network else values["publicNetworkAccess"],
         allowed_ip_ranges=values["allowedIpRanges"],
         audit_logs=values["auditLogs"],
         log_analytics_workspace_id=values["logAnalyticsWorkspaceId"],
@@ -518,4 +753,5 @@ def load(raw: Mapping[str, Any], stack: str, subscription_id: str) -> StackConfi
         deployments=values["deployments"],
         apps=values["apps"],
         names=names,
+        network=network,
     )
