@@ -30,7 +30,8 @@ class AiAccountArgs:
     sku: str = "S0"
     """Pricing tier."""
     public_network_access: str = "Enabled"
-    """Enabled by default: App Service without VNet integration reaches the account publicly."""
+    """Enabled by default: App Service without VNet integration reaches the account publicly.
+    Disabled (private mode): only private endpoints reach it, and the ACL denies by default too."""
     allowed_ip_ranges: Sequence[pulumi.Input[str]] = ()
     """When given, the network ACL denies everything else (defaultAction Deny)."""
     deployments: Sequence[DeploymentConfig] = ()
@@ -51,12 +52,14 @@ class AiAccount(pulumi.ComponentResource):
         self, name: str, args: AiAccountArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("secure-azure-ai:index:AiAccount", name, {}, opts)
+        # Deny by default whenever the public endpoint is fenced or off: a later switch of
+        # publicNetworkAccess back to Enabled then still admits no one.
         network_acls = (
             {
                 "default_action": "Deny",
                 "ip_rules": [{"value": ip} for ip in args.allowed_ip_ranges],
             }
-            if args.allowed_ip_ranges
+            if args.allowed_ip_ranges or args.public_network_access == "Disabled"
             else None
         )
         account = cognitiveservices.Account(

@@ -34,7 +34,8 @@ class SecureKeyVaultArgs:
     tenant_id: pulumi.Input[str]
     """Entra tenant, from the deploying identity's client config."""
     public_network_access: str = "Enabled"
-    """Enabled by default: App Service Key Vault references without VNet integration need it."""
+    """Enabled by default: App Service Key Vault references without VNet integration need it.
+    Disabled (private mode): only private endpoints reach it, and the firewall denies too."""
     allowed_ip_ranges: Sequence[pulumi.Input[str]] = ()
     """When given, the firewall denies everything else (trusted Azure services may bypass)."""
     audit_workspace_id: pulumi.Input[str] | None = None
@@ -56,7 +57,11 @@ class SecureKeyVault(pulumi.ComponentResource):
         super().__init__("secure-azure-ai:index:SecureKeyVault", name, {}, opts)
         network_acls = {
             "bypass": "AzureServices",
-            "default_action": "Deny" if args.allowed_ip_ranges else "Allow",
+            "default_action": (
+                "Deny"
+                if args.allowed_ip_ranges or args.public_network_access == "Disabled"
+                else "Allow"
+            ),
             "ip_rules": [{"value": ip} for ip in args.allowed_ip_ranges],
         }
         vault = keyvault.Vault(

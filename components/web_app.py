@@ -9,7 +9,9 @@ import pulumi
 from pulumi_azure_native import web
 
 from catalog.roles import ROLE_NAMES
+from components import private_link
 from components.access import RoleGrant, RoleGrantArgs
+from components.private_endpoint import ServicePrivateEndpoint, ServicePrivateEndpointArgs
 
 MIN_TLS_VERSION = "1.2"
 HEALTH_CHECK_PATH = "/healthz"
@@ -27,6 +29,16 @@ class IdentityGrant:
     """ARM scope: the secret (key mode) or the AI account (keyless mode)."""
     description: str
     """Why the app needs it."""
+
+
+@dataclass
+class PrivateInbound:
+    """Where an app's own private endpoint goes (privateInbound: true)."""
+
+    subnet_id: pulumi.Input[str]
+    """The private-endpoint subnet."""
+    zone_ids: Mapping[str, pulumi.Input[str]]
+    """The privatelink.azurewebsites.net zone (by name) the endpoint registers in."""
 
 
 @dataclass
@@ -51,6 +63,12 @@ class SecureWebAppArgs:
     """Further resources the settings wait for (the secret they reference)."""
     python_version: str = "3.12"
     """Python runtime of the Linux app."""
+    integration_subnet_id: pulumi.Input[str] | None = None
+    """Private mode: the subnet (delegated to Microsoft.Web/serverFarms) that all of the app's
+    outbound traffic leaves through, so Key Vault references and AI calls reach private
+    endpoints. None: the app calls out over the internet."""
+    private_inbound: PrivateInbound | None = None
+    """A private endpoint for the app, which then takes no request from the internet."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags applied to the app."""
 
@@ -68,6 +86,15 @@ class SecureWebApp(pulumi.ComponentResource):
     ) -> None:
         super().__init__("secure-azure-ai:index:SecureWebApp", name, {}, opts)
         child = pulumi.ResourceOptions(parent=self)
+        network: dict[str, object] = {}
+        if args.integration_subnet_id is not None:
+            # Regional VNet integration with every outbound request routed into the VNet
+            # (web 2025-05-01: outboundVnetRouting.applicationTraffic, "previously called
+            # VnetRouteAllEnabled"; a site property, so Azure Policy can deny it, not only audit).
+            network["virtual_network_subnet_id"] = args.integration_subnet_id
+            network["outbound_vnet_routing"] = {"application_traffic": True}
+        if args.private_inbound is not None:
+            network["public_network_access"] = "Disabled"
         site = web.WebApp(
             f"{name}-site",
             name=args.site_name,
@@ -89,24 +116,26 @@ class SecureWebApp(pulumi.ComponentResource):
                 "http20_enabled": True,
                 "always_on": True,
             },
+            **network,
             tags=args.tags,
             opts=child,
         )
-        # Basic-auth publishing (FTP and SCM): off; deployments use Entra tokens instead.
-        web.WebAppFtpAllowed(
-            f"{name}-ftp-basic-auth",
-            name=site.name,
-            resource_group_name=args.resource_group_name,
-            allow=False,
-            opts=child,
-        )
-        web.WebAppScmAllowed(
-            f"{name}-scm-basic-auth",
-            name=site.name,
-            resource_group_name=args.resource_group_name,
-            allow=False,
-            opts=child,
-        )
+        if args.private_inbound is not None:
+            ServicePrivateEndpoint(
+                f"{name}-inbound",
+                ServicePrivateEndpointArgs(
+                    resource_group_name=args.resource_group_name,
+                    location=args.location,
+                    endpoint_name=f"{args.site_name}-pe",
+                    subnet_id=args.private_inbound.subnet_id,
+                    target_id=site.id,
+                    group_id=private_link.SITES_GROUP,
+                    zone_ids=args.private_inbound.zone_ids,
+                    tags=args.tags,
+                ),
+                opts=child,
+            )
+        disable_basic_auth_publishing(name, site.name, args.resource_group_name, child)
         principal_id = site.identity.apply(lambda i: i.principal_id if i else "")
         grants = [
             RoleGrant(
@@ -145,6 +174,29 @@ class SecureWebApp(pulumi.ComponentResource):
                 "principal_id": self.principal_id,
             }
         )
+
+
+def disable_basic_auth_publishing(
+    name: str,
+    site_name: pulumi.Input[str],
+    resource_group_name: pulumi.Input[str],
+    opts: pulumi.ResourceOptions,
+) -> None:
+    """Basic-auth publishing (FTP and SCM) off: deployments use Entra tokens instead."""
+    web.WebAppFtpAllowed(
+        f"{name}-ftp-basic-auth",
+        name=site_name,
+        resource_group_name=resource_group_name,
+        allow=False,
+        opts=opts,
+    )
+    web.WebAppScmAllowed(
+        f"{name}-scm-basic-auth",
+        name=site_name,
+        resource_group_name=resource_group_name,
+        allow=False,
+        opts=opts,
+    )
 
 
 def role_slug(role_id: str) -> str:
