@@ -371,8 +371,10 @@ def error_code_of(error: BaseException) -> str:
 # turned the caller away (Key Vault names them in the error's ``innererror.code``).
 NETWORK_DENIALS = frozenset({"ForbiddenByFirewall", "ForbiddenByConnection"})
 _NETWORK_HINT = (
-    "the vault's network rules turn the deploying machine away: add its public IP address to "
-    "secure-azure-ai:allowedIpRanges, or deploy from a network with a private endpoint to the vault"
+    "the vault's network rules turn the deploying machine away: with networkMode public, add its "
+    "public IP address to secure-azure-ai:allowedIpRanges; with networkMode private, run "
+    "`pulumi up` again from a machine in the stack's virtual network or a network peered with it, "
+    "whose DNS resolves privatelink.vaultcore.azure.net (docs/private-network.md)"
 )
 
 

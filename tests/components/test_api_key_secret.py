@@ -871,9 +871,11 @@ def test_a_403_from_the_vault_firewall_fails_at_once_naming_the_network(denial: 
     assert sleeps == []
     assert str(raised.value) == (
         f"Key Vault https://kv-one.vault.azure.net (set secret ai-api-key) answers 403 Forbidden "
-        f"({denial}): the vault's network rules turn the deploying machine away: add its public "
-        "IP address to secure-azure-ai:allowedIpRanges, or deploy from a network with a private "
-        "endpoint to the vault"
+        f"({denial}): the vault's network rules turn the deploying machine away: with "
+        "networkMode public, add its public IP address to secure-azure-ai:allowedIpRanges; with "
+        "networkMode private, run `pulumi up` again from a machine in the stack's virtual network "
+        "or a network peered with it, whose DNS resolves privatelink.vaultcore.azure.net "
+        "(docs/private-network.md)"
     )
 
 
