@@ -14,11 +14,13 @@ from werkzeug.wrappers import Request, Response
 
 from emulator.state import (
     ACTION_CHAT,
+    ACTION_DELETE_SECRET,
     ACTION_GET_SECRET,
     ACTION_LIST_KEYS,
     ACTION_READ_ACCOUNT,
     ACTION_READ_SECRET_METADATA,
     ACTION_READ_SITE_CONFIG,
+    ACTION_RECOVER_SECRET,
     ACTION_REGENERATE_KEY,
     ACTION_SET_SECRET,
     ACTION_UPDATE_SECRET,
@@ -28,6 +30,7 @@ from emulator.state import (
     KEYVAULT_AUDIENCES,
     Account,
     AzureState,
+    DeletedSecret,
     EmulatorError,
     ReferenceStatus,
     SecretVersion,
@@ -156,6 +159,8 @@ class EmulatorApp:
                 rest = segments[2:]
                 if rest in ([], [""]) and method == "PUT":
                     return self._kv_set, "/secrets/{name}", {"vault": vault, "name": name}
+                if rest in ([], [""]) and method == "DELETE":
+                    return self._kv_delete, "/secrets/{name}", {"vault": vault, "name": name}
                 if rest in (["versions"], ["versions", ""]):
                     return (
                         self._kv_versions,
@@ -169,6 +174,12 @@ class EmulatorApp:
                         "/secrets/{name}/{version}",
                         {"vault": vault, "name": name, "version": version},
                     )
+            if segments[:1] == ["deletedsecrets"] and len(segments) >= 2 and segments[1]:
+                params = {"vault": vault, "name": segments[1]}
+                if segments[2:] in ([], [""]) and method == "GET":
+                    return self._kv_deleted, "/deletedsecrets/{name}", params
+                if segments[2:] == ["recover"] and method == "POST":
+                    return self._kv_recover, "/deletedsecrets/{name}/recover", params
             return self._kv_not_found, path, {"vault": vault}
         if host == "management.azure.com":
             match = _ARM_ACCOUNT.match(path)
@@ -497,10 +508,63 @@ class EmulatorApp:
         fields, problem = self._read_attributes(body)
         if problem:
             return _error(400, "BadParameter", f"Invalid secret properties: {problem}.")
+        if target.find_deleted(name) is not None:
+            return _error(
+                409,
+                "Conflict",
+                f"Secret {name} is currently in a deleted but recoverable state, and its name "
+                "cannot be reused; in this state, the secret can only be recovered or purged.",
+                innererror={"code": "ObjectIsDeletedButRecoverable"},
+            )
         version = self.state.set_secret(vault, name, body["value"], **fields)
         stored = target.find(name)
         assert stored is not None
         return _json(200, self._secret_json(target, stored[0], version, value=True))
+
+    def _deleted_json(self, target: Vault, name: str, record: DeletedSecret) -> dict:
+        body = self._secret_json(target, name, record.versions[-1], value=False)
+        body["recoveryId"] = f"https://{target.name}.vault.azure.net/deletedsecrets/{name}"
+        body["deletedDate"] = record.deleted
+        body["scheduledPurgeDate"] = record.deleted + 90 * 86_400
+        return body
+
+    def _kv_delete(self, request: Request, vault: str, name: str) -> Response:
+        target, failure = self._kv_gate(
+            request, vault, ACTION_DELETE_SECRET, self._secret_scope(vault, name)
+        )
+        if failure:
+            return failure
+        assert target is not None
+        deleted = self.state.delete_secret(vault, name)
+        if deleted is None:
+            return self._secret_not_found(name)
+        return _json(200, self._deleted_json(target, *deleted))
+
+    def _kv_deleted(self, request: Request, vault: str, name: str) -> Response:
+        target, failure = self._kv_gate(
+            request, vault, ACTION_READ_SECRET_METADATA, self._secret_scope(vault, name)
+        )
+        if failure:
+            return failure
+        assert target is not None
+        with self.state.lock:
+            found = target.find_deleted(name)
+            if found is None:
+                return _error(404, "SecretNotFound", f"Deleted Secret not found: {name}")
+            return _json(200, self._deleted_json(target, *found))
+
+    def _kv_recover(self, request: Request, vault: str, name: str) -> Response:
+        target, failure = self._kv_gate(
+            request, vault, ACTION_RECOVER_SECRET, self._secret_scope(vault, name)
+        )
+        if failure:
+            return failure
+        assert target is not None
+        recovered = self.state.recover_secret(vault, name)
+        if recovered is None:
+            return _error(404, "SecretNotFound", f"Deleted Secret not found: {name}")
+        stored, versions = recovered
+        return _json(200, self._secret_json(target, stored, versions[-1], value=False))
 
     def _secret_scope(self, vault: str, name: str) -> str | None:
         target = self.state.vaults.get(vault)

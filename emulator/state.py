@@ -87,6 +87,8 @@ ACTION_GET_SECRET = f"{_KV}/getSecret/action"
 ACTION_SET_SECRET = f"{_KV}/setSecret/action"
 ACTION_UPDATE_SECRET = f"{_KV}/update/action"
 ACTION_READ_SECRET_METADATA = f"{_KV}/readMetadata/action"
+ACTION_DELETE_SECRET = f"{_KV}/delete"
+ACTION_RECOVER_SECRET = f"{_KV}/recover/action"
 ACTION_READ_ACCOUNT = f"{_CS}/accounts/read"
 ACTION_LIST_KEYS = f"{_CS}/accounts/listKeys/action"
 ACTION_REGENERATE_KEY = f"{_CS}/accounts/regenerateKey/action"
@@ -175,6 +177,17 @@ class SecretVersion:
 
 
 @dataclass
+class DeletedSecret:
+    """A soft-deleted secret: every version, and when it was deleted (Unix seconds).
+
+    Vaults here have purge protection, as the stack makes them: a deleted secret stays until
+    recovered, and its name cannot be reused meanwhile (nothing purges it)."""
+
+    versions: list[SecretVersion]
+    deleted: int
+
+
+@dataclass
 class Vault:
     """A Key Vault (RBAC permission model)."""
 
@@ -183,6 +196,7 @@ class Vault:
     resource_group: str
     tenant_id: str
     secrets: dict[str, list[SecretVersion]] = field(default_factory=dict)
+    deleted: dict[str, DeletedSecret] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -204,6 +218,13 @@ class Vault:
         for stored, versions in self.secrets.items():
             if stored.lower() == name.lower():
                 return stored, versions
+        return None
+
+    def find_deleted(self, name: str) -> tuple[str, DeletedSecret] | None:
+        """The deleted secret's stored name and record (case-insensitive), or None."""
+        for stored, record in self.deleted.items():
+            if stored.lower() == name.lower():
+                return stored, record
         return None
 
 
@@ -692,6 +713,31 @@ class AzureState:
             else:
                 found[1].append(version)
             return version
+
+    def delete_secret(self, vault: str, name: str) -> tuple[str, DeletedSecret] | None:
+        """Soft-delete a secret, every version (as Key Vault's delete secret does), or None."""
+        with self.lock:
+            target = self.vault(vault)
+            found = target.find(name)
+            if found is None:
+                return None
+            stored, versions = found
+            del target.secrets[stored]
+            record = DeletedSecret(versions, int(self.clock()))
+            target.deleted[stored] = record
+            return stored, record
+
+    def recover_secret(self, vault: str, name: str) -> tuple[str, list[SecretVersion]] | None:
+        """Bring a deleted secret back with all its versions, or None when none is deleted."""
+        with self.lock:
+            target = self.vault(vault)
+            found = target.find_deleted(name)
+            if found is None:
+                return None
+            stored, record = found
+            del target.deleted[stored]
+            target.secrets[stored] = record.versions
+            return stored, record.versions
 
     def secret_versions(self, vault: str, name: str) -> list[SecretVersion]:
         """All versions of a secret, oldest first ([] when it does not exist)."""

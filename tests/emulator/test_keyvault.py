@@ -187,3 +187,43 @@ def test_rbac_off_lets_any_identity_write(state: emulator.AzureState) -> None:
         value = secrets.token_hex(16)
         _client(relaxed_world).set_secret(relaxed_world.secret_name, value)
     assert relaxed.latest_secret(relaxed_world.vault.name, relaxed_world.secret_name).value == value
+
+
+def test_delete_is_soft_holds_the_name_and_recover_brings_every_version_back(
+    world: emulator.World,
+) -> None:
+    # Key Vault with purge protection: a deleted secret keeps its name (409 on reuse) until it is
+    # recovered with all its versions.
+    client = _client(world, world.rotator)
+    client.set_secret(world.secret_name, secrets.token_hex(16))
+    versions = [v.version for v in world.state.secret_versions(world.vault.name, world.secret_name)]
+
+    deleted = client.begin_delete_secret(world.secret_name).result()
+
+    assert deleted.recovery_id == f"{world.vault_url}deletedsecrets/{world.secret_name}"
+    assert deleted.properties.version == versions[-1]
+    assert client.get_deleted_secret(world.secret_name).name == world.secret_name
+    with pytest.raises(ResourceNotFoundError):
+        client.get_secret(world.secret_name)
+    with pytest.raises(HttpResponseError) as reused:
+        client.set_secret(world.secret_name, secrets.token_hex(16))
+    assert (reused.value.status_code, reused.value.error.code) == (409, "Conflict")
+    assert world.state.secret_versions(world.vault.name, world.secret_name) == []
+
+    client.begin_recover_deleted_secret(world.secret_name).result()
+
+    recovered = world.state.secret_versions(world.vault.name, world.secret_name)
+    assert [v.version for v in recovered] == versions
+    with pytest.raises(ResourceNotFoundError):
+        client.get_deleted_secret(world.secret_name)
+
+
+def test_delete_needs_the_delete_permission_and_an_existing_secret(world: emulator.World) -> None:
+    with pytest.raises(HttpResponseError) as denied:
+        _client(world).begin_delete_secret(world.secret_name)  # Key Vault Secrets User
+    assert (denied.value.status_code, denied.value.error.code) == (403, "Forbidden")
+    assert len(world.state.secret_versions(world.vault.name, world.secret_name)) == 1
+
+    world.state.grant(world.rotator, world.vault.id, "Key Vault Secrets Officer")
+    with pytest.raises(ResourceNotFoundError):
+        _client(world, world.rotator).begin_delete_secret("never-set")
