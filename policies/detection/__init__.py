@@ -12,6 +12,7 @@ from policies.detection.engine import (
     is_key_vault_reference,
     is_placeholder,
     mask,
+    redact,
 )
 from policies.detection.names import is_credential_name, is_digest_name
 
@@ -25,4 +26,5 @@ __all__ = [
     "is_key_vault_reference",
     "is_placeholder",
     "mask",
+    "redact",
 ]

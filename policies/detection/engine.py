@@ -17,6 +17,7 @@ placeholders are never reported.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import math
 import re
@@ -50,6 +51,9 @@ KINDS: dict[str, str] = {
     "sas-token": "shared access signature (the sig= of a SAS URL or connection string)",
     "connection-string-password": "password in a connection string or in a URL's user info",
     "connection-string-secret": "Secret=/ClientSecret=/AccessKey= in a connection string",
+    "basic-auth": "HTTP Basic credentials: user:password, base64-encoded after 'Basic'",
+    "command-line-password": "password on a command line (curl -u user:password, sshpass -p, "
+    "mysql -p…, docker/az login -p, sqlcmd -P, redis-cli -a, ConvertTo-SecureString -AsPlainText)",
     "entra-client-secret": "Microsoft Entra application client secret",
     "jwt": "JSON Web Token (a bearer credential)",
     "private-key": "PEM private key block, encrypted or not",
@@ -123,14 +127,17 @@ _DIGEST_SYNTAX = re.compile(r"(?:sha(?:1|224|256|384|512)|md5)[:-]", re.IGNORECA
 _PUBLIC_KEY_SYNTAX = re.compile(r"(?:ssh-(?:rsa|dss|ed25519)|ecdsa-sha2-\w+|sk-ssh-\S+)\s*$")
 _HOSTNAME = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)+\.?(?::\d+)?")
 _NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)*[a-zA-Z%]{0,3}")
-# sha256 of public constants that look like keys: Pulumi's secret signature key and value.
+# sha256 of public constants that look like keys: Pulumi's secret signature key and value, and
+# its asset and archive signatures (pulumi/runtime/rpc.py).
 _PUBLIC_CONSTANTS_SHA256 = frozenset(
     {
         "42a8af5aab5958b8fa98a667ae9e2a8ed7a25f20d0ca99ad2357688c4d471e98",
         "5e56393271db3db7608d079d31ccf8640e0ed44cba3d1c1967bbca1871735a8d",
+        "295bb567703963a57ad4456d83e9602e434a7686ae2a4c19174fc43f9889cc31",
+        "e7e8f06ed950ca4dbc2c86d083058e078be4a9283f8180cd76bc7a295004cc89",
     }
 )
-_PUBLIC_CONSTANT_PREFIXES = frozenset({"4dab", "1b47"})
+_PUBLIC_CONSTANT_PREFIXES = frozenset({"4dab", "1b47", "c440", "0def"})
 
 
 def is_placeholder(token: str) -> bool:
@@ -154,12 +161,21 @@ def _is_public_constant(token: str) -> bool:
 
 
 _PATH = re.compile(r"(?:~|\.{1,2})?(?:/[\w.@-]+)+/?")
+_DOTTED_NAME = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
 
 
 def _is_path(token: str) -> bool:
     """A file path or URL path ("/home/site/wwwroot/keys"): word-like segments, not base64."""
     return _PATH.fullmatch(token) is not None and not any(
         _random_enough(part, password=False) for part in token.split("/")
+    )
+
+
+def _is_dotted_name(token: str) -> bool:
+    """A reference in code ("settings.DB_PASSWORD", "hosted.MANAGED_IDENTITY"): word-like names
+    joined by dots, none of them random."""
+    return _DOTTED_NAME.fullmatch(token) is not None and not any(
+        _random_enough(part, password=False) for part in token.split(".")
     )
 
 
@@ -171,6 +187,7 @@ def _is_benign_token(token: str) -> bool:
         or "://" in token
         or token.startswith(("/subscriptions/", "/providers/", "@Microsoft."))
         or _is_path(token)
+        or _is_dotted_name(token)
         or _DIGEST_SYNTAX.match(token) is not None
         or _HOSTNAME.fullmatch(token) is not None
         or _NUMBER.fullmatch(token) is not None
@@ -242,8 +259,9 @@ class _Rule:
     reason: str
     pattern: re.Pattern[str]
     # What the value must hold for the rule to apply: one of these literals, or a connection-
-    # string field name in any case (_CREDENTIAL_WORD), or nothing (None: always applies). All
-    # literals are looked for in one pass, since most values hold none of them.
+    # string field name in any case (_CREDENTIAL_WORD), or a command-line option
+    # (_COMMAND_OPTION), or nothing (None: always applies). All literals are looked for in one
+    # pass, since most values hold none of them.
     gate: tuple[str, ...] | str | None
     check: Check | None = None  # refines or rejects a match: (kind, reason) or None
     group: str = "s"  # the group that holds the secret
@@ -251,6 +269,7 @@ class _Rule:
 
 _B62 = "A-Za-z0-9"
 _CREDENTIAL_WORD = "(credential word)"
+_COMMAND_OPTION = "(command option)"  # a value holding an option (" -x"): a command line
 _PEM_END = re.compile(r"-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
 _PEM_BODY = re.compile(r"[A-Za-z0-9+/=\s\\:,-]*?(?=-----|\Z|[^A-Za-z0-9+/=\s\\:,-])")
 
@@ -366,6 +385,57 @@ def _check_hex_key(text: str, m: re.Match[str], name: str | None) -> tuple[str, 
     return "azure-ai-key", "format: 32 hex characters (Azure AI key), not labelled a digest"
 
 
+# What documentation writes where a password goes ("curl -u user:password").
+_PASSWORD_WORDS = frozenset({"password", "passwd", "pass", "pwd", "secret", "token", "apikey"})
+
+
+def _chosen_password(value: str) -> bool:
+    """A password written out, not a placeholder, a variable, a command substitution or a word."""
+    return (
+        not is_placeholder(value)
+        and value.rstrip(".,;:!?)]}`").lower() not in _PASSWORD_WORDS
+        and value[0] not in "$`%"
+        and not value.startswith("(")
+        and _random_enough(value, password=True)
+    )
+
+
+def _check_basic_auth(text: str, m: re.Match[str], name: str | None) -> tuple[str, str] | None:
+    try:
+        decoded = base64.b64decode(m.group("s"), validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None  # prose ("Basic authentication") is not base64 of text
+    user, colon, password = decoded.rstrip("\r\n").partition(":")
+    if not colon or not user or not password.isprintable() or not user.isprintable():
+        return None
+    if is_placeholder(password) or password[0] in "$`%" or len(password) < 4:
+        return None
+    return "", ""
+
+
+def _check_curl_user(text: str, m: re.Match[str], name: str | None) -> tuple[str, str] | None:
+    return ("", "") if _chosen_password(m.group("s")) else None
+
+
+def _check_tool_password(text: str, m: re.Match[str], name: str | None) -> tuple[str, str] | None:
+    if not _chosen_password(m.group("s")):
+        return None
+    return "", f"command line: {m.group('tool')} {m.group('flag')} <password>"
+
+
+def _tool_password(tools: str, option: str) -> re.Pattern[str]:
+    """The password option of command-line tools: the first ``option`` after the tool's name in
+    the same command (up to a newline, ``;``, ``|`` or ``&``)."""
+    return re.compile(
+        rf"(?<![\w.-])(?P<tool>{tools})(?![\w.-])[^\n;|&]*?\s(?P<flag>{option})"
+        r"(?P<q>[\"']?)(?P<s>[^\s\"'$-][^\s\"']*)"
+    )
+
+
+def _check_secure_string(text: str, m: re.Match[str], name: str | None) -> tuple[str, str] | None:
+    return ("", "") if _chosen_password(m.group("s")) else None
+
+
 _RULES: tuple[_Rule, ...] = (
     _Rule(
         "private-key",
@@ -438,6 +508,52 @@ _RULES: tuple[_Rule, ...] = (
         _check_hex_key,
     ),
     _Rule(
+        "basic-auth",
+        "format: HTTP Basic credentials (Basic <base64 of user:password>)",
+        re.compile(r"(?<![\w-])[Bb]asic\s+(?P<s>[A-Za-z0-9+/]{8,}={0,2})(?![\w+/=-])"),
+        ("asic ",),
+        _check_basic_auth,
+    ),
+    _Rule(
+        "command-line-password",
+        "command line: curl -u user:<password>",
+        re.compile(
+            r"(?<![\w.-])curl(?![\w.-])[^\n;|&]*?\s(?:-u[ \t]*|--user(?:[ \t]+|=))(?P<q>[\"']?)"
+            r"[^\s:\"']*:(?P<s>[^\s\"']+)"
+        ),
+        _COMMAND_OPTION,
+        _check_curl_user,
+    ),
+    # "-p" alone means something else to most tools (a port, "parents"); mysql's "-p name"
+    # prompts for the password and names the database, so only an attached "-p…" is one.
+    *(
+        _Rule(
+            "command-line-password",
+            "",
+            _tool_password(tools, option),
+            _COMMAND_OPTION,
+            _check_tool_password,
+        )
+        for tools, option in (
+            ("sshpass", r"-p(?=[ \t]*[^\s-])[ \t]*"),
+            ("mysql|mysqldump|mysqladmin|mariadb", r"-p"),
+            ("docker|podman|helm|az", r"login\b[^\n;|&]*?\s-p[ \t]+"),
+            ("sqlcmd|bcp", r"-P[ \t]+"),
+            ("redis-cli", r"-a[ \t]+"),
+        )
+    ),
+    _Rule(
+        "command-line-password",
+        "command line: ConvertTo-SecureString '<password>' -AsPlainText",
+        re.compile(
+            r"ConvertTo-SecureString\s+(?:-String\s+)?(?P<q>[\"'])(?P<s>[^\"'\s]+)(?P=q)"
+            r"[^\n;|]*-AsPlainText",
+            re.IGNORECASE,
+        ),
+        _COMMAND_OPTION,
+        _check_secure_string,
+    ),
+    _Rule(
         "connection-string",
         "",
         re.compile(
@@ -474,6 +590,7 @@ for _index, _rule in enumerate(_RULES):
 _GATE = re.compile("|".join(sorted(map(re.escape, _GATE_RULES), key=len, reverse=True)))
 _ALWAYS = frozenset(i for i, rule in enumerate(_RULES) if rule.gate is None)
 _ON_CREDENTIAL_WORD = frozenset(i for i, rule in enumerate(_RULES) if rule.gate == _CREDENTIAL_WORD)
+_ON_COMMAND_OPTION = frozenset(i for i, rule in enumerate(_RULES) if rule.gate == _COMMAND_OPTION)
 
 _LABEL_RUN = re.compile(r"[A-Za-z0-9_.\-]*")
 # After a label: the separator, then the value (`: `, `=`, `": "`, ` `, `=>`, `", "`).
@@ -481,7 +598,7 @@ _LABEL_RUN = re.compile(r"[A-Za-z0-9_.\-]*")
 # a value holds '=' only as base64 padding.
 _AFTER_LABEL = re.compile(
     r"(?:\\?[\"'][ \t]*,[ \t]*\\?[\"']"
-    r"|(?:\\?[\"'])?[ \t]*(?:=>|[:=>]|[ \t])[ \t]*(?:\\?[\"'])?)[ \t]*"
+    r"|(?:\\?[\"'])?[ \t]*(?:=>|:=|[:=>]|[ \t])[ \t]*(?:\\?[\"'])?)[ \t]*"
     r"(?P<s>[^\s\"'\\,;&(){}<>\[\]`|=]{8,}=*)"
 )
 
@@ -567,6 +684,8 @@ def find_secrets(value: str, *, setting_name: str | None = None) -> list[Finding
     gates = set(_ALWAYS)
     if first_hint and any(field in lowered for field in _CONNECTION_FIELDS):
         gates |= _ON_CREDENTIAL_WORD
+    if " -" in value or "\t-" in value:
+        gates |= _ON_COMMAND_OPTION
     for literal in set(_GATE.findall(value)):
         gates.update(_GATE_RULES[literal])
     for index in sorted(gates):
@@ -613,3 +732,21 @@ def find_secrets(value: str, *, setting_name: str | None = None) -> list[Finding
     if len(found) > 1:
         found.sort(key=lambda f: f.start)
     return found
+
+
+def redact(text: str) -> str:
+    """``text`` with every credential in it replaced by its masked form.
+
+    The one way a report or an error message prints a value it did not choose (a resource name, a
+    config value, a file name): whatever the field, a value the engine calls a credential is never
+    printed in clear.
+    """
+    found = find_secrets(text) if len(text) >= 8 else []
+    if not found:
+        return text
+    parts, last = [], 0
+    for finding in found:
+        parts += [text[last : finding.start], finding.masked]
+        last = finding.end
+    parts.append(text[last:])
+    return "".join(parts)

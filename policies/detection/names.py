@@ -124,6 +124,7 @@ _DIGEST_WORDS = frozenset(
         "salt",
         "uuid",
         "guid",
+        "match",  # If-Match / If-None-Match carry ETags
     }
 )
 

@@ -6,11 +6,15 @@ key-like is written in this file. Rows are ``Sample(name, value, label, kind, se
 - positives (``label=True``): every format the engine knows, as a whole value and embedded in URLs,
   command lines, container args, JSON blobs and tags, under credential-like *and* neutral names
   (the blind spot of name-dependent scanners), including delimiter-rich SAS tokens and connection
-  strings and uniformly random 32-hex keys;
+  strings and uniformly random 32-hex keys; credentials in command lines and HTTP headers
+  (``curl -u user:password``, ``-H "Authorization: Bearer …"``, ``Basic`` credentials,
+  ``-H "api-key: …"``, JWTs, ``sshpass -p``, ``mysql -p…``, ``docker login -p``,
+  ``ConvertTo-SecureString … -AsPlainText``) and ``password = …`` assignments inside values;
 - hard negatives (``label=False``): references, GUIDs, Application Insights keys and connection
   strings, resource IDs, endpoints, hashes and digests (md5/sha1/sha256 hex, SRI, image digests,
   ETags, trace IDs), public keys, certificate thumbprints and placeholders, many of them under
-  credential-like names.
+  credential-like names; and command lines, headers and assignments of the same shapes whose
+  credential is a variable, a prompt, a placeholder, a digest, an ID or a port mapping.
 
 ``kind`` is the expected finding kind for a positive and the non-secret class for a negative;
 ``secret`` is the exact credential text inside ``value`` (empty for a negative).
@@ -294,6 +298,7 @@ def positives(rng: random.Random, per_case: int) -> Iterator[Sample]:
         secret = password(rng)
         yield Sample(rng.choice(PASSWORD_NAMES), secret, True, "generic-secret", secret)
         yield from _connection_strings(rng)
+        yield from _command_lines(rng)
 
 
 def _connection_strings(rng: random.Random) -> Iterator[Sample]:
@@ -368,6 +373,106 @@ def _connection_strings(rng: random.Random) -> Iterator[Sample]:
         f"{pick(rng, BASE62, 20)};Secret={secret}",
         True,
         "connection-string-secret",
+        secret,
+    )
+
+
+def _host(rng: random.Random) -> str:
+    return f"https://{pick(rng, string.ascii_lowercase, 8)}.openai.azure.com"
+
+
+def _command_lines(rng: random.Random) -> Iterator[Sample]:
+    """Credentials in command lines and HTTP headers, and passwords assigned inside values, under
+    neutral setting names (a startup command, a script, a config fragment)."""
+    name = rng.choice(NEUTRAL_NAMES)
+    host = _host(rng)
+    user = rng.choice(("admin", "deploy", "svc-ai", "app"))
+
+    secret = password(rng)
+    quote_char = rng.choice(("", "'", '"'))
+    option = rng.choice(("-u ", "--user ", "--user=", "-u"))
+    yield Sample(
+        name,
+        f"curl -sS {option}{quote_char}{user}:{secret}{quote_char} {host}/openai/models",
+        True,
+        "command-line-password",
+        secret,
+    )
+    token = generic_token(rng)
+    quote_char = rng.choice(("'", '"'))
+    yield Sample(
+        name,
+        f"curl -X POST -H {quote_char}Authorization: Bearer {token}{quote_char} {host}/v1/chat",
+        True,
+        "generic-secret",
+        token,
+    )
+    token = jwt(rng)
+    yield Sample(
+        name,
+        rng.choice(
+            (
+                f'curl --header "Authorization: Bearer {token}" {host}/openai/models',
+                f"Authorization: Bearer {token}",
+                f"{host}/chat?access_token={token}",
+                f"Cookie: session={token}; Path=/",
+            )
+        ),
+        True,
+        "jwt",
+        token,
+    )
+    basic = base64.b64encode(f"{user}:{password(rng)}".encode()).decode()
+    yield Sample(
+        name,
+        rng.choice(
+            (
+                f"curl -H 'Authorization: Basic {basic}' {host}/",
+                f"Authorization: Basic {basic}",
+                json.dumps({"headers": {"Authorization": f"Basic {basic}"}}),
+            )
+        ),
+        True,
+        "basic-auth",
+        basic,
+    )
+    key = azure_hex_key(rng)
+    header = rng.choice(("api-key", "Ocp-Apim-Subscription-Key", "x-api-key"))
+    yield Sample(name, f'curl -H "{header}: {key}" {host}/openai/models', True, "azure-ai-key", key)
+    secret = password(rng)
+    yield Sample(
+        name,
+        rng.choice(
+            (
+                f"sshpass -p '{secret}' ssh {user}@10.0.0.4",
+                f"mysql -h db -u {user} -p{secret} app",
+                f"docker login myregistry.azurecr.io -u {user} -p {secret}",
+                f"az login --service-principal -u {_guid(rng)} -p {secret} --tenant {_guid(rng)}",
+                f"sqlcmd -S tcp:db.database.windows.net -U {user} -P {secret} -d app",
+                f"redis-cli -h cache -p 6380 -a {secret} ping",
+                f"$pw = ConvertTo-SecureString '{secret}' -AsPlainText -Force",
+            )
+        ),
+        True,
+        "command-line-password",
+        secret,
+    )
+    secret = password(rng)
+    yield Sample(
+        name,
+        rng.choice(
+            (
+                f"[database]\nhost = db\npassword = {secret}\n",
+                f"db:\n  user: {user}\n  password: '{secret}'\n",
+                f'DB = {{"host": "db", "password": "{secret}"}}',
+                f'dbPassword := "{secret}"',
+                f'$Password = "{secret}"',
+                f"spring.datasource.password={secret}",
+                f"<password>{secret}</password>",
+            )
+        ),
+        True,
+        "generic-secret",
         secret,
     )
 
@@ -605,6 +710,91 @@ def negatives(rng: random.Random, per_case: int) -> Iterator[Sample]:
             ),
             "word-under-credential-name",
         )
+        yield from _command_line_negatives(rng)
+
+
+def _command_line_negatives(rng: random.Random) -> Iterator[Sample]:
+    """Command lines, headers and assignments whose credential is not written in them."""
+    name = rng.choice(NEUTRAL_NAMES)
+    host = _host(rng)
+    user = rng.choice(("admin", "deploy", "app"))
+
+    def neg(value: str, kind: str) -> Sample:
+        return Sample(name, value, False, kind)
+
+    yield neg(
+        rng.choice(
+            (
+                f'curl -u "{user}:$API_PASSWORD" {host}/',
+                f"curl -u {user}:${{PASSWORD}} {host}/",
+                f"curl --user {user} {host}/",
+                f"curl -u {user}: {host}/",
+                f"docker run -u 1000:1000 -p 8080:80 {user}/web:1.2.3",
+                f"curl -u {user}:password {host}/",
+            )
+        ),
+        "command-line-variable",
+    )
+    yield neg(
+        rng.choice(
+            (
+                f'curl -H "Authorization: Bearer $TOKEN" {host}/',
+                'curl -H "Authorization: Bearer ${{ secrets.AI_TOKEN }}" ' + host,
+                'curl -H "Authorization: Bearer $(az account get-access-token --query '
+                f'accessToken -o tsv)" {host}/',
+                "Authorization: Bearer <token>",
+                'WWW-Authenticate: Basic realm="api", charset="UTF-8"',
+                f'curl -H "api-key: $AZURE_OPENAI_API_KEY" {host}/',
+                "Authorization: Basic authentication is disabled on this endpoint",
+            )
+        ),
+        "header-variable",
+    )
+    yield neg(
+        rng.choice(
+            (
+                f'curl -H "If-None-Match: \\"{pick(rng, HEX, 32)}\\"" {host}/',
+                f'curl -H "If-Match: {pick(rng, HEX, 32)}" {host}/',
+                f'curl -H "x-ms-client-request-id: {_guid(rng)}" {host}/',
+                f'curl -H "X-Request-Id: {pick(rng, HEX, 32)}" {host}/',
+                f"git checkout {pick(rng, HEX, 40)} && make",
+                f"pip install app==1.0 --hash=sha256:{pick(rng, HEX, 64)}",
+                f"echo '{pick(rng, HEX, 64)}  model.bin' | sha256sum -c",
+                f"az keyvault secret show --id https://kv1.vault.azure.net/secrets/k/"
+                f"{pick(rng, HEX, 32)}",
+            )
+        ),
+        "command-line-digest-or-id",
+    )
+    yield neg(
+        rng.choice(
+            (
+                f"mysql -h db -u {user} -p app",
+                "mkdir -p /home/site/wwwroot/data",
+                "docker run -p 8080:80 -p 8443:443 web",
+                'sshpass -p "$SSH_PASSWORD" ssh host',
+                "sqlcmd -S db -U app -P $(SQL_PASSWORD) -d app",
+                "$pw = ConvertTo-SecureString $env:ADMIN_PASSWORD -AsPlainText -Force",
+                "docker login myregistry.azurecr.io -u app --password-stdin",
+            )
+        ),
+        "command-line-prompt",
+    )
+    yield neg(
+        rng.choice(
+            (
+                "password = os.environ['DB_PASSWORD']",
+                "password = getpass.getpass('Password: ')",
+                "password = settings.DATABASE_PASSWORD",
+                'password = "${DB_PASSWORD}"',
+                "password: <your-password>",
+                f"password_hash = {pick(rng, HEX, 64)}",
+                "password = None",
+                "password: !vault |",
+            )
+        ),
+        "assignment-without-value",
+    )
 
 
 def corpus(seed: int = 20240601, per_case: int = 40) -> list[Sample]:

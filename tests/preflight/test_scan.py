@@ -111,6 +111,8 @@ def test_json_report(capsys: pytest.CaptureFixture[str], tree: Path, keys: dict[
                 "reason": "format: 32 hex characters under 'AZURE_OPENAI_API_KEY'",
             }
         ],
+        "binary_files": [],
+        "not_scanned": [],
     }
 
 
@@ -209,15 +211,15 @@ def test_pulumi_stack_secure_values_are_skipped_but_plaintext_keys_are_not(
     assert (code, out) == (1, f"{tmp_path}/Pulumi.prod.yaml:4 azure-ai-key {mask(plaintext)}\n")
 
 
-def test_skipped_folders_binary_and_other_file_types_are_not_scanned(
+def test_skipped_folders_and_other_file_types_are_not_scanned(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     line = f"API_KEY={secrets.token_hex(16)}\n"
     for folder in (".venv", "node_modules", "__pycache__", ".git"):
         (tmp_path / folder).mkdir()
         (tmp_path / folder / "settings.py").write_text(line)
-    (tmp_path / "blob.json").write_bytes(b"\0\1" + line.encode())
     (tmp_path / "photo.png").write_text(line)
+    (tmp_path / "notes.txt").write_text("nothing here\n")
     assert _run(capsys, str(tmp_path)) == (0, "", "preflight scan: 0 findings in 1 files\n")
 
 
@@ -275,21 +277,31 @@ def test_a_bad_path_among_good_ones_scans_nothing(
     )
 
 
-def test_an_unreadable_file_stops_the_scan_with_one_line_and_no_report(
-    capsys: pytest.CaptureFixture[str], tree: Path, monkeypatch: pytest.MonkeyPatch
+def test_an_unreadable_file_is_reported_not_scanned_and_fails_the_run(
+    capsys: pytest.CaptureFixture[str],
+    tree: Path,
+    keys: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    real_open = Path.open
+    """Tests run as root here, so a permission error is injected where the scanner opens files
+    (os.open, after the os.stat check); every other file is still scanned and reported."""
+    real_open = os.open
 
-    def refuse_main_py(self: Path, *args, **kwargs):
-        if self.name == "main.py":
+    def refuse_main_py(path, flags, *args, **kwargs):
+        if os.fspath(path).endswith("main.py"):
             raise PermissionError(13, "Permission denied")
-        return real_open(self, *args, **kwargs)
+        return real_open(path, flags, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "open", refuse_main_py)
-    assert _run(capsys, ".") == (
+    monkeypatch.setattr(os, "open", refuse_main_py)
+    code, out, err = _run(capsys, ".")
+    assert (code, out) == (
         2,
-        "",
-        "preflight scan: PATH 'app/main.py': cannot be read (Permission denied)\n",
+        f".env:3 azure-ai-key {mask(keys['hex'])}\n"
+        f"app/settings.json:3 storage-account-key {mask(keys['storage'])}\n",
+    )
+    assert err == (
+        "preflight scan: PATH 'app/main.py': not scanned: cannot be read (permission denied)\n"
+        "preflight scan: 2 findings in 3 files; 1 NOT scanned\n"
     )
 
 
