@@ -6,9 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextvars
-import json
 import logging
-import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -25,7 +23,6 @@ from azure.keyvault.secrets import SecretClient
 from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
 from pulumi.output import Unknown
 from pulumi.runtime import proto, rpc
-from werkzeug.wrappers import Request, Response
 
 import emulator
 from components import api_key_secret as aks
@@ -49,74 +46,6 @@ OFFICER = "Key Vault Secrets Officer"
 DAY = 86_400
 
 
-# --- Key Vault soft delete and recovery, which the emulator does not model ------------------------
-
-
-class SoftDeletingVault:
-    """The emulator plus Key Vault's soft delete: DELETE /secrets/{name}, a 409 on reuse of a
-    deleted name, POST /deletedsecrets/{name}/recover. Authorisation follows its grants."""
-
-    def __init__(self, state: emulator.AzureState) -> None:
-        self.state = state
-        self.app = emulator.EmulatorApp(state)
-        self.deleted: dict[tuple[str, str], list[Any]] = {}
-        self.calls: list[str] = []
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        request = Request(environ)
-        host = (request.host or "").split(":")[0]
-        if not host.endswith(".vault.azure.net"):
-            return self.app(environ, start_response)
-        vault = host.split(".")[0]
-        delete = re.fullmatch(r"/secrets/([^/]+)/?", request.path) and request.method == "DELETE"
-        recover = re.fullmatch(r"/deletedsecrets/([^/]+)/recover/?", request.path)
-        put = re.fullmatch(r"/secrets/([^/]+)/?", request.path) and request.method == "PUT"
-        name = request.path.strip("/").split("/")[1] if "/" in request.path.strip("/") else ""
-        if not (delete or recover or (put and (vault, name) in self.deleted)):
-            return self.app(environ, start_response)
-        token = request.headers.get("Authorization", "").partition(" ")[2]
-        info = self.state.token_info(token) if token else None
-        if info is None:
-            challenge = (
-                f'Bearer authorization="https://login.microsoftonline.com/{self.state.tenant_id}",'
-                ' resource="https://vault.azure.net"'
-            )
-            response = _error(401, "Unauthorized", {"WWW-Authenticate": challenge})
-            return response(environ, start_response)
-        scope = self.state.vault(vault).secret_id(name)
-        action = f"Microsoft.KeyVault/vaults/secrets/{'delete' if delete else 'recover'}/action"
-        if not self.state.is_authorized(info.principal_id, action, scope, data=True):
-            return _error(403, "Forbidden")(environ, start_response)
-        self.calls.append(f"{request.method} {request.path}")
-        store = self.state.vault(vault).secrets
-        if put:
-            return _error(409, "Conflict")(environ, start_response)
-        if delete:
-            if name not in store:
-                return _error(404, "SecretNotFound")(environ, start_response)
-            self.deleted[(vault, name)] = store.pop(name)
-            body = {
-                "id": f"https://{host}/secrets/{name}",
-                "recoveryId": f"https://{host}/deletedsecrets/{name}",
-                "attributes": {"enabled": True, "recoveryLevel": "Recoverable"},
-            }
-            return Response(json.dumps(body), 200, content_type="application/json")(
-                environ, start_response
-            )
-        if (vault, name) not in self.deleted:
-            return _error(404, "SecretNotFound")(environ, start_response)
-        store[name] = self.deleted.pop((vault, name))
-        body = {"id": f"https://{host}/secrets/{name}", "attributes": {"enabled": True}}
-        return Response(json.dumps(body), 200, content_type="application/json")(
-            environ, start_response
-        )
-
-
-def _error(status: int, code: str, headers: dict[str, str] | None = None) -> Response:
-    body = json.dumps({"error": {"code": code, "message": code}})
-    return Response(body, status, headers=headers, content_type="application/json")
-
-
 # --- Fixtures -------------------------------------------------------------------------------------
 
 
@@ -126,7 +55,7 @@ class Harness:
 
     state: emulator.AzureState
     clock: emulator.ManualClock
-    app: SoftDeletingVault
+    app: emulator.EmulatorApp
     credential: Any
     deployer: emulator.Identity
     sleeps: list[float] = field(default_factory=list)
@@ -187,6 +116,16 @@ class Harness:
     def versions(self) -> list[Any]:
         return self.state.secret_versions(VAULT, SECRET)
 
+    def soft_delete_calls(self) -> dict[str, int]:
+        """Deletes and recoveries the vault answered (Key Vault soft delete, purge protection)."""
+        host = self.vault_host
+        return {
+            "delete": self.state.requests(host, method="DELETE", route="/secrets/{name}"),
+            "recover": self.state.requests(
+                host, method="POST", route="/deletedsecrets/{name}/recover"
+            ),
+        }
+
     def value_reads(self) -> int:
         return self.state.requests(self.vault_host, method="GET", route="/secrets/{name}/{version}")
 
@@ -198,7 +137,7 @@ def harness() -> Iterator[Harness]:
     state.add_account(ACCOUNT)
     state.add_vault(VAULT)
     deployer = state.add_identity("deployer")
-    app = SoftDeletingVault(state)
+    app = emulator.EmulatorApp(state)
     emulator.clear_challenge_cache()
     with emulator.identity_environment(state):
         credential = emulator.managed_identity_credential(app, deployer)
@@ -342,11 +281,7 @@ def test_create_recovers_a_soft_deleted_secret_of_the_same_name(granted: Harness
 
     result = provider.create(granted.props())
 
-    assert granted.app.calls == [
-        f"DELETE /secrets/{SECRET}",
-        f"PUT /secrets/{SECRET}",
-        f"POST /deletedsecrets/{SECRET}/recover",
-    ]
+    assert granted.soft_delete_calls() == {"delete": 1, "recover": 1}
     old, new = granted.versions()
     assert old.enabled is False  # disabled before the delete, and recovery keeps it so
     assert new.enabled is True and new.value == granted.state.keys(ACCOUNT)["key1"]
@@ -552,8 +487,8 @@ def test_delete_disables_every_version_then_soft_deletes(granted: Harness) -> No
 
     assert granted.versions() == []
     assert [v.enabled for v in versions] == [False, False]
-    assert granted.app.calls == [f"DELETE /secrets/{SECRET}"]
-    assert [v.version for v in granted.app.deleted[(VAULT, SECRET)]] == [
+    assert granted.soft_delete_calls() == {"delete": 1, "recover": 0}
+    assert [v.version for v in granted.vault.deleted[SECRET].versions] == [
         v.version for v in versions
     ]
 
@@ -573,7 +508,7 @@ def test_delete_after_a_replacement_for_another_account_keeps_the_secret(
     first, second = granted.versions()
     assert (first.enabled, second.enabled) == (False, True)
     assert second.version == new.outs["version"]
-    assert granted.app.calls == []
+    assert granted.soft_delete_calls() == {"delete": 0, "recover": 0}
 
 
 def test_delete_of_a_secret_already_gone_is_a_no_op(granted: Harness) -> None:
@@ -583,7 +518,7 @@ def test_delete_of_a_secret_already_gone_is_a_no_op(granted: Harness) -> None:
 
     provider.delete(created.id, created.outs)
 
-    assert granted.app.calls == []
+    assert granted.soft_delete_calls() == {"delete": 0, "recover": 0}
 
 
 # --- Check and input rules ------------------------------------------------------------------------
