@@ -12,6 +12,10 @@ COGNITIVE_SERVICES_CONTRIBUTOR = "25fbc0a9-bd7c-42a3-aa1a-3b75d497ee68"
 OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
 USER_ACCESS_ADMINISTRATOR = "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9"
+STORAGE_BLOB_DATA_OWNER = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"
+STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
+STORAGE_QUEUE_DATA_CONTRIBUTOR = "974c5e8b-45b9-4653-ba55-5f855dd0fb88"
+MONITORING_METRICS_PUBLISHER = "3913510d-42f4-4e42-8a64-420c390055eb"
 
 ROLE_NAMES: dict[str, str] = {
     KEY_VAULT_SECRETS_USER: "Key Vault Secrets User",
@@ -24,6 +28,10 @@ ROLE_NAMES: dict[str, str] = {
     OWNER: "Owner",
     CONTRIBUTOR: "Contributor",
     USER_ACCESS_ADMINISTRATOR: "User Access Administrator",
+    STORAGE_BLOB_DATA_OWNER: "Storage Blob Data Owner",
+    STORAGE_BLOB_DATA_CONTRIBUTOR: "Storage Blob Data Contributor",
+    STORAGE_QUEUE_DATA_CONTRIBUTOR: "Storage Queue Data Contributor",
+    MONITORING_METRICS_PUBLISHER: "Monitoring Metrics Publisher",
 }
 
 # Roles an application's identity must never hold: each can read or change keys, or grant access.
@@ -68,4 +76,12 @@ KEY_ROTATOR_ACTIONS: tuple[str, ...] = (
 REFERENCE_REFRESHER_ACTIONS: tuple[str, ...] = (
     "Microsoft.Web/sites/config/Read",
     "Microsoft.Web/sites/config/Write",
+)
+# Publishing a rotated key as a new version of the one secret (assigned on the secret): read,
+# write and tag versions; no delete, purge, backup or restore (Key Vault Secrets Officer has all).
+SECRET_PUBLISHER_DATA_ACTIONS: tuple[str, ...] = (
+    "Microsoft.KeyVault/vaults/secrets/getSecret/action",
+    "Microsoft.KeyVault/vaults/secrets/readMetadata/action",
+    "Microsoft.KeyVault/vaults/secrets/setSecret/action",
+    "Microsoft.KeyVault/vaults/secrets/update/action",
 )

@@ -99,6 +99,7 @@ LOCATIONS = frozenset(
 
 # Azure naming rules for the names this stack derives (and the limits the derivation must respect).
 VAULT_NAME = re.compile(r"^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$")
+STORAGE_ACCOUNT_NAME = re.compile(r"^[a-z0-9]{3,24}$")
 WEB_APP_NAME = re.compile(r"^[a-zA-Z0-9](?!.*--)[a-zA-Z0-9-]{0,58}[a-zA-Z0-9]$")
 SUBDOMAIN_NAME = re.compile(r"^[a-zA-Z0-9](?!.*--)[a-zA-Z0-9-]{0,62}[a-zA-Z0-9]$")
 SECRET_NAME = re.compile(r"^[0-9a-zA-Z-]{1,127}$")
@@ -178,6 +179,10 @@ class Names:
     web_apps: dict[str, str]
     virtual_network: str = ""
     """The VNet a private stack creates (unused in public mode or with an existing VNet)."""
+    automation_app: str = ""
+    """The hosted rotation's Function App (globally unique, like the web apps)."""
+    automation_storage: str = ""
+    """The hosted rotation's storage account (3-24 lower-case letters and digits, global)."""
 
 
 @dataclass(frozen=True)
@@ -202,6 +207,8 @@ class StackConfig:
     deployer_principal_type: str | None
     rotator_principal_id: str | None
     rotator_principal_type: str
+    hosted_rotation: bool
+    """Key mode only: the stack deploys the rotation automation (Event Grid + Functions)."""
     deployments: tuple[DeploymentConfig, ...]
     apps: tuple[AppConfig, ...]
     names: Names
@@ -617,6 +624,7 @@ _READERS: dict[str, tuple[Callable[[Any], Any], Any]] = {
         lambda v: _choice(v, ("ServicePrincipal", "User")),
         "ServicePrincipal",
     ),
+    "hostedRotation": (_boolean, True),
     "deployments": (_deployments, ()),
     "apps": (_apps, (AppConfig(name="web"),)),
     "networkMode": (lambda v: _choice(v, NETWORK_MODES), "public"),
@@ -649,10 +657,20 @@ def _derive_names(
         workspace=f"{base}-logs",
         web_apps={app.name: f"{base}-{app.name}-{suffix}" for app in apps},
         virtual_network=f"{base}-vnet",
+        automation_app=f"{base}-rot-{suffix}",
+        # Storage names allow no hyphens and 24 characters: the hash keeps a cut base unique.
+        automation_storage=f"{base.replace('-', '')[:15]}rot{suffix}",
     )
     checks = [
         ("Key Vault", names.vault, VAULT_NAME, "3-24 letters, digits, hyphens, from a letter"),
         ("AI subdomain", names.ai_subdomain, SUBDOMAIN_NAME, "2-64 letters, digits, hyphens"),
+        ("function app", names.automation_app, WEB_APP_NAME, "2-60 letters, digits, hyphens"),
+        (
+            "storage account",
+            names.automation_storage,
+            STORAGE_ACCOUNT_NAME,
+            "3-24 lower-case letters or digits",
+        ),
         *(
             ("web app", site, WEB_APP_NAME, "2-60 letters, digits, hyphens")
             for site in names.web_apps.values()
@@ -716,11 +734,16 @@ def load(raw: Mapping[str, Any], stack: str, subscription_id: str) -> StackConfi
         problems.extend(
             f"config {namespace}{key}: {_show(own[key])} is set in keyless mode; "
             f"the rule is: keyless stacks hold no key, so no {what}"
-            for key, what in (("secretName", "secret name"), ("rotatorPrincipalId", "rotator"))
+            for key, what in (
+                ("secretName", "secret name"),
+                ("rotatorPrincipalId", "rotator"),
+                ("hostedRotation", "rotation automation"),
+            )
             if key in own
         )
 
-    network, network_problems = _network(own, values, hosted_functions=False)
+    hosted = values.get("authMode") == "keyVault" and values.get("hostedRotation") is True
+    network, network_problems = _network(own, values, hosted_functions=hosted)
     problems.extend(network_problems)
 
     if "prefix" in values and "apps" in values:
@@ -750,6 +773,7 @@ def load(raw: Mapping[str, Any], stack: str, subscription_id: str) -> StackConfi
         deployer_principal_type=values["deployerPrincipalType"],
         rotator_principal_id=values["rotatorPrincipalId"],
         rotator_principal_type=values["rotatorPrincipalType"],
+        hosted_rotation=hosted,
         deployments=values["deployments"],
         apps=values["apps"],
         names=names,

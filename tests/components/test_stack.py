@@ -46,13 +46,37 @@ def only(plan: Plan, type_token: str) -> PlannedResource:
     return found[0]
 
 
-def assignment_on(plan: Plan, scope: str) -> PlannedResource:
+def assignment_on(plan: Plan, scope: str, role_id: str | None = None) -> PlannedResource:
     (found,) = [
         r
         for r in plan.of_type("azure-native:authorization:RoleAssignment")
         if r.inputs["scope"] == scope
+        and (role_id is None or r.inputs["roleDefinitionId"].endswith(role_id))
     ]
     return found
+
+
+def web_sites(plan: Plan) -> list[PlannedResource]:
+    """The apps' sites (the rotation's Function App is asserted in test_rotation_automation)."""
+    return [r for r in plan.of_type("azure-native:web:WebApp") if r.inputs["kind"] == "app,linux"]
+
+
+def web_site(plan: Plan) -> PlannedResource:
+    (found,) = web_sites(plan)
+    return found
+
+
+def key_secret(plan: Plan) -> PlannedResource:
+    """The key's dynamic resource (the Function App's code deployment is the other one)."""
+    (found,) = [
+        r for r in plan.of_type("pulumi-python:dynamic:Resource") if "secret_name" in r.inputs
+    ]
+    return found
+
+
+def targets(plan: Plan, typ: str) -> list[PlannedResource]:
+    """Resources a web-app security property applies to."""
+    return web_sites(plan) if typ == "azure-native:web:WebApp" else plan.of_type(typ)
 
 
 def get(inputs: dict, path: str) -> object:
@@ -146,8 +170,8 @@ def weaknesses(plan: Plan) -> list[tuple[str, str]]:
     return [
         (typ, path)
         for typ, path, required, _ in SECURITY_PROPERTIES
-        if [get(r.inputs, path) for r in plan.of_type(typ)] != [required] * len(plan.of_type(typ))
-        or not plan.of_type(typ)
+        if [get(r.inputs, path) for r in targets(plan, typ)] != [required] * len(targets(plan, typ))
+        or not targets(plan, typ)
     ]
 
 
@@ -169,6 +193,25 @@ def test_dev_stack_inventory_is_exactly_the_secured_setup(dev):
             "azure-native:web:WebAppFtpAllowed",
             "azure-native:web:WebAppScmAllowed",
             "azure-native:web:WebAppApplicationSettings",
+            # The rotation automation (tests/components/test_rotation_automation.py)...
+            "azure-native:managedidentity:UserAssignedIdentity",
+            "azure-native:storage:StorageAccount",
+            "azure-native:storage:BlobContainer",
+            "azure-native:storage:BlobContainer",
+            "azure-native:storage:BlobContainer",
+            "azure-native:storage:Queue",
+            "azure-native:applicationinsights:Component",
+            *["azure-native:authorization:RoleAssignment"] * 4,
+            "azure-native:web:AppServicePlan",
+            "azure-native:web:WebApp",
+            "azure-native:web:WebAppFtpAllowed",
+            "azure-native:web:WebAppScmAllowed",
+            "pulumi-python:dynamic:Resource",
+            "azure-native:eventgrid:SystemTopic",
+            "azure-native:eventgrid:SystemTopicEventSubscription",
+            # ... and its identity's rotator roles and grants (account, secret, the one site).
+            *["azure-native:authorization:RoleDefinition"] * 3,
+            *["azure-native:authorization:RoleAssignment"] * 3,
         ]
     )
     components = sorted(r.type for r in dev.resources if not r.custom)
@@ -180,6 +223,10 @@ def test_dev_stack_inventory_is_exactly_the_secured_setup(dev):
             "secure-azure-ai:index:RoleGrant",
             "secure-azure-ai:index:RoleGrant",
             "secure-azure-ai:index:SecureWebApp",
+            "secure-azure-ai:index:RotationAutomation",
+            *["secure-azure-ai:index:RoleGrant"] * 4,
+            "secure-azure-ai:index:RotatorAccess",
+            *["secure-azure-ai:index:RoleGrant"] * 3,
         ]
     )
 
@@ -195,7 +242,7 @@ def test_every_security_property_holds_exactly(dev):
 )
 def test_a_weakened_property_is_caught(dev, typ, path, required, control):
     weakened = copy.deepcopy(dev)
-    target = weakened.of_type(typ)[0]
+    target = targets(weakened, typ)[0]
     *parents, leaf = path.split(".")
     holder = target.inputs
     for part in parents:
@@ -215,12 +262,24 @@ def test_app_settings_hold_only_a_versionless_reference_and_identifiers(dev):
         "KEY_VAULT_URI": "https://sai-dev-kv-5bc604.vault.azure.net/",
         "SCM_DO_BUILD_DURING_DEPLOYMENT": "true",
     }
-    site = only(dev, "azure-native:web:WebApp")
+    site = web_site(dev)
     assert "appSettings" not in site.inputs["siteConfig"]
 
 
-def test_app_reads_only_its_secret_and_the_deployer_writes_only_the_vault(dev):
-    web_principal = only(dev, "azure-native:web:WebApp").outputs["identity"]["principalId"]
+def test_every_grant_is_exactly_the_one_its_holder_needs_on_the_narrowest_scope(dev):
+    """The app reads only its secret, the deployer writes only the vault, and the automation
+    holds its storage and telemetry data roles and the rotator's custom roles, nothing wider."""
+    web_principal = web_site(dev).outputs["identity"]["principalId"]
+    automation = only(dev, "azure-native:managedidentity:UserAssignedIdentity").outputs[
+        "principalId"
+    ]
+    topic = only(dev, "azure-native:eventgrid:SystemTopic").outputs["identity"]["principalId"]
+    custom = {
+        r.inputs["roleName"]: r.inputs["roleDefinitionId"]
+        for r in dev.of_type("azure-native:authorization:RoleDefinition")
+    }
+    storage = f"{RG}/providers/Microsoft.Storage/storageAccounts/saidevrot5bc604"
+    insights = f"{RG}/providers/Microsoft.Insights/components/sai-dev-rot-5bc604-insights"
     grants = sorted(
         (
             r.inputs["principalId"],
@@ -234,20 +293,47 @@ def test_app_reads_only_its_secret_and_the_deployer_writes_only_the_vault(dev):
         [
             (web_principal, roles.KEY_VAULT_SECRETS_USER, SECRET_ID, "ServicePrincipal"),
             (PREVIEW_DEPLOYER, roles.KEY_VAULT_SECRETS_OFFICER, VAULT_ID, "ServicePrincipal"),
+            (automation, roles.STORAGE_BLOB_DATA_OWNER, storage, "ServicePrincipal"),
+            (automation, roles.STORAGE_QUEUE_DATA_CONTRIBUTOR, storage, "ServicePrincipal"),
+            (automation, roles.MONITORING_METRICS_PUBLISHER, insights, "ServicePrincipal"),
+            (
+                topic,
+                roles.STORAGE_BLOB_DATA_CONTRIBUTOR,
+                f"{storage}/blobServices/default/containers/rotation-dead-letters",
+                "ServicePrincipal",
+            ),
+            (
+                automation,
+                custom["AI key rotator (sai-dev-ai-5bc604)"],
+                ACCOUNT_ID,
+                "ServicePrincipal",
+            ),
+            (
+                automation,
+                custom["AI key publisher (sai-dev-ai-5bc604)"],
+                SECRET_ID,
+                "ServicePrincipal",
+            ),
+            (
+                automation,
+                custom["Key Vault reference refresher (sai-dev-ai-5bc604)"],
+                f"{RG}/providers/Microsoft.Web/sites/sai-dev-web-5bc604",
+                "ServicePrincipal",
+            ),
         ]
     )
 
 
 def test_role_assignment_names_are_deterministic_guids(dev):
     again = run_program(ROOT, DEV_CONFIG)
-    names = [
+    names = sorted(
         r.inputs["roleAssignmentName"]
         for r in dev.of_type("azure-native:authorization:RoleAssignment")
-    ]
-    assert names == [
+    )
+    assert names == sorted(
         r.inputs["roleAssignmentName"]
         for r in again.of_type("azure-native:authorization:RoleAssignment")
-    ]
+    )
     assert all(len(n) == 36 and n.count("-") == 4 for n in names)
     assert len(set(names)) == len(names)
 
@@ -255,15 +341,15 @@ def test_role_assignment_names_are_deterministic_guids(dev):
 def test_settings_wait_for_the_role_assignment_and_the_secret(dev):
     by_urn = dev.by_urn()
     settings = only(dev, "azure-native:web:WebAppApplicationSettings")
-    reader = assignment_on(dev, SECRET_ID)
-    secret = only(dev, "pulumi-python:dynamic:Resource")
+    reader = assignment_on(dev, SECRET_ID, roles.KEY_VAULT_SECRETS_USER)
+    secret = key_secret(dev)
     assert {reader.urn, secret.urn} <= set(settings.dependencies)
     assert secret.urn in reader.dependencies
     assert by_urn[secret.urn].custom
 
 
 def test_key_secret_inputs_are_identifiers_only(dev):
-    secret = only(dev, "pulumi-python:dynamic:Resource")
+    secret = key_secret(dev)
     inputs = {k: v for k, v in secret.inputs.items() if k != "__provider"}
     assert inputs["account_id"] == ACCOUNT_ID
     assert inputs["vault_uri"] == "https://sai-dev-kv-5bc604.vault.azure.net/"
@@ -285,7 +371,11 @@ def test_no_key_material_and_no_secret_anywhere_in_inputs_or_outputs(dev):
     for resource in dev.resources:
         for value in [*walk(resource.inputs), *walk(resource.outputs)]:
             assert not is_secret(value), resource.urn
-    text = json.dumps([r.inputs for r in dev.resources] + [dev.outputs])
+    # The rotator's custom role names the listKeys action; no resource carries what it returns.
+    text = json.dumps(
+        [r.inputs for r in dev.resources if r.type != "azure-native:authorization:RoleDefinition"]
+        + [dev.outputs]
+    )
     for forbidden in ('"key1":', '"key2":', "listKeys", "primaryKey", "AccountKey="):
         assert forbidden not in text
 
@@ -307,10 +397,15 @@ def test_outputs_are_identifiers_and_never_a_key(dev):
                 "siteName": "sai-dev-web-5bc604",
                 "siteId": f"{RG}/providers/Microsoft.Web/sites/sai-dev-web-5bc604",
                 "hostName": "sai-dev-web-5bc604.azurewebsites.net",
-                "principalId": only(dev, "azure-native:web:WebApp").outputs["identity"][
-                    "principalId"
-                ],
+                "principalId": web_site(dev).outputs["identity"]["principalId"],
             }
+        },
+        "rotationAutomation": {
+            "functionAppName": "sai-dev-rot-5bc604",
+            "functionAppId": f"{RG}/providers/Microsoft.Web/sites/sai-dev-rot-5bc604",
+            "principalId": only(dev, "azure-native:managedidentity:UserAssignedIdentity").outputs[
+                "principalId"
+            ],
         },
     }
 
@@ -337,7 +432,7 @@ def test_keyless_mode_disables_keys_and_grants_openai_user_on_the_account():
 
 def test_many_apps_get_one_identity_and_one_secret_scoped_grant_each():
     plan = plan_with(apps=[{"name": "web"}, {"name": "api"}, {"name": "jobs"}])
-    sites = plan.of_type("azure-native:web:WebApp")
+    sites = web_sites(plan)
     assert sorted(s.inputs["name"] for s in sites) == [
         "sai-dev-api-5bc604",
         "sai-dev-jobs-5bc604",
@@ -393,7 +488,7 @@ def test_bad_config_stops_before_any_resource_with_one_line_per_problem():
 
 
 def test_startup_command_runs_the_sample_app_that_ships_in_this_repository(dev):
-    command = only(dev, "azure-native:web:WebApp").inputs["siteConfig"]["appCommandLine"]
+    command = web_site(dev).inputs["siteConfig"]["appCommandLine"]
     assert command == "gunicorn --config app/gunicorn.conf.py app.wsgi:application"
     assert (ROOT / "app" / "gunicorn.conf.py").is_file()
     wsgi = (ROOT / "app" / "wsgi.py").read_text(encoding="utf-8")
@@ -403,14 +498,17 @@ def test_startup_command_runs_the_sample_app_that_ships_in_this_repository(dev):
 ROTATOR = "5f0c3a1e-8d2b-4c6a-9e7f-1a2b3c4d5e6f"
 
 
-def test_a_rotator_gets_exactly_list_and_regenerate_keys_secret_officer_and_refresh():
+def test_a_rotator_gets_exactly_list_and_regenerate_keys_publish_and_refresh():
+    """The configured rotator and the automation's identity hold the same three custom roles,
+    each on its one scope; publishing is four secret data actions, not Secrets Officer."""
     plan = plan_with(rotatorPrincipalId=ROTATOR, apps=[{"name": "web"}, {"name": "api"}])
     definitions = {
         r.inputs["roleName"]: r for r in plan.of_type("azure-native:authorization:RoleDefinition")
     }
     key_role = definitions["AI key rotator (sai-dev-ai-5bc604)"]
     refresh_role = definitions["Key Vault reference refresher (sai-dev-ai-5bc604)"]
-    assert len(definitions) == 2
+    publish_role = definitions["AI key publisher (sai-dev-ai-5bc604)"]
+    assert len(definitions) == 3
     assert key_role.inputs["permissions"] == [
         {
             "actions": [
@@ -422,40 +520,54 @@ def test_a_rotator_gets_exactly_list_and_regenerate_keys_secret_officer_and_refr
     assert refresh_role.inputs["permissions"] == [
         {"actions": ["Microsoft.Web/sites/config/Read", "Microsoft.Web/sites/config/Write"]}
     ]
-    assert key_role.inputs["assignableScopes"] == [RG]
-    rotator_grants = sorted(
-        (r.inputs["roleDefinitionId"], r.inputs["scope"])
-        for r in plan.of_type("azure-native:authorization:RoleAssignment")
-        if r.inputs["principalId"] == ROTATOR
-    )
+    assert publish_role.inputs["permissions"] == [
+        {
+            "actions": [],
+            "dataActions": [
+                "Microsoft.KeyVault/vaults/secrets/getSecret/action",
+                "Microsoft.KeyVault/vaults/secrets/readMetadata/action",
+                "Microsoft.KeyVault/vaults/secrets/setSecret/action",
+                "Microsoft.KeyVault/vaults/secrets/update/action",
+            ],
+        }
+    ]
+    for definition in definitions.values():
+        assert definition.inputs["assignableScopes"] == [RG]
+    automation = only(plan, "azure-native:managedidentity:UserAssignedIdentity").outputs[
+        "principalId"
+    ]
     sites = f"{RG}/providers/Microsoft.Web/sites"
-    assert rotator_grants == sorted(
+    expected = sorted(
         [
             (key_role.id, ACCOUNT_ID),
-            (
-                f"/subscriptions/{PREVIEW_SUBSCRIPTION}/providers/Microsoft.Authorization/"
-                f"roleDefinitions/{roles.KEY_VAULT_SECRETS_OFFICER}",
-                SECRET_ID,
-            ),
+            (publish_role.id, SECRET_ID),
             (refresh_role.id, f"{sites}/sai-dev-web-5bc604"),
             (refresh_role.id, f"{sites}/sai-dev-api-5bc604"),
         ]
     )
+    for principal in (ROTATOR, automation):
+        grants = sorted(
+            (r.inputs["roleDefinitionId"], r.inputs["scope"])
+            for r in plan.of_type("azure-native:authorization:RoleAssignment")
+            if r.inputs["principalId"] == principal
+            and r.inputs["roleDefinitionId"] in {d.id for d in definitions.values()}
+        )
+        assert grants == expected, principal
 
 
 def test_every_role_assignment_waits_for_the_resource_its_scope_names():
     # Azure accepts a role assignment only on a scope that exists: an assignment on the secret or
     # on a site must not race the resource that creates it.
     plan = plan_with(rotatorPrincipalId=ROTATOR, apps=[{"name": "web"}, {"name": "api"}])
-    secret = only(plan, "pulumi-python:dynamic:Resource")
+    secret = key_secret(plan)
     sites = {r.inputs["name"]: r for r in plan.of_type("azure-native:web:WebApp")}
     assignments = plan.of_type("azure-native:authorization:RoleAssignment")
     on_secret = [a for a in assignments if a.inputs["scope"] == SECRET_ID]
-    assert len(on_secret) == 3  # each app's reader and the rotator's officer
+    assert len(on_secret) == 4  # each app's reader, the rotator's and the automation's publisher
     for assignment in on_secret:
         assert secret.urn in assignment.dependencies, assignment.name
     on_sites = [a for a in assignments if "/providers/Microsoft.Web/sites/" in a.inputs["scope"]]
-    assert len(on_sites) == 2
+    assert len(on_sites) == 4  # each site refreshed by the rotator and by the automation
     for assignment in on_sites:
         site = sites[assignment.inputs["scope"].rsplit("/", 1)[-1]]
         assert site.urn in assignment.dependencies, assignment.name
@@ -463,10 +575,10 @@ def test_every_role_assignment_waits_for_the_resource_its_scope_names():
 
 def test_the_secret_names_its_consumer_sites_for_rotation():
     plan = plan_with(apps=[{"name": "web"}, {"name": "api"}])
-    consumers = only(plan, "pulumi-python:dynamic:Resource").inputs["consumers"]
+    consumers = key_secret(plan).inputs["consumers"]
     assert consumers == ["sai-dev-web-5bc604", "sai-dev-api-5bc604"]
     crowded = plan_with(apps=[{"name": f"app{i:02d}"} for i in range(15)])
-    assert "consumers" not in only(crowded, "pulumi-python:dynamic:Resource").inputs
+    assert "consumers" not in key_secret(crowded).inputs
 
 
 @pytest.mark.parametrize(

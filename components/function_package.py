@@ -1,0 +1,343 @@
+"""The hosted rotation's code: a deterministic zip, deployed to Flex Consumption by OneDeploy.
+
+The package is `functions/` at its root (function_app.py, host.json, requirements.txt) plus the
+project modules the handlers import (`rotation/`, `catalog/`). Entries are sorted and carry one
+fixed timestamp and mode, so the same sources always give the same bytes and the same SHA-256:
+an unchanged package is not deployed again.
+
+``FunctionCodeDeployment`` POSTs the package to the app's OneDeploy endpoint
+(``https://<scm host>/api/publish?RemoteBuild=true``) with the deployer's Entra token for Azure
+Resource Manager, waits for the deployment to finish, then waits until ARM lists every function
+(Event Grid refuses a subscription to a function that is not indexed yet). No key, SAS or
+publishing credential is involved: the platform writes the package into the app's deployment
+container with the app's own identity, and installs requirements.txt (remote build).
+
+Wire names (inputs and outputs) are snake_case: ``site_id``, ``scm_host``, ``package_sha256``,
+``functions``; ``deployment_id``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import time
+import zipfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi.dynamic
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, UpdateResult
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[1]
+APP_FOLDER = "functions"
+MODULE_FOLDERS = ("rotation", "catalog")
+# 1980-01-01, the earliest time a zip entry can carry: no clock reaches the bytes.
+FIXED_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
+FILE_MODE = 0o644 << 16
+_SKIPPED_PARTS = frozenset({"__pycache__", ".pytest_cache"})
+_SKIPPED_SUFFIXES = frozenset({".pyc", ".pyo"})
+
+ARM = "https://management.azure.com"
+ARM_SCOPE = f"{ARM}/.default"
+WEB_API_VERSION = "2024-04-01"
+# Kudu deployment status codes (/api/deployments/<id>): 3 failed, 4 succeeded.
+STATUS_FAILED = 3
+STATUS_SUCCEEDED = 4
+DEFAULT_DEADLINE_SECONDS = 900.0
+POLL_SECONDS = 5.0
+
+
+class DeploymentError(Exception):
+    """A failed deployment step, as one line naming the step and the status."""
+
+
+# --- The package (pure) --------------------------------------------------------------------------
+
+
+def package_files(root: Path = ROOT) -> list[tuple[str, Path]]:
+    """(name in the zip, file) for every file of the package, sorted by name."""
+    entries: dict[str, Path] = {}
+    for path in sorted((root / APP_FOLDER).rglob("*")):
+        if _included(path, root / APP_FOLDER):
+            entries[path.relative_to(root / APP_FOLDER).as_posix()] = path
+    for folder in MODULE_FOLDERS:
+        for path in sorted((root / folder).rglob("*")):
+            if _included(path, root):
+                entries[path.relative_to(root).as_posix()] = path
+    return sorted(entries.items())
+
+
+def _included(path: Path, base: Path) -> bool:
+    relative = path.relative_to(base)
+    return (
+        path.is_file()
+        and not _SKIPPED_PARTS.intersection(relative.parts)
+        and path.suffix not in _SKIPPED_SUFFIXES
+    )
+
+
+def build_package(files: Iterable[tuple[str, Path]]) -> bytes:
+    """The zip of `files`: sorted entries, fixed timestamp and mode, deflated."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, path in sorted(files):
+            info = zipfile.ZipInfo(name, date_time=FIXED_TIMESTAMP)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = FILE_MODE
+            archive.writestr(info, path.read_bytes())
+    return buffer.getvalue()
+
+
+def package_sha256(package: bytes) -> str:
+    """The package's identity: an unchanged digest means nothing to deploy."""
+    return hashlib.sha256(package).hexdigest()
+
+
+def scm_host_of(host_names: Sequence[str] | None) -> str | None:
+    """The SCM (Kudu) host among a site's enabled host names: `<app>.scm.azurewebsites.net`."""
+    for host in host_names or ():
+        if ".scm." in host:
+            return host
+    return None
+
+
+# --- The dynamic provider ------------------------------------------------------------------------
+
+Session = Any  # a requests.Session (or a test double with .post/.get)
+TokenSource = Callable[[], str]
+
+_INPUTS = ("site_id", "scm_host", "package_sha256", "functions")
+
+
+def _known(value: object) -> bool:
+    """False for a value the engine has not resolved yet (preview): the mocks' sentinel string
+    or, from the real engine, a ``pulumi.output.Unknown`` instance (pulumi/runtime/rpc.py)."""
+    from pulumi.runtime.rpc import UNKNOWN
+
+    if isinstance(value, pulumi.output.Unknown) or value == UNKNOWN:
+        return False
+    if isinstance(value, list | tuple):
+        return all(_known(v) for v in value)
+    return True
+
+
+def _site_id(value: object) -> bool:
+    return isinstance(value, str) and value.startswith("/subscriptions/") and "/sites/" in value
+
+
+def _scm_host(value: object) -> bool:
+    return isinstance(value, str) and ".scm." in value and "/" not in value
+
+
+def _digest(value: object) -> bool:
+    return isinstance(value, str) and len(value) == 64 and set(value) <= set("0123456789abcdef")
+
+
+def _names(value: object) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(n, str) and n for n in value)
+
+
+_RULES: dict[str, tuple[Callable[[object], bool], str]] = {
+    "site_id": (_site_id, "the ARM ID of a Microsoft.Web/sites resource"),
+    "scm_host": (_scm_host, "the site's SCM host name, e.g. <app>.scm.azurewebsites.net"),
+    "package_sha256": (_digest, "a lower-case hex SHA-256 digest"),
+    "functions": (_names, "a non-empty list of function names"),
+}
+
+
+def input_problems(props: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(input, rule) for each input given and known that breaks its rule."""
+    return [
+        (field, rule)
+        for field, (valid, rule) in _RULES.items()
+        if field in props and _known(props[field]) and not valid(props[field])
+    ]
+
+
+class FunctionCodeDeploymentProvider(pulumi.dynamic.ResourceProvider):
+    """Deploy the package by OneDeploy with an Entra token; redeploy only when its digest moves.
+
+    The session, token source, package builder and sleep are for tests; in a deployment the
+    provider uses ``requests`` and ``DefaultAzureCredential`` (the deployer's sign-in). Nothing
+    survives serialisation into the ``__provider`` input but the deadline.
+    """
+
+    serialize_as_secret_always = False  # it captures nothing secret: see __getstate__
+
+    def __init__(
+        self,
+        *,
+        session: Session | None = None,
+        token: TokenSource | None = None,
+        package: Callable[[], bytes] | None = None,
+        sleep: Callable[[float], None] | None = None,
+        deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
+    ) -> None:
+        super().__init__()
+        self.deadline_seconds = float(deadline_seconds)
+        self._session = session
+        self._token = token
+        self._package = package
+        self._sleep = sleep or time.sleep
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"deadline_seconds": self.deadline_seconds}
+
+    def __setstate__(self, state: Mapping[str, Any]) -> None:
+        self.__init__(deadline_seconds=state.get("deadline_seconds", DEFAULT_DEADLINE_SECONDS))
+
+    # -- edges ------------------------------------------------------------------------------
+
+    def _http(self) -> Session:
+        if self._session is None:
+            import requests
+
+            self._session = requests.Session()
+        return self._session
+
+    def _bearer(self) -> dict[str, str]:
+        if self._token is None:
+            from azure.identity import DefaultAzureCredential
+
+            credential = DefaultAzureCredential()
+            self._token = lambda: credential.get_token(ARM_SCOPE).token
+        return {"Authorization": f"Bearer {self._token()}"}
+
+    def _build(self) -> bytes:
+        return self._package() if self._package else build_package(package_files())
+
+    # -- steps ------------------------------------------------------------------------------
+
+    def _deploy(self, props: Mapping[str, Any]) -> dict[str, Any]:
+        package = self._build()
+        digest = package_sha256(package)
+        if digest != props["package_sha256"]:
+            raise DeploymentError(
+                f"package digest {digest} differs from the planned {props['package_sha256']}: "
+                "the sources changed after the preview; run the update again"
+            )
+        host = props["scm_host"]
+        answer = self._http().post(
+            f"https://{host}/api/publish?RemoteBuild=true&Deployer=secure-azure-ai",
+            data=package,
+            headers={
+                **self._bearer(),
+                "Content-Type": "application/zip",
+                "Cache-Control": "no-cache",
+            },
+            timeout=300,
+        )
+        if answer.status_code not in (200, 202):
+            raise DeploymentError(f"OneDeploy to {host}: HTTP {answer.status_code}")
+        deployment_id = answer.text.strip().strip('"') or "latest"
+        self._wait_for_deployment(host, deployment_id)
+        self._wait_for_functions(props["site_id"], props["functions"])
+        log.info("deployed package %s to %s (deployment %s)", digest[:12], host, deployment_id)
+        return {**{k: props[k] for k in _INPUTS}, "deployment_id": deployment_id}
+
+    def _wait_for_deployment(self, host: str, deployment_id: str) -> None:
+        url = f"https://{host}/api/deployments/{deployment_id}"
+        deadline = time.monotonic() + self.deadline_seconds
+        while True:
+            answer = self._http().get(url, headers=self._bearer(), timeout=60)
+            if answer.status_code == 200:
+                status = answer.json().get("status")
+                if status == STATUS_SUCCEEDED:
+                    return
+                if status == STATUS_FAILED:
+                    raise DeploymentError(
+                        f"OneDeploy to {host}: deployment {deployment_id} failed; its log is at "
+                        f"{url}/log"
+                    )
+            elif answer.status_code not in (202, 404):
+                raise DeploymentError(f"deployment status at {host}: HTTP {answer.status_code}")
+            if time.monotonic() > deadline:
+                raise DeploymentError(
+                    f"OneDeploy to {host}: deployment {deployment_id} unfinished after "
+                    f"{self.deadline_seconds:.0f} s"
+                )
+            self._sleep(POLL_SECONDS)
+
+    def _wait_for_functions(self, site_id: str, names: Sequence[str]) -> None:
+        url = f"{ARM}{site_id}/functions?api-version={WEB_API_VERSION}"
+        deadline = time.monotonic() + self.deadline_seconds
+        missing = set(names)
+        while True:
+            answer = self._http().get(url, headers=self._bearer(), timeout=60)
+            if answer.status_code == 200:
+                listed = {
+                    str(item.get("name", "")).rsplit("/", 1)[-1]
+                    for item in answer.json().get("value", [])
+                }
+                missing = set(names) - listed
+                if not missing:
+                    return
+            elif answer.status_code not in (202, 404):
+                raise DeploymentError(f"functions of {site_id}: HTTP {answer.status_code}")
+            if time.monotonic() > deadline:
+                raise DeploymentError(
+                    f"functions {sorted(missing)} not indexed on {site_id} after "
+                    f"{self.deadline_seconds:.0f} s; see the app's logs in Application Insights"
+                )
+            self._sleep(POLL_SECONDS)
+
+    # -- the dynamic provider interface -----------------------------------------------------
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        return CheckResult(
+            news, [CheckFailure(field, rule) for field, rule in input_problems(news)]
+        )
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        """A new site replaces; a new digest, host or function list redeploys in place."""
+        replaces = ["site_id"] if olds.get("site_id") != news.get("site_id") else []
+        updates = [k for k in _INPUTS[1:] if olds.get(k) != news.get(k)]
+        return DiffResult(changes=bool(replaces or updates), replaces=replaces)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        outputs = self._deploy(props)
+        return CreateResult(f"{props['site_id']}/deployments/{outputs['deployment_id']}", outputs)
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(self._deploy(news))
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        """Nothing to undo: the code goes with the app and its deployment container."""
+
+
+class FunctionCodeDeployment(pulumi.dynamic.Resource):
+    """The Functions package deployed to a Flex Consumption app, keyed by its SHA-256."""
+
+    deployment_id: pulumi.Output[str]
+    """Kudu's ID of the deployment that put the current package in place."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        site_id: pulumi.Input[str],
+        scm_host: pulumi.Input[str],
+        package_sha256: str,
+        functions: Sequence[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props = {
+            "site_id": site_id,
+            "scm_host": scm_host,
+            "package_sha256": package_sha256,
+            "functions": list(functions),
+        }
+        problems = input_problems(
+            {k: v for k, v in props.items() if not isinstance(v, pulumi.Output)}
+        )
+        if problems:
+            field, rule = problems[0]
+            raise pulumi.RunError(f"FunctionCodeDeployment input {field}: {rule}")
+        super().__init__(
+            FunctionCodeDeploymentProvider(), name, {**props, "deployment_id": None}, opts
+        )
