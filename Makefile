@@ -4,12 +4,23 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: preview test lint format bench scan constraints clean
+.PHONY: preview test lint format bench scan constraints clean policy-venv
+
+# The policy pack's own virtualenv: the CLI runs <pack>/venv/bin/python and never creates it.
+POLICY_PACK ?= policies
+POLICY_VENV ?= $(POLICY_PACK)/venv
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt app/requirements.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	touch $(STAMP)
+
+policy-venv: $(POLICY_VENV)/.installed
+
+$(POLICY_VENV)/.installed: $(POLICY_PACK)/requirements.txt constraints.txt
+	$(PYTHON) -m venv --clear $(POLICY_VENV)
+	$(POLICY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $(POLICY_PACK)/requirements.txt -c constraints.txt
+	touch $@
 
 preview: $(STAMP)
 	$(PY) -m preflight preview --stack dev
@@ -36,4 +47,4 @@ constraints: $(STAMP)
 	{ head -n 2 constraints.txt; $(PY) -m pip freeze --exclude-editable; } > constraints.tmp && mv constraints.tmp constraints.txt
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(POLICY_VENV) .pytest_cache .ruff_cache

@@ -1,4 +1,10 @@
-"""Built-in Azure role definition IDs: the one table the components, policies and reports use."""
+"""Azure roles: the one role table the policy pack, the components and the reports use.
+
+The policy pack ships alone (``pulumi policy publish`` uploads its folder and nothing else), so
+this file lives in the pack; ``catalog/roles.py`` is a verbatim copy for the rooms that may not
+import the pack (``components/``), kept equal by ``tests/policies/test_pack_layout.py``.
+Pure data and pure functions: standard library only.
+"""
 
 from __future__ import annotations
 

@@ -1,21 +1,37 @@
-"""The pack's entry point for the Pulumi CLI: `pulumi preview --policy-pack policies`.
+"""The pack's entry point for the Pulumi CLI: `pulumi preview --policy-pack <this folder>`.
 
-The CLI runs this file with ``policies/`` as the program directory, so the repository root (which
-holds the ``policies`` and ``catalog`` packages this pack imports) is put on ``sys.path`` first.
+The CLI's Python host runs ``<folder>/venv/bin/python -u -m pulumi.policy <engine> <folder>``
+with the folder as working directory, and ``pulumi.policy`` executes this file with
+``runpy.run_path``. The folder is ``policies/`` in the repository, but a published pack is
+installed as ``~/.pulumi/policies/<org>/pulumi-analyzer-secure-azure-ai-v<version>``. Every module
+of the pack imports its siblings as ``policies.*``, so this file registers its own folder as the
+``policies`` package, whatever the folder is called, and nothing outside the folder is imported.
 Constructing ``PolicyPack`` starts the analyzer's gRPC server and never returns: nothing else
-imports this module (tests and the offline preview use ``policies.pack`` instead).
+imports this module (tests and the offline preview import ``policies.pack``).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 
-REPO_ROOT = str(Path(__file__).resolve().parent.parent)
-if REPO_ROOT not in sys.path:
-    sys.path.insert(0, REPO_ROOT)
+from pulumi_policy import PolicyPack
 
-from pulumi_policy import PolicyPack  # noqa: E402
+
+def _register_folder_as_package(name: str = "policies") -> None:
+    folder = Path(__file__).resolve().parent
+    spec = importlib.util.spec_from_file_location(
+        name, folder / "__init__.py", submodule_search_locations=[str(folder)]
+    )
+    if spec is None or spec.loader is None:
+        raise ImportError(f"policy pack folder {str(folder)!r}: no __init__.py to load")
+    package = importlib.util.module_from_spec(spec)
+    sys.modules[name] = package
+    spec.loader.exec_module(package)
+
+
+_register_folder_as_package()
 
 from policies.pack import DEFAULT_ENFORCEMENT, PACK_DESCRIPTION, PACK_NAME, POLICIES  # noqa: E402
 

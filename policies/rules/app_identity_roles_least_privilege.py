@@ -2,7 +2,7 @@
 
 Owner, Contributor, User Access Administrator, Key Vault Administrator, Key Vault Secrets Officer
 and Cognitive Services Contributor each let the holder read or regenerate keys, or grant access
-(catalog.roles.TOO_WIDE_FOR_AN_APP). The deployer may hold them; an app identity may not (see
+(policies.roles.TOO_WIDE_FOR_AN_APP). The deployer may hold them; an app identity may not (see
 policies.identities for how an app identity is recognised).
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from catalog.roles import TOO_WIDE_FOR_AN_APP, role_id_of, role_name
 from policies.identities import app_identities, grantee, role_assignments
+from policies.roles import TOO_WIDE_FOR_AN_APP, role_id_of, role_name
 from policies.support import Outcome, StackResource, is_unknown, stack_policy
 
 

@@ -27,6 +27,44 @@ from policies.support import (
 ALLOWED_SETTING_NAMES = "allowedSettingNames"
 
 
+# The parts of an Application Insights connection string: an ingestion address and the
+# instrumentation key, which Microsoft documents as not a security token.
+_APPLICATION_INSIGHTS_PARTS = frozenset(
+    {
+        "instrumentationkey",
+        "ingestionendpoint",
+        "liveendpoint",
+        "profilerendpoint",
+        "snapshotendpoint",
+        "applicationid",
+        "endpointsuffix",
+        "location",
+        "aadaudience",
+    }
+)
+
+
+def is_application_insights_connection(value: str) -> bool:
+    """An Application Insights connection string, holding nothing but its documented parts."""
+    pairs = [part.partition("=") for part in value.split(";") if part.strip()]
+    keys = {key.strip().lower() for key, equals, _ in pairs if equals}
+    return (
+        len(keys) == len(pairs)
+        and "instrumentationkey" in keys
+        and keys <= _APPLICATION_INSIGHTS_PARTS
+    )
+
+
+def is_identity_connection(name: str, value: str) -> bool:
+    """``<connection>__credential: managedidentity``: an identity-based connection, no secret.
+
+    Azure Functions and the WebJobs SDK read ``<prefix>__credential`` as the kind of credential to
+    use (Microsoft Learn: "Connecting to host storage with an identity"); ``managedidentity``
+    names the app's own identity instead of carrying a key.
+    """
+    return name.lower().endswith("__credential") and value.strip().lower() == "managedidentity"
+
+
 def check(resource: Resource, config: Mapping[str, Any]) -> Outcome:
     """Settings whose name or value says credential hold a Key Vault reference."""
     out = Outcome()
@@ -44,7 +82,12 @@ def check(resource: Resource, config: Mapping[str, Any]) -> Outcome:
         findings = detection.find_secrets(value, setting_name=name)
         if findings:
             why = "; ".join(f"{f.kind} {f.masked}" for f in findings)
-        elif detection.is_credential_name(name) and value.strip():
+        elif (
+            detection.is_credential_name(name)
+            and value.strip()
+            and not is_identity_connection(name, value)
+            and not is_application_insights_connection(value)
+        ):
             why = f"credential-named setting with the plain value {detection.mask(value)}"
         else:
             continue

@@ -7,8 +7,8 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel
 
-from catalog.roles import KEY_VAULT_SECRETS_USER, role_id_of
 from policies.azure_ids import scope_kind
+from policies.roles import KEY_VAULT_SECRETS_USER, role_id_of
 from policies.support import NOT_KNOWN, ROLE_ASSIGNMENT, Outcome, Resource, resource_policy
 
 

@@ -11,15 +11,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from catalog.roles import (
+from policies.azure_ids import SecretRef, key_vault_reference_target, scope_target
+from policies.identities import belongs_to, principal_of, role_assignments
+from policies.roles import (
     KEY_VAULT_ADMINISTRATOR,
     KEY_VAULT_SECRETS_OFFICER,
     KEY_VAULT_SECRETS_USER,
     role_id_of,
     role_name,
 )
-from policies.azure_ids import SecretRef, key_vault_reference_target, scope_target
-from policies.identities import belongs_to, principal_of, role_assignments
 from policies.settings import settings_of
 from policies.support import (
     APP_SETTINGS,

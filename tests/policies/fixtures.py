@@ -10,7 +10,7 @@ import copy
 import secrets
 from typing import Any
 
-from catalog.roles import KEY_VAULT_SECRETS_OFFICER, KEY_VAULT_SECRETS_USER, role_definition_id
+from policies.roles import KEY_VAULT_SECRETS_OFFICER, KEY_VAULT_SECRETS_USER, role_definition_id
 from preflight.evaluate import evaluate
 from preflight.model import SECRET_SIG_KEY, SECRET_SIG_VALUE, Plan, PlannedResource
 

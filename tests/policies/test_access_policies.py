@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from catalog.roles import (
+from policies.roles import (
     COGNITIVE_SERVICES_CONTRIBUTOR,
     CONTRIBUTOR,
     KEY_VAULT_ADMINISTRATOR,

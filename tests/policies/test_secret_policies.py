@@ -100,6 +100,37 @@ def test_a_credential_named_setting_with_a_weak_value_must_be_a_reference() -> N
     assert violations[0].message.startswith("properties.DB_PASSWORD (setting 'DB_PASSWORD')")
 
 
+def test_identity_based_connections_pass_and_a_key_beside_them_does_not() -> None:
+    # `<prefix>__credential: managedidentity` declares an identity, not a secret (Functions'
+    # identity-based host storage); any other value under that name is still a credential.
+    resources = _settings(
+        lambda p: p.update(
+            AzureWebJobsStorage__accountName="sttest",
+            AzureWebJobsStorage__credential="managedidentity",
+            Queue__credential="ManagedIdentity",
+        )
+    )
+    assert found(resources) == set()
+    leaky = _settings(lambda p: p.update(AzureWebJobsStorage__credential="letmein-2024"))
+    assert found(leaky) == {("app-settings-use-key-vault-references", SETTINGS_URN)}
+
+
+def test_an_application_insights_connection_string_is_not_a_credential() -> None:
+    # Microsoft: the instrumentation key is not a security token. A password added to the same
+    # string makes it one.
+    insights = (
+        "InstrumentationKey=00000000-0000-4000-8000-0000000000f1;"
+        "IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/;"
+        "LiveEndpoint=https://westeurope.livediagnostics.monitor.azure.com/"
+    )
+    resources = _settings(lambda p: p.update(APPLICATIONINSIGHTS_CONNECTION_STRING=insights))
+    assert found(resources) == set()
+    leaky = _settings(
+        lambda p: p.update(APPLICATIONINSIGHTS_CONNECTION_STRING=insights + ";Password=letmein")
+    )
+    assert ("app-settings-use-key-vault-references", SETTINGS_URN) in found(leaky)
+
+
 def test_references_and_allow_listed_names_pass() -> None:
     resources = _settings(
         lambda p: p.update(

@@ -173,6 +173,35 @@ def azure_identity_problems(name: str, workflow: dict[str, Any]) -> list[str]:
     return problems
 
 
+POLICY_VENV_STEP = "make policy-venv"
+
+
+def uses_policy_pack(step: dict[str, Any]) -> bool:
+    inputs = step.get("with", {})
+    return (
+        action_name(step.get("uses", "")) == "pulumi/actions" and bool(inputs.get("policyPacks"))
+    ) or "--policy-pack" in str(step.get("run", ""))
+
+
+def policy_venv_problems(name: str, workflow: dict[str, Any]) -> list[str]:
+    """Each pulumi command with the pack runs after a step that creates the pack's virtualenv.
+
+    The CLI starts `<pack>/venv/bin/python -m pulumi.policy` and never creates that virtualenv
+    (pulumi/pulumi sdk/python/cmd/pulumi-language-python/main.go RunPlugin).
+    """
+    problems = []
+    for job_id, job in workflow["jobs"].items():
+        created = False
+        for index, step in enumerate(job.get("steps", [])):
+            if str(step.get("run", "")).strip() == POLICY_VENV_STEP:
+                created = True
+            elif uses_policy_pack(step) and not created:
+                problems.append(
+                    f"{name}/{job_id}: step {index} uses the pack before `{POLICY_VENV_STEP}`"
+                )
+    return problems
+
+
 ALL_CHECKS = (
     top_level_permission_problems,
     job_permission_problems,
@@ -180,6 +209,7 @@ ALL_CHECKS = (
     concurrency_problems,
     checkout_problems,
     azure_identity_problems,
+    policy_venv_problems,
 )
 
 
@@ -318,6 +348,30 @@ def test_only_the_scan_job_writes_security_events() -> None:
     assert writers == ["code-scanning.yml/secret-scan"]
 
 
+def test_every_pulumi_command_with_the_pack_is_preceded_by_its_virtualenv() -> None:
+    using = [
+        (name, job_id)
+        for name, workflow in WORKFLOWS.items()
+        for job_id, job in workflow["jobs"].items()
+        if any(uses_policy_pack(step) for step in job.get("steps", []))
+    ]
+    assert sorted(using) == [
+        ("deploy.yml", "dev"),
+        ("deploy.yml", "promote"),
+        ("pull-request.yml", "pulumi-preview"),
+    ]
+
+
+def test_the_policy_venv_target_builds_where_the_cli_looks() -> None:
+    # PulumiPolicy.yaml's `virtualenv` option, relative to the pack's folder, is what the CLI runs.
+    manifest = yaml.safe_load((ROOT / "policies" / "PulumiPolicy.yaml").read_text("utf-8"))
+    venv = f"policies/{manifest['runtime']['options']['virtualenv']}"
+    commands = run_tool("make", "-n", "-B", "--no-print-directory", "policy-venv").stdout
+    assert f"-m venv --clear {venv}\n" in commands
+    assert f"{venv}/bin/python -m pip install" in commands
+    assert "-r policies/requirements.txt -c constraints.txt" in commands
+
+
 def test_deployments_use_the_policy_pack_and_environments() -> None:
     jobs = WORKFLOWS["deploy.yml"]["jobs"]
     for job_id in ("dev", "promote"):
@@ -398,6 +452,19 @@ def test_checks_catch_broken_workflows() -> None:
             ),
         ),
     ]
+    cases.append(
+        (
+            policy_venv_problems,
+            pr,
+            lambda w: w["jobs"]["pulumi-preview"]["steps"].remove(
+                {
+                    "name": "Create the policy pack's virtualenv (the CLI runs "
+                    "policies/venv/bin/python)",
+                    "run": POLICY_VENV_STEP,
+                }
+            ),
+        )
+    )
     for check, name, mutate in cases:
         assert check(name, broken(name, mutate)), f"{check.__name__} missed a break in {name}"
 
