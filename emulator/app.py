@@ -1018,6 +1018,7 @@ class EmulatorApp:
             "latency": (int, float),
             "throttle_limit": int,
             "throttle_window": (int, float),
+            "every": int,
         }
         try:
             body = _body_json(request)

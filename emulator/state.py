@@ -147,6 +147,7 @@ class Account:
     keys: dict[str, str] = field(default_factory=dict)
     # When (state clock) each slot's current key starts being accepted by the data plane.
     accepted_from: dict[str, float] = field(default_factory=dict)
+    regenerations: int = 0
 
     @property
     def id(self) -> str:
@@ -296,10 +297,11 @@ class TokenInfo:
 class Fault:
     """A fault rule: requests matching host/method/path get a status, a delay or throttling.
 
-    ``status`` answers matching requests with that error; ``throttle_limit`` answers 429 (with
-    Retry-After) to requests beyond that many per ``throttle_window`` seconds; ``latency`` delays
-    matching requests. ``hits`` counts the requests the rule acted on; after ``times`` of them
-    (None: never) the rule is removed. The first status-giving rule wins.
+    ``status`` answers matching requests with that error (only every ``every``-th matching
+    request when ``every`` is set); ``throttle_limit`` answers 429 (with Retry-After) to requests
+    beyond that many per ``throttle_window`` seconds; ``latency`` delays matching requests.
+    ``hits`` counts the requests the rule acted on; after ``times`` of them (None: never) the rule
+    is removed. The first status-giving rule wins.
     """
 
     id: int
@@ -312,7 +314,9 @@ class Fault:
     latency: float
     throttle_limit: int | None
     throttle_window: float
+    every: int | None = None
     hits: int = 0
+    seen: int = 0
     window_start: float = 0.0
     window_count: int = 0
 
@@ -335,6 +339,7 @@ class Fault:
             "latency": self.latency,
             "throttle_limit": self.throttle_limit,
             "throttle_window": self.throttle_window,
+            "every": self.every,
             "hits": self.hits,
         }
 
@@ -667,6 +672,7 @@ class AzureState:
                 raise EmulatorError(f"key slot {slot!r} must be 'key1' or 'key2'")
             acct.keys[slot] = _new_key()
             acct.accepted_from[slot] = self.clock() + acct.accept_delay
+            acct.regenerations += 1
             return acct.keys[slot]
 
     def key_accepted(self, account: Account, key: str) -> bool:
@@ -948,8 +954,11 @@ class AzureState:
         latency: float = 0.0,
         throttle_limit: int | None = None,
         throttle_window: float = 10.0,
+        every: int | None = None,
     ) -> Fault:
         """Add a fault rule (see :class:`Fault`); rules are checked in the order added."""
+        if every is not None and (every < 1 or status is None):
+            raise EmulatorError(f"fault every {every!r} must be >= 1 and go with a status")
         if status is not None and not 400 <= status <= 599:
             raise EmulatorError(f"fault status {status!r} must be an HTTP error status 400-599")
         if times is not None and times < 1:
@@ -980,6 +989,7 @@ class AzureState:
                 latency=latency,
                 throttle_limit=throttle_limit,
                 throttle_window=throttle_window,
+                every=every,
             )
             self.faults.append(fault)
             return fault
@@ -1011,9 +1021,11 @@ class AzureState:
                         decision.retry_after = max(1.0, remaining)
                         acted = True
                 elif decision.status is None and fault.status is not None:
-                    decision.status = fault.status
-                    decision.retry_after = fault.retry_after
-                    acted = True
+                    fault.seen += 1
+                    if fault.every is None or fault.seen % fault.every == 0:
+                        decision.status = fault.status
+                        decision.retry_after = fault.retry_after
+                        acted = True
                 if acted:
                     fault.hits += 1
                     if fault.times is not None:

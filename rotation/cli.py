@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -16,10 +17,13 @@ from typing import Any, NoReturn
 
 from azure.core.exceptions import AzureError, ClientAuthenticationError
 
+from catalog import hosted as hosted_names
+from catalog.key_shapes import shown
 from rotation import state, status, target
 from rotation.azure import RotationStopped, Vault, Waiter, describe_error
 from rotation.clients import Connection
 from rotation.engine import Engine
+from rotation.lease import DEFAULT_LEASE_SECONDS, SecretLease, lease_blob_name
 
 PROG = "rotation"
 DEFAULT_DRAIN_SECONDS = 240.0
@@ -39,6 +43,11 @@ class _Parser(argparse.ArgumentParser):
 MAX_PERIOD_DAYS = 3650
 MAX_DRAIN_SECONDS = 86400.0
 MAX_POLL_INTERVAL = 300.0
+MAX_TIMEOUT = 86400.0
+MAX_LEASE_WAIT = 3600.0
+# The drill's load: enough to find contention on two cores, far from exhausting threads.
+MAX_CLIENTS = 256
+MAX_ROTATIONS = 100
 
 
 def _positive(kind: type, what: str, maximum: float | None = None) -> Callable[[str], Any]:
@@ -48,9 +57,9 @@ def _positive(kind: type, what: str, maximum: float | None = None) -> Callable[[
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a {what}") from None
+            raise argparse.ArgumentTypeError(f"{shown(text)} is not a {what}") from None
         if not value > 0 or value == float("inf") or (maximum is not None and value > maximum):
-            raise argparse.ArgumentTypeError(f"{text!r}: the rule is a {what} above 0{bound}")
+            raise argparse.ArgumentTypeError(f"{shown(text)}: the rule is a {what} above 0{bound}")
         return value
 
     return parse
@@ -78,6 +87,44 @@ def _common(parser: argparse.ArgumentParser) -> None:
     where.add_argument("--deployment", help="the chat deployment the probe calls (default: chat)")
 
 
+def _lease_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("one rotation at a time (the automation's lease)")
+    group.add_argument(
+        "--lease-account",
+        type=_storage_account,
+        help="storage account of the rotation automation: take the secret's lease there, as the "
+        "automation does (without it, only the run tags fence concurrent runs)",
+    )
+    group.add_argument(
+        "--lease-container",
+        type=_storage_container,
+        default=hosted_names.LEASE_CONTAINER,
+        help=f"container of the lease blobs (default {hosted_names.LEASE_CONTAINER})",
+    )
+    group.add_argument(
+        "--lease-wait",
+        type=_positive(float, "number of seconds", MAX_LEASE_WAIT),
+        default=300.0,
+        help="how long to wait while another run holds the lease (default 300 s)",
+    )
+
+
+def _storage_account(text: str) -> str:
+    if not re.fullmatch(r"[a-z0-9]{3,24}", text):
+        raise argparse.ArgumentTypeError(
+            f"{shown(text)}: the rule is a storage account name, 3-24 lowercase letters or digits"
+        )
+    return text
+
+
+def _storage_container(text: str) -> str:
+    if not re.fullmatch(r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}", text):
+        raise argparse.ArgumentTypeError(
+            f"{shown(text)}: the rule is 3-63 lowercase letters, digits or single hyphens"
+        )
+    return text
+
+
 def _timeouts(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--period-days",
@@ -86,13 +133,13 @@ def _timeouts(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--probe-timeout",
-        type=_positive(float, "number of seconds"),
+        type=_positive(float, "number of seconds", MAX_TIMEOUT),
         default=120.0,
         help="how long a new key may take to be accepted (default 120 s)",
     )
     parser.add_argument(
         "--confirm-timeout",
-        type=_positive(float, "number of seconds"),
+        type=_positive(float, "number of seconds", MAX_TIMEOUT),
         default=600.0,
         help="how long each consumer may take to report the new version (default 600 s)",
     )
@@ -131,11 +178,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("rotate", help="regenerate the standby key, publish it, move consumers")
     _common(p)
     _timeouts(p)
+    _lease_flags(p)
     p.add_argument("--both", action="store_true", help="renew both keys")
 
     p = sub.add_parser("revoke", help="move consumers off a slot, then regenerate it at once")
     _common(p)
     _timeouts(p)
+    _lease_flags(p)
     p.add_argument("--slot", required=True, choices=state.SLOTS)
 
     p = sub.add_parser("drill", help="rotations under concurrent load; prints a summary")
@@ -146,14 +195,63 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="against the in-memory emulator (the default without --stack-outputs)",
     )
-    p.add_argument("--rotations", type=_positive(int, "whole number"), default=3)
+    p.add_argument(
+        "--hosted",
+        action="store_true",
+        help="drive the hosted functions (events, queue runs, timer ticks, a racing CLI run, "
+        "crashes) with Azurite for the lease and the queue; needs --local",
+    )
+    p.add_argument(
+        "--rotations",
+        type=_positive(int, "whole number", MAX_ROTATIONS),
+        default=3,
+        help=f"rotations to run (default 3, at most {MAX_ROTATIONS})",
+    )
     p.add_argument(
         "--clients",
-        type=_positive(int, "whole number"),
+        type=_positive(int, "whole number", MAX_CLIENTS),
         default=8,
-        help="concurrent client threads (default 8)",
+        help=f"concurrent client threads (default 8, at most {MAX_CLIENTS})",
+    )
+    faults = p.add_argument_group("faults (local drills only)")
+    faults.add_argument(
+        "--kv-throttle",
+        type=_positive(int, "whole number", 100000),
+        metavar="N",
+        help="Key Vault answers 429 (Retry-After) past N requests per second",
+    )
+    faults.add_argument(
+        "--arm-throttle",
+        type=_positive(int, "whole number", 100000),
+        metavar="N",
+        help="ARM answers 429 (Retry-After) past N requests per second",
+    )
+    faults.add_argument(
+        "--kv-5xx",
+        type=_positive(int, "whole number", 100000),
+        metavar="K",
+        help="every K-th Key Vault request answers 503",
+    )
+    faults.add_argument(
+        "--arm-5xx",
+        type=_positive(int, "whole number", 100000),
+        metavar="K",
+        help="every K-th ARM request answers 503",
+    )
+    faults.add_argument(
+        "--latency-ms",
+        type=_positive(float, "number of milliseconds", 5000.0),
+        help="added to every Key Vault and ARM request",
+    )
+    faults.add_argument(
+        "--accept-delay",
+        type=_positive(float, "number of seconds", 60.0),
+        help="a regenerated key is accepted by the AI endpoint only this much later "
+        "(default 0.05 s)",
     )
     p.add_argument("--format", choices=("text", "json"), default="text")
+    # Resolved by rotation/drill.py: a local drill's waits fit the emulator, a remote one's Azure.
+    p.set_defaults(probe_timeout=None, confirm_timeout=None, poll_interval=None, drain_seconds=None)
     return parser
 
 
@@ -235,23 +333,57 @@ def _operate(
     connection: Connection,
     out: Callable[[str], None],
 ) -> int:
-    resolved, vault, _ = prepare(args, connection)
+    resolved, vault, seen = prepare(args, connection)
+    if args.command == "revoke":
+        op = state.Operation("revoke", args.slot)
+    else:
+        op = state.Operation("both" if args.both else "rotate")
+    if not args.lease_account:
+        return _run_engine(args, connection, resolved, vault, op, out)
+    blob = lease_blob_name(target.vault_name_of(resolved.vault_url), resolved.secret_name)
+    lease = SecretLease(
+        connection.lease_container(args.lease_account, args.lease_container),
+        blob,
+        duration=DEFAULT_LEASE_SECONDS,
+        wait=args.lease_wait,
+    )
+    with lease:
+        if op.kind != "revoke":
+            latest = vault.latest()
+            if latest.version != seen.version and state.TAG_OP not in latest.tags:
+                # Another run rotated while this one waited: rotating again would only
+                # regenerate a key consumers have just moved onto.
+                out(
+                    f"{op.tag}: another run published version {latest.version} while this one "
+                    f"waited for the lease (was {seen.version}); nothing more done"
+                )
+                return 0
+        return _run_engine(args, connection, resolved, vault, op, out, lease)
+
+
+def _run_engine(
+    args: argparse.Namespace,
+    connection: Connection,
+    resolved: target.Target,
+    vault: Vault,
+    op: state.Operation,
+    out: Callable[[str], None],
+    lease: SecretLease | None = None,
+) -> int:
     edges = connection.edges(
         resolved,
         vault,
         probe_waiter=Waiter(timeout=args.probe_timeout, interval=args.poll_interval, cap=5.0),
         confirm_waiter=Waiter(timeout=args.confirm_timeout, interval=args.poll_interval, cap=15.0),
     )
-    if args.command == "revoke":
-        op = state.Operation("revoke", args.slot)
-    else:
-        op = state.Operation("both" if args.both else "rotate")
     engine = Engine(
         edges,
         resolved.consumers,
         period_override=args.period_days,
         drain_seconds=args.drain_seconds,
         echo=lambda line: print(f"{PROG}: {line}", file=sys.stderr, flush=True),
+        run_id=lease.run_id if lease else None,
+        guard=lease.check if lease else lambda: None,
     )
     outcome = engine.run(op)
     out(

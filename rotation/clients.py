@@ -24,6 +24,9 @@ class Connection:
     credential: Any
     session: requests.Session = field(default_factory=requests.Session)
     sdk_options: Callable[[], dict[str, Any]] = dict
+    # (storage account, container) -> ContainerClient; None: https://<account>.blob.core.windows.net
+    # with this credential (the drill binds it to Azurite).
+    containers: Callable[[str, str], Any] | None = None
     _web: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -45,6 +48,16 @@ class Connection:
 
         return CognitiveServicesManagementClient(
             self.credential, subscription, **self.sdk_options()
+        )
+
+    def lease_container(self, account: str, container: str) -> Any:
+        """The `ContainerClient` holding the secrets' lease blobs (rotation/lease.py)."""
+        if self.containers is not None:
+            return self.containers(account, container)
+        from azure.storage.blob import ContainerClient
+
+        return ContainerClient(
+            f"https://{account}.blob.core.windows.net", container, credential=self.credential
         )
 
     def web_client(self, subscription: str) -> Any:

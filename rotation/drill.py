@@ -23,10 +23,10 @@ from typing import Any
 import requests
 
 from rotation import state as machine
-from rotation.azure import Vault, Waiter
+from rotation.azure import RotationStopped, Vault, Waiter
 from rotation.clients import Connection
 from rotation.engine import Engine
-from rotation.target import Consumer, Target, account_ref
+from rotation.target import Consumer, InputError, Target, account_ref
 
 PROMPT = {"prompt": "Say hello.", "maxTokens": 8}
 REFERENCE_SITE = "app-ref-drill"
@@ -36,6 +36,51 @@ SDK_SITE = "app-sdk-drill"
 DRAIN_SECONDS = 1.0
 # The SDK app re-checks Key Vault this often (AZURE_AI_KEY_MAX_AGE_SECONDS): about once a rotation.
 KEY_MAX_AGE = 1.5
+# Hosted rounds run longer (deliveries, queue, timer): the SDK app re-checks less often.
+HOSTED_KEY_MAX_AGE = 3.0
+ACCEPT_DELAY = 0.05
+KV_HOST_SUFFIX = ".vault.azure.net"
+ARM_HOST = "management.azure.com"
+
+
+@dataclass(frozen=True)
+class Faults:
+    """Faults a local drill injects through the emulator's fault rules (emulator/state.py)."""
+
+    kv_throttle: int | None = None  # Key Vault: 429 past N requests per second
+    arm_throttle: int | None = None  # ARM: 429 past N requests per second
+    kv_5xx: int | None = None  # every K-th Key Vault request answers 503
+    arm_5xx: int | None = None  # every K-th ARM request answers 503
+    latency_ms: float | None = None  # added to every Key Vault and ARM request
+    accept_delay: float = ACCEPT_DELAY  # a new key is accepted this long after regeneration
+
+    def describe(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class Waits:
+    """The engine's waits in a drill."""
+
+    probe_timeout: float = 10.0
+    confirm_timeout: float = 10.0
+    interval: float = 0.02
+    drain: float = DRAIN_SECONDS
+    period_days: int | None = None
+
+
+def apply_faults(emulated: Any, vault_host: str, faults: Faults) -> None:
+    """Install the fault rules on the emulated world (Key Vault: the drill's vault host)."""
+    for host, throttle, every in (
+        (vault_host, faults.kv_throttle, faults.kv_5xx),
+        (ARM_HOST, faults.arm_throttle, faults.arm_5xx),
+    ):
+        if throttle is not None:
+            emulated.add_fault(host=host, throttle_limit=throttle, throttle_window=1.0)
+        if every is not None:
+            emulated.add_fault(host=host, status=503, every=every)
+        if faults.latency_ms is not None:
+            emulated.add_fault(host=host, latency=faults.latency_ms / 1000)
 
 
 @dataclass
@@ -47,6 +92,7 @@ class Tally:
     failures: int = 0
     latencies: list[float] = field(default_factory=list)
     errors: dict[str, int] = field(default_factory=dict)
+    stopped: str | None = None
 
     def add(self, seconds: float, error: str | None) -> None:
         with self.lock:
@@ -137,8 +183,9 @@ class LocalWorld:
         """The secret, through the rotator's SecretClient."""
         return Vault(self.connection.secret_client(self.world.vault_url), self.world.secret_name)
 
-    def engine(self, *, hook: Callable[[str], None] = lambda p: None, **waits: float) -> Engine:
-        """An engine on this world; waits: probe_timeout, confirm_timeout, interval, drain."""
+    def engine(self, *, hook: Callable[[str], None] = lambda p: None, **waits: Any) -> Engine:
+        """An engine on this world; waits: probe_timeout, confirm_timeout, interval, drain,
+        period_days."""
         interval = waits.get("interval", 0.02)
         vault = self.vault()
         edges = self.connection.edges(
@@ -157,6 +204,7 @@ class LocalWorld:
             hook=hook,
             echo=lambda line: None,
             drain_seconds=waits.get("drain", 0.0),
+            period_override=waits.get("period_days"),
         )
 
     def kv_reads(self) -> int:
@@ -277,7 +325,12 @@ def run_load(
     try:
         for _ in range(rotations):
             begin = time.perf_counter()
-            rotate()
+            try:
+                rotate()
+            except (RotationStopped, InputError) as exc:
+                # The figures so far are kept: the report says where the drill stopped.
+                tally.stopped = str(exc)
+                break
             durations.append(time.perf_counter() - begin)
     finally:
         stop.set()
@@ -294,9 +347,10 @@ def summary(
     return {
         "mode": mode,
         "requests": tally.requests,
-        "failures": tally.failures,
+        "failed": tally.failures,
         "errors": dict(sorted(tally.errors.items())),
         "rotations": rotations,
+        "stopped": tally.stopped,
         "kvReads": kv_reads,
         "kvReadsPerRotationPerProcess": round(kv_reads / max(1, rotations) / max(1, processes), 2),
         "p50Ms": round(_percentile(tally.latencies, 0.50) * 1000, 2),
@@ -309,17 +363,43 @@ def summary(
     }
 
 
-def drill_local(rotations: int, clients: int) -> dict[str, Any]:
+def drill_local(
+    rotations: int, clients: int, *, faults: Faults | None = None, waits: Waits | None = None
+) -> dict[str, Any]:
     """The drill against the in-memory emulator."""
-    with local_world(accept_delay=0.05, key_max_age=KEY_MAX_AGE) as local:
-        return run_local_drill(local, rotations, clients)
+    faults = faults or Faults()
+    with local_world(accept_delay=faults.accept_delay, key_max_age=KEY_MAX_AGE) as local:
+        apply_faults(local.state, local.world.vault.name + KV_HOST_SUFFIX, faults)
+        report = run_local_drill(local, rotations, clients, waits=waits)
+        report["faults"] = faults.describe()
+        return report
 
 
-def run_local_drill(local: LocalWorld, rotations: int, clients: int) -> dict[str, Any]:
+def run_local_drill(
+    local: LocalWorld, rotations: int, clients: int, *, waits: Waits | None = None
+) -> dict[str, Any]:
     """Load both sites' /chat from `clients` threads while `rotations` rotations run."""
+    waits = waits or Waits()
+    engine = local.engine(
+        drain=waits.drain,
+        probe_timeout=waits.probe_timeout,
+        confirm_timeout=waits.confirm_timeout,
+        interval=waits.interval,
+        period_days=waits.period_days,
+    )
+    call = chat_caller(local, clients)
+
+    def rotate() -> None:
+        engine.run(machine.Operation("rotate"))
+
+    tally, durations = run_load(call, clients, rotate, rotations)
+    return summary(tally, durations, local.kv_reads(), len(local.key_clients), "local")
+
+
+def chat_caller(local: LocalWorld, clients: int) -> Callable[[int], str | None]:
+    """A load call: POST /chat to the two sites in turn; an error label or None."""
     import emulator
 
-    engine = local.engine(drain=DRAIN_SECONDS)
     # One session per client thread: requests sessions are not meant to be shared.
     sessions = [emulator.session(local.state) for _ in range(clients)]
     hosts = [f"https://{site}.azurewebsites.net" for site in (REFERENCE_SITE, local.sdk_site)]
@@ -339,11 +419,7 @@ def run_local_drill(local: LocalWorld, rotations: int, clients: int) -> dict[str
         # The app's errors name versions and slots, never a key.
         return f"HTTP {response.status_code} {reason}".strip()
 
-    def rotate() -> None:
-        engine.run(machine.Operation("rotate"))
-
-    tally, durations = run_load(call, clients, rotate, rotations)
-    return summary(tally, durations, local.kv_reads(), len(local.key_clients), "local")
+    return call
 
 
 def drill_remote(args: argparse.Namespace, rotations: int, clients: int) -> dict[str, Any]:
@@ -360,7 +436,12 @@ def drill_remote(args: argparse.Namespace, rotations: int, clients: int) -> dict
         probe_waiter=Waiter(timeout=args.probe_timeout, interval=args.poll_interval),
         confirm_waiter=Waiter(timeout=args.confirm_timeout, interval=args.poll_interval),
     )
-    engine = Engine(edges, resolved.consumers, drain_seconds=args.drain_seconds)
+    engine = Engine(
+        edges,
+        resolved.consumers,
+        drain_seconds=args.drain_seconds,
+        period_override=args.period_days,
+    )
     endpoint = resolved.endpoint or edges.keys.endpoint()
     key_client = KeyClient(
         connection.secret_client(resolved.vault_url),
@@ -386,26 +467,90 @@ def drill_remote(args: argparse.Namespace, rotations: int, clients: int) -> dict
 
 def render_text(report: dict[str, Any]) -> str:
     """The summary for people."""
-    return "\n".join(
-        [
-            f"drill ({report['mode']}): {report['rotations']} rotations under load",
-            f"requests  {report['requests']}  failed {report['failures']}"
-            + (f"  {report['errors']}" if report["errors"] else ""),
-            f"latency   p50 {report['p50Ms']} ms  p99 {report['p99Ms']} ms  "
-            f"max {report['maxMs']} ms",
-            f"key vault {report['kvReads']} reads by the apps "
-            f"({report['kvReadsPerRotationPerProcess']} per rotation per process)",
-            f"rotation  mean {report['rotationSeconds']['mean']} s  "
-            f"max {report['rotationSeconds']['max']} s",
-        ]
-    )
+    lines = [
+        f"drill ({report['mode']}): {report['rotations']} rotations under load",
+        f"requests  {report['requests']}  failed {report['failed']}"
+        + (f"  {report['errors']}" if report["errors"] else ""),
+        f"latency   p50 {report['p50Ms']} ms  p99 {report['p99Ms']} ms  max {report['maxMs']} ms",
+        f"key vault {report['kvReads']} reads by the apps "
+        f"({report['kvReadsPerRotationPerProcess']} per rotation per process)",
+        f"rotation  mean {report['rotationSeconds']['mean']} s  "
+        f"max {report['rotationSeconds']['max']} s",
+    ]
+    if "deliveries" in report:
+        lines.append(f"events    {report['deliveries']}")
+        lines.append(f"runs      {report['runs']}")
+    if report.get("faults"):
+        lines.append(f"faults    {report['faults']}")
+    if report.get("stopped"):
+        lines.append(f"stopped   {report['stopped']}")
+    return "\n".join(lines)
+
+
+_TARGET_FLAGS = ("vault_url", "secret_name", "account_id", "endpoint", "deployment")
+_FAULT_FLAGS = ("kv_throttle", "arm_throttle", "kv_5xx", "arm_5xx", "latency_ms", "accept_delay")
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def check_flags(args: argparse.Namespace) -> bool:
+    """Whether the drill is local; InputError for a flag this mode cannot honour."""
+    local = args.local or not args.stack_outputs
+    if local:
+        given = [f for f in ("stack_outputs", *_TARGET_FLAGS) if getattr(args, f)]
+        if given:
+            raise InputError(
+                f"{_flag(given[0])}: a local drill acts on the emulator's own world; the rule "
+                "is --local without target flags, or --stack-outputs without --local"
+            )
+        return True
+    given = [f for f in ("hosted", *_FAULT_FLAGS) if getattr(args, f)]
+    if given:
+        raise InputError(
+            f"{_flag(given[0])}: only a local drill (--local) can honour it; a remote drill "
+            "injects no faults and drives no hosted functions"
+        )
+    return False
 
 
 def main(args: argparse.Namespace, out: Callable[[str], None] = print) -> int:
-    """`python -m rotation drill`: exit 0 only when no request failed."""
-    if args.local or not args.stack_outputs:
-        report = drill_local(args.rotations, args.clients)
+    """`python -m rotation drill`: exit 0 only when no request failed and no rotation stopped."""
+    local = check_flags(args)
+    if local:
+        faults = Faults(
+            kv_throttle=args.kv_throttle,
+            arm_throttle=args.arm_throttle,
+            kv_5xx=args.kv_5xx,
+            arm_5xx=args.arm_5xx,
+            latency_ms=args.latency_ms,
+            accept_delay=ACCEPT_DELAY if args.accept_delay is None else args.accept_delay,
+        )
+        defaults = Waits()
+        waits = Waits(
+            probe_timeout=args.probe_timeout or defaults.probe_timeout,
+            confirm_timeout=args.confirm_timeout or defaults.confirm_timeout,
+            interval=args.poll_interval or defaults.interval,
+            drain=defaults.drain if args.drain_seconds is None else args.drain_seconds,
+            period_days=args.period_days,
+        )
+        if args.hosted:
+            from rotation import drill_hosted
+
+            report = drill_hosted.drill(args.rotations, args.clients, faults=faults, waits=waits)
+        else:
+            report = drill_local(args.rotations, args.clients, faults=faults, waits=waits)
     else:
+        for name, value in (
+            ("probe_timeout", 120.0),
+            ("confirm_timeout", 600.0),
+            ("poll_interval", 1.0),
+            ("drain_seconds", 240.0),
+        ):
+            if getattr(args, name) is None:
+                setattr(args, name, value)
         report = drill_remote(args, args.rotations, args.clients)
     out(json.dumps(report, indent=2) if args.format == "json" else render_text(report))
-    return 0 if report["failures"] == 0 else 1
+    ok = report["failed"] == 0 and not report.get("stopped") and report.get("ok", True)
+    return 0 if ok else 1

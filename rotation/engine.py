@@ -9,6 +9,7 @@ from __future__ import annotations
 import hmac
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -59,6 +60,12 @@ class Engine:
     `hook(point)` is called after each step's action ('<i>:done') and after its record
     ('<i>:recorded'), and after an operation is recorded as started ('start'): tests raise there
     to simulate a crash.
+
+    Fencing: the run records `run_id` in the latest version's tags when it starts or takes over
+    an operation, and before every write (tags, publish, regeneration) it calls `guard()` (the
+    lease holder's check: the lease is still ours) and re-reads the latest version: when the
+    version, the step or the run tag is not what this run last wrote, another run is acting and
+    this one stops without writing.
     """
 
     def __init__(
@@ -72,6 +79,8 @@ class Engine:
         echo: Callable[[str], None] = log.info,
         drain_seconds: float = 0.0,
         sleep: Callable[[float], None] = time.sleep,
+        run_id: str | None = None,
+        guard: Callable[[], None] = lambda: None,
     ) -> None:
         self.edges = edges
         self.consumers = consumers
@@ -81,6 +90,8 @@ class Engine:
         self._echo = echo
         self._drain = drain_seconds
         self._sleep = sleep
+        self.run_id = run_id or str(uuid.uuid4())
+        self._guard = guard
 
     def run(self, op: state.Operation) -> Outcome:
         """Finish any operation under way, then perform `op` unless it was the one under way."""
@@ -103,6 +114,7 @@ class Engine:
                 f"{len(current.progress.steps)} (state {current.state_name}, version "
                 f"{latest.version}, slot {current.active_slot})"
             )
+            latest = self._claim(latest, "taking over the operation under way")
             latest = self._execute(latest, current.progress, outcome.resumed)
             if same:
                 return self._finish(outcome, latest)
@@ -112,7 +124,10 @@ class Engine:
             f"starting {op.tag}: version {latest.version}, active {current.active_slot}, "
             f"plan: {', '.join(s.describe() for s in progress.steps)}"
         )
-        tags = state.progress_tags(latest.tags, progress, current.active_slot)
+        self._fence(latest, f"starting {op.tag}")
+        tags = state.claimed_tags(
+            state.progress_tags(latest.tags, progress, current.active_slot), self.run_id
+        )
         self.edges.vault.set_tags(latest.version, tags)
         latest = replace(latest, tags=tags)
         self._hook("start")
@@ -155,7 +170,7 @@ class Engine:
                     )
                 if progress.op.kind != "revoke":
                     self._wait_for_drain(latest)
-                self._check_unchanged(latest, progress.op, index, step.slot)
+                self._fence(latest, f"regenerating {step.slot}")
                 self.edges.keys.regenerate(step.slot)
             else:
                 assert step.slot is not None
@@ -179,29 +194,34 @@ class Engine:
             if following is None
             else state.progress_tags(latest.tags, following, slot)
         )
+        self._fence(latest, "recording progress")
         self.edges.vault.set_tags(latest.version, tags)
         return replace(latest, tags=tags)
 
-    def _check_unchanged(
-        self, latest: SecretRecord, op: state.Operation, index: int, slot: str
-    ) -> None:
-        """Re-read the latest version just before a regeneration: another run on the same secret
-        (an Event Grid redelivery, a second shell) may have published or moved on meanwhile, and
-        this run's view would then regenerate a key consumers may use."""
+    def _claim(self, latest: SecretRecord, why: str) -> SecretRecord:
+        """Record this run as the one acting on the operation under way."""
+        self._fence(latest, why)
+        tags = state.claimed_tags(latest.tags, self.run_id)
+        self.edges.vault.set_tags(latest.version, tags)
+        return replace(latest, tags=tags)
+
+    def _fence(self, latest: SecretRecord, before: str) -> None:
+        """Stop unless the latest version is still the one this run last wrote (same version,
+        operation, step and run): another run (an Event Grid redelivery, the timer, a second
+        shell, or this run's own lease lost and taken over) may have moved on meanwhile."""
+        self._guard()
         fresh = self.edges.vault.latest()
-        expected = {state.TAG_OP: op.tag, state.TAG_STEP: str(index)}
-        found = {k: fresh.tags.get(k) for k in expected}
-        if (
-            fresh.version != latest.version
-            or found != expected
-            or fresh.tags.get(state.TAG_SLOT) == slot
-        ):
+        fenced = (state.TAG_OP, state.TAG_STEP, state.TAG_RUN)
+        expected = {k: latest.tags.get(k) for k in fenced}
+        found = {k: fresh.tags.get(k) for k in fenced}
+        if fresh.version != latest.version or found != expected:
             raise RotationStopped(
                 f"secret {self.edges.vault.name!r} changed while this run was under way (latest "
-                f"version {fresh.version} holds {fresh.tags.get(state.TAG_SLOT)}, step "
-                f"{found[state.TAG_STEP]} of {found[state.TAG_OP]}; this run expected version "
-                f"{latest.version} at step {index} of {op.tag}); another run is acting on it: "
-                f"stopped before regenerating {slot}, nothing broken; re-run once it is done"
+                f"version {fresh.version} at step {found[state.TAG_STEP]} of "
+                f"{found[state.TAG_OP]} by run {found[state.TAG_RUN]}; this run {self.run_id} "
+                f"expected version {latest.version} at step {expected[state.TAG_STEP]} of "
+                f"{expected[state.TAG_OP]}); another run is acting on it: stopped before "
+                f"{before}, nothing broken; re-run once it is done"
             )
 
     def _wait_for_drain(self, latest: SecretRecord) -> None:
@@ -249,6 +269,7 @@ class Engine:
                 f"{slot} changed while it was probed (another run regenerated it); nothing was "
                 "published, re-run to publish the key as it is now"
             )
+        self._fence(latest, f"publishing {slot}")
         now = self._now()
         tags = (
             state.finished_tags(state.published_tags(latest.tags, None, slot), slot, now)

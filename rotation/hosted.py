@@ -1,201 +1,470 @@
-"""Hosted entry point: rotate when Key Vault announces that the secret nears expiry.
+"""The hosted rotation: plain functions the Function App's triggers call (functions/).
 
-Key Vault publishes `Microsoft.KeyVault.SecretNearExpiry` to Event Grid 30 days before a
-version's expiry. Subscribe a webhook to it (filtered to the secret) and serve `create_app()`,
-e.g. `gunicorn --timeout 0 'rotation.hosted:create_app(deployment="chat")'` in Container Apps,
-with a managed identity holding the roles in docs/rotation.md. A rotation runs inside the request
-for minutes (a 240 s drain, up to 600 s per consumer confirmation): gunicorn's default 30 s worker
-timeout would kill it at every delivery, hence `--timeout 0`. Everything else comes from the
-event and the secret's tags: vault and secret from the event, account from `ProviderAddress`,
-sites from `Consumers`, endpoint from ARM.
+Three entry points, each given the settings the stack wrote on the Function App
+(`settings_from_environment(os.environ)`; names in catalog/hosted.py):
 
-Event Grid delivers at least once: an event for a version that is no longer the latest is
-acknowledged without rotating again; a rotation under way is finished first (the engine resumes).
-A stopped rotation answers 500 so that Event Grid retries with backoff.
+- `accept_event(event, settings, enqueue)`: Event Grid delivers Key Vault's
+  `Microsoft.KeyVault.SecretNearExpiry` (AzureFunction endpoint: Event Grid itself invokes the
+  function, no webhook, no handshake). Answers in seconds: acts only for the configured vault and
+  secret and only when the event's `data.Version` is the secret's latest version; a duplicate
+  (the same version accepted before) is acknowledged without queueing again. It queues one
+  message; nothing from the event chooses a host (the vault comes from the settings).
+- `run_queued(message, settings)`: the queue-triggered long phase (probe, publish, confirm,
+  drain, regenerate). It takes the secret's blob lease (rotation/lease.py), then finishes an
+  operation under way, or rotates when the message's version is still the latest, or
+  acknowledges a version already rotated. A crash anywhere leaves the progress in the secret's
+  tags; the queue redelivers the message (at least once) and the next run resumes.
+- `check_due(settings, enqueue)`: the daily timer. Queues a run when an operation is stranded
+  part-way (and no run holds the lease) or when the latest version expires within 30 days
+  (an event missed, or a version created before the subscription existed).
+
+Why a queue and not a durable orchestration: the queue trigger needs no framework beyond the
+Functions host, retries a failed run (maxDequeueCount) and then parks the message in the
+`-poison` queue where it can be watched, and delivers at least once; resumability does not need
+an orchestrator's replay because every step's progress is already in the secret's tags.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-import threading
+import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from azure.core.exceptions import AzureError
+from azure.core.exceptions import AzureError, ResourceExistsError
 
+from catalog import hosted as names
+from catalog.key_shapes import shown
 from rotation import state, target
 from rotation.azure import RotationStopped, Vault, Waiter, describe_error
 from rotation.clients import Connection
 from rotation.engine import Engine
+from rotation.lease import (
+    DEFAULT_LEASE_SECONDS,
+    LeaseBusy,
+    SecretLease,
+    lease_blob_name,
+)
 
 log = logging.getLogger(__name__)
 
-NEAR_EXPIRY = "Microsoft.KeyVault.SecretNearExpiry"
-VALIDATION = "Microsoft.EventGrid.SubscriptionValidationEvent"
-DRAIN_SECONDS = 240.0
-# Secrets being rotated by this process. Event Grid waits 30 s for a webhook's answer, then
-# delivers again: a rotation takes longer (drain, confirmations), so the redelivery must not start
-# a second run of the same secret beside the first.
-_RUNNING: set[tuple[str, str]] = set()
-_RUNNING_LOCK = threading.Lock()
+NEAR_EXPIRY_DAYS = 30  # Key Vault sends SecretNearExpiry 30 days before `exp` (fixed)
+MAX_MESSAGE_BYTES = 4096
+_VERSION = re.compile(r"^[0-9a-f]{32}$")
+_STORAGE_ACCOUNT = re.compile(r"^[a-z0-9]{3,24}$")
+_STORAGE_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$")
+REASONS = ("event", "timer")
 
 
-def _secret_of(data: Any) -> tuple[str, str, str]:
-    """(vault URL, secret name, version) of a SecretNearExpiry event's data."""
-    if not isinstance(data, dict) or not isinstance(data.get("Id"), str):
-        raise target.InputError(f"event data {data!r}: the rule is an object with 'Id'")
-    parts = urlsplit(data["Id"])
-    segments = [s for s in parts.path.split("/") if s]
-    if len(segments) != 3 or segments[0] != "secrets":
-        raise target.InputError(
-            f"event data 'Id' {data['Id']!r}: the rule is "
-            "https://<vault>.vault.azure.net/secrets/<name>/<version>"
+class EventRejected(target.InputError):
+    """An event or queue message that breaks the schema; one line, nothing changed. Raised so
+    that Event Grid retries and then dead-letters it (or the queue moves it to -poison)."""
+
+
+@dataclass(frozen=True)
+class HostedSettings:
+    """What the hosted rotation acts on, all from the Function App's settings."""
+
+    vault_url: str
+    secret_name: str
+    account: target.AccountRef
+    endpoint: str
+    deployment: str
+    consumers: tuple[target.Consumer, ...]
+    lease_container: str
+    queue_name: str
+    blob_url: str
+    queue_url: str
+
+    @property
+    def vault_name(self) -> str:
+        return target.vault_name_of(self.vault_url)
+
+    @property
+    def target(self) -> target.Target:
+        return target.Target(
+            vault_url=self.vault_url,
+            secret_name=self.secret_name,
+            account=self.account,
+            endpoint=self.endpoint,
+            deployment=self.deployment,
+            consumers=self.consumers,
         )
-    vault = target.vault_url(f"{parts.scheme}://{parts.netloc}/", "event data 'Id'")
-    return vault, target.secret_name(segments[1], "event data 'Id'"), segments[2]
+
+    @property
+    def lease_blob(self) -> str:
+        return lease_blob_name(self.vault_name, self.secret_name)
 
 
-def rotate_for(
-    vault_url: str,
-    name: str,
-    version: str,
-    connection: Connection,
-    *,
-    deployment: str | None = None,
-    drain_seconds: float = DRAIN_SECONDS,
-    waiter: Callable[[], Waiter] = lambda: Waiter(timeout=600.0, interval=2.0, cap=15.0),
-    sleep: Callable[[float], None] = time.sleep,
-) -> dict[str, Any]:
-    """Rotate `name` if `version` is still its latest version (or finish an operation under
-    way); a one-line outcome either way. `deployment`: the chat deployment the probe calls.
-
-    A delivery for a secret this process is already rotating stops at once (Event Grid retries
-    it later, when the run is over and the event is acknowledged as already rotated)."""
-    key = (vault_url, name)
-    with _RUNNING_LOCK:
-        if key in _RUNNING:
-            raise RotationStopped(
-                f"a rotation of secret {name!r} is already under way in this process; this "
-                "delivery is left for Event Grid to retry"
-            )
-        _RUNNING.add(key)
+def _storage_uri(value: str, setting: str) -> str:
+    """A storage service URI: https, or http on the loopback address (Azurite)."""
     try:
-        return _rotate_for(
-            vault_url,
-            name,
-            version,
-            connection,
-            deployment=deployment,
-            drain_seconds=drain_seconds,
-            waiter=waiter,
-            sleep=sleep,
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        parts = None
+    loopback = parts is not None and parts.scheme == "http" and parts.hostname == "127.0.0.1"
+    if (
+        parts is None
+        or not (parts.scheme == "https" or loopback)
+        or not parts.hostname
+        or parts.query
+        or parts.username
+    ):
+        raise target.InputError(
+            f"app setting {setting} {shown(value)}: the rule is https://<account>.<service>."
+            "core.windows.net (http only on 127.0.0.1)"
         )
-    finally:
-        with _RUNNING_LOCK:
-            _RUNNING.discard(key)
+    return value.rstrip("/")
 
 
-def _rotate_for(
-    vault_url: str,
-    name: str,
-    version: str,
-    connection: Connection,
-    *,
-    deployment: str | None,
-    drain_seconds: float,
-    waiter: Callable[[], Waiter],
-    sleep: Callable[[float], None],
-) -> dict[str, Any]:
-    vault = Vault(connection.secret_client(vault_url), name)
-    latest = vault.latest()
-    current = state.parse_state(latest.tags, name)
-    if latest.version != version and current.progress is None:
-        return {
-            "secret": name,
-            "status": "skipped",
-            "message": f"version {version} is no longer the latest ({latest.version}): "
-            "already rotated",
-        }
-    resolved = target.resolve_target(
-        vault=vault_url,
-        secret=name,
-        tags=latest.tags,
-        outputs=target.StackOutputs(),
-        account_id=None,
-        endpoint=None,
-        deployment=deployment,
+def settings_from_environment(environ: Mapping[str, str]) -> HostedSettings:
+    """Read and check the Function App's settings; a one-line InputError names the first bad one."""
+
+    def required(name: str) -> str:
+        value = environ.get(name, "").strip()
+        if not value:
+            raise target.InputError(f"app setting {name}: missing; the stack sets it")
+        return value
+
+    def where(name: str) -> str:
+        return f"app setting {name}"
+
+    vault = target.vault_url(required(names.VAULT_URI), where(names.VAULT_URI))
+    secret = target.secret_name(required(names.SECRET_NAME), where(names.SECRET_NAME))
+    account = target.account_ref(required(names.ACCOUNT_ID), where(names.ACCOUNT_ID))
+    endpoint = target.endpoint_url(required(names.AI_ENDPOINT), where(names.AI_ENDPOINT))
+    deployment = target.deployment_name(required(names.DEPLOYMENT), where(names.DEPLOYMENT))
+    consumers: list[target.Consumer] = []
+    for site_id in names.split_list(environ.get(names.CONSUMER_SITE_IDS, "")):
+        consumer = target.consumer("", "site", site_id, where(names.CONSUMER_SITE_IDS))
+        consumers.append(target.Consumer(consumer.site[2], "site", site_id))
+    for url in names.split_list(environ.get(names.CONSUMER_HEALTH_URLS, "")):
+        target.consumer("", "health", url, where(names.CONSUMER_HEALTH_URLS))
+        consumers.append(target.Consumer(urlsplit(url).hostname or url, "health", url))
+    if not consumers:
+        raise target.InputError(
+            f"app settings {names.CONSUMER_SITE_IDS} / {names.CONSUMER_HEALTH_URLS}: both empty; "
+            "the rule is at least one consumer of the secret"
+        )
+    lease_container = environ.get(names.LEASE_CONTAINER_SETTING, "").strip() or (
+        names.LEASE_CONTAINER
     )
-    edges = connection.edges(resolved, vault, probe_waiter=waiter(), confirm_waiter=waiter())
-    op = current.progress.op if current.progress else state.Operation("rotate")
-    outcome = Engine(edges, resolved.consumers, drain_seconds=drain_seconds, sleep=sleep).run(op)
+    queue_name = environ.get(names.QUEUE_NAME_SETTING, "").strip() or names.QUEUE_NAME
+    for setting, value in (
+        (names.LEASE_CONTAINER_SETTING, lease_container),
+        (names.QUEUE_NAME_SETTING, queue_name),
+    ):
+        if not _STORAGE_NAME.match(value):
+            raise target.InputError(
+                f"app setting {setting} {shown(value)}: the rule is 3-63 lowercase letters, "
+                "digits or single hyphens"
+            )
+    blob_uri = environ.get(names.STORAGE_BLOB_URI, "").strip()
+    queue_uri = environ.get(names.STORAGE_QUEUE_URI, "").strip()
+    if not (blob_uri and queue_uri):
+        account_name = required(names.STORAGE_ACCOUNT_NAME)
+        if not _STORAGE_ACCOUNT.match(account_name):
+            raise target.InputError(
+                f"app setting {names.STORAGE_ACCOUNT_NAME} {shown(account_name)}: the rule is "
+                "3-24 lowercase letters or digits"
+            )
+        blob_uri = blob_uri or f"https://{account_name}.blob.core.windows.net"
+        queue_uri = queue_uri or f"https://{account_name}.queue.core.windows.net"
+    return HostedSettings(
+        vault_url=vault,
+        secret_name=secret,
+        account=account,
+        endpoint=endpoint,
+        deployment=deployment,
+        consumers=tuple(consumers),
+        lease_container=lease_container,
+        queue_name=queue_name,
+        blob_url=_storage_uri(blob_uri, names.STORAGE_BLOB_URI),
+        queue_url=_storage_uri(queue_uri, names.STORAGE_QUEUE_URI),
+    )
+
+
+@dataclass
+class Timing:
+    """How long the hosted phases wait (production defaults; the drill shortens them)."""
+
+    probe_timeout: float = 300.0
+    confirm_timeout: float = 900.0
+    poll_interval: float = 2.0
+    poll_cap: float = 15.0
+    drain_seconds: float = 240.0
+    lease_seconds: int = DEFAULT_LEASE_SECONDS
+    lease_wait: float = 600.0
+    lease_poll: float = 2.0
+
+    def waiter(self, timeout: float) -> Waiter:
+        return Waiter(timeout=timeout, interval=self.poll_interval, cap=self.poll_cap)
+
+
+@dataclass
+class Services:
+    """The clients the hosted functions use: Azure SDK clients (`connection`) and the
+    automation's lease container (azure-storage-blob `ContainerClient`)."""
+
+    connection: Connection
+    container: Any
+    timing: Timing = field(default_factory=Timing)
+    sleep: Callable[[float], None] = time.sleep
+
+    @classmethod
+    def default(cls, settings: HostedSettings) -> Services:
+        """The Function App's user-assigned identity (DefaultAzureCredential reads
+        AZURE_CLIENT_ID) for Key Vault, ARM, the AI endpoint's probe and storage alike."""
+        from azure.storage.blob import ContainerClient
+
+        connection = Connection.default()
+        container = ContainerClient(
+            settings.blob_url, settings.lease_container, credential=connection.credential
+        )
+        return cls(connection, container)
+
+    def vault(self, settings: HostedSettings) -> Vault:
+        return Vault(self.connection.secret_client(settings.vault_url), settings.secret_name)
+
+
+def queue_message(secret: str, version: str, reason: str) -> str:
+    """The queue message between the entry points and `run_queued` (JSON, no secret value)."""
+    return json.dumps({"secret": secret, "version": version, "reason": reason})
+
+
+def _field(data: Mapping[str, Any], name: str, what: str) -> str:
+    value = data.get(name)
+    if not isinstance(value, str) or not value:
+        raise EventRejected(f"{what} {name!r}: {shown(value)}; the rule is a non-empty string")
+    return value
+
+
+def event_payload(event: Any) -> dict[str, Any]:
+    """An `azure.functions.EventGridEvent` as the Event Grid schema's JSON object (a dict is
+    returned as it is)."""
+    if isinstance(event, dict):
+        return event
     return {
-        "secret": name,
-        "status": "rotated",
-        "message": f"{outcome.operation}: version {outcome.version} holds {outcome.slot}",
+        "id": event.id,
+        "topic": event.topic,
+        "subject": event.subject,
+        "eventType": event.event_type,
+        "data": event.get_json(),
+        "dataVersion": event.data_version,
     }
 
 
-def handle_events(events: Any, connection: Connection | None = None, **options: Any) -> dict:
-    """Handle one Event Grid delivery (a list of events, Event Grid or CloudEvents schema).
+def accept_event(
+    event: Any,
+    settings: HostedSettings,
+    enqueue: Callable[[str], None],
+    services: Services | None = None,
+) -> dict[str, Any]:
+    """Handle one Event Grid event (Event Grid schema); returns {"status", "message"}.
 
-    Returns {"validationResponse": code} for the subscription handshake, else
-    {"ok": bool, "results": [{"secret", "status", "message"}, ...]}.
+    Statuses: `queued` (one message for `run_queued`), `duplicate` (this version was queued
+    before: acknowledged), `stale` (a version that is no longer the latest: already rotated),
+    `ignored` (another event type, vault or secret). Raises EventRejected for an event that
+    breaks Key Vault's schema, so that it ends in the dead-letter container.
     """
-    if isinstance(events, dict):
-        events = [events]
-    if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
-        raise target.InputError("event delivery: the rule is a JSON list of event objects")
-    results: list[dict[str, Any]] = []
-    for event in events:
-        kind = event.get("eventType") or event.get("type")
-        data = event.get("data")
-        if kind == VALIDATION:
-            code = data.get("validationCode") if isinstance(data, dict) else None
-            if not isinstance(code, str):
-                raise target.InputError("validation event: 'data.validationCode' is missing")
-            return {"validationResponse": code}
-        if kind != NEAR_EXPIRY:
-            results.append({"secret": None, "status": "ignored", "message": f"event {kind!r}"})
-            continue
-        try:
-            vault_url, name, version = _secret_of(data)
-            connection = connection or Connection.default()
-            results.append(rotate_for(vault_url, name, version, connection, **options))
-        except (target.InputError, state.StateError, RotationStopped) as exc:
-            results.append({"secret": None, "status": "stopped", "message": str(exc)})
-        except AzureError as exc:
-            results.append({"secret": None, "status": "stopped", "message": describe_error(exc)})
-    for result in results:
-        log.warning("%s: %s", result["status"], result["message"])
-    return {"ok": all(r["status"] != "stopped" for r in results), "results": results}
+    payload = event_payload(event)
+    if not isinstance(payload, dict):
+        raise EventRejected(f"event: {type(payload).__name__}; the rule is an Event Grid event")
+    kind = payload.get("eventType")
+    if kind != names.SECRET_NEAR_EXPIRY:
+        return _outcome("ignored", f"event type {shown(kind)} is not {names.SECRET_NEAR_EXPIRY}")
+    data = payload.get("data")
+    if not isinstance(data, dict):
+        raise EventRejected(f"event data: {shown(data)}; the rule is Key Vault's event data")
+    vault_name = _field(data, "VaultName", "event data")
+    object_type = _field(data, "ObjectType", "event data")
+    object_name = _field(data, "ObjectName", "event data")
+    version = _field(data, "Version", "event data")
+    if object_type != "Secret" or vault_name.lower() != settings.vault_name.lower():
+        return _outcome(
+            "ignored", f"event for {shown(object_type)} in vault {shown(vault_name)}: not ours"
+        )
+    if object_name.lower() != settings.secret_name.lower():
+        return _outcome("ignored", f"event for secret {shown(object_name)}: not ours")
+    if not _VERSION.match(version):
+        raise EventRejected(f"event data 'Version' {shown(version)}: the rule is 32 hex digits")
+    services = services or Services.default(settings)
+    latest = services.vault(settings).latest()
+    if latest.version != version:
+        return _outcome(
+            "stale", f"version {version} is no longer the latest ({latest.version}): rotated"
+        )
+    marker = services.container.get_blob_client(f"accepted/{settings.lease_blob}/{version}")
+    try:
+        marker.upload_blob(payload.get("id", "").encode()[:100], overwrite=False)
+    except ResourceExistsError:
+        return _outcome("duplicate", f"version {version} was queued before: acknowledged")
+    try:
+        enqueue(queue_message(settings.secret_name, version, "event"))
+    except Exception:
+        # Without the message the marker would turn every redelivery into a duplicate.
+        marker.delete_blob()
+        raise
+    return _outcome("queued", f"version {version} near expiry: rotation queued")
 
 
-def create_app(connection: Connection | None = None, **options: Any) -> Any:
-    """A WSGI app: POST / takes Event Grid deliveries (webhook), answering 500 when a rotation
-    stopped so that Event Grid retries."""
-    import flask
+def _outcome(status: str, message: str) -> dict[str, Any]:
+    log.info("%s: %s", status, message)
+    return {"status": status, "message": message}
 
-    app = flask.Flask(__name__)
 
-    @app.route("/", methods=["OPTIONS"])
-    def handshake() -> tuple[str, int, dict[str, str]]:
-        # The CloudEvents schema validates a webhook with an OPTIONS request instead.
-        origin = flask.request.headers.get("WebHook-Request-Origin", "")
-        if not origin:
-            return "", 400, {}
-        return "", 200, {"WebHook-Allowed-Origin": origin, "Allow": "POST"}
+def parse_message(text: str | bytes, settings: HostedSettings) -> dict[str, str]:
+    """Check a queue message; EventRejected (one line) when it breaks the schema."""
+    raw = text.encode() if isinstance(text, str) else text
+    if len(raw) > MAX_MESSAGE_BYTES:
+        raise EventRejected(f"queue message: over {MAX_MESSAGE_BYTES} bytes")
+    try:
+        message = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise EventRejected(
+            "queue message: not UTF-8 JSON; the rule is a rotation message"
+        ) from None
+    if not isinstance(message, dict):
+        raise EventRejected("queue message: not a JSON object; the rule is a rotation message")
+    secret = _field(message, "secret", "queue message")
+    version = _field(message, "version", "queue message")
+    reason = _field(message, "reason", "queue message")
+    if secret.lower() != settings.secret_name.lower():
+        raise EventRejected(f"queue message 'secret' {shown(secret)}: not the configured secret")
+    if not _VERSION.match(version):
+        raise EventRejected(f"queue message 'version' {shown(version)}: the rule is 32 hex digits")
+    if reason not in REASONS:
+        raise EventRejected(f"queue message 'reason' {shown(reason)}: one of {', '.join(REASONS)}")
+    return {"secret": secret, "version": version, "reason": reason}
 
-    @app.post("/")
-    def events() -> tuple[flask.Response, int]:
-        body = flask.request.get_json(silent=True)
-        try:
-            result = handle_events(body, connection, **options)
-        except target.InputError as exc:
-            return flask.jsonify(error=str(exc)), 400
-        if "validationResponse" in result:
-            return flask.jsonify(result), 200
-        return flask.jsonify(result), 200 if result["ok"] else 500
 
-    return app
+def run_queued(
+    message: str | bytes,
+    settings: HostedSettings,
+    services: Services | None = None,
+    *,
+    hook: Callable[[str], None] = lambda point: None,
+) -> dict[str, Any]:
+    """The long phase, under the secret's lease; returns {"status", "message", "run"}.
+
+    Statuses: `rotated`, `resumed` (an operation under way finished), `skipped` (the version was
+    rotated meanwhile). Raises LeaseBusy when another run keeps the lease past the wait (the queue
+    redelivers the message later), RotationStopped when a step could not complete (nothing
+    broken; the message is retried and the run resumes), EventRejected for a bad message.
+    """
+    wanted = parse_message(message, settings)
+    services = services or Services.default(settings)
+    timing = services.timing
+    lease = SecretLease(
+        services.container,
+        settings.lease_blob,
+        duration=timing.lease_seconds,
+        wait=timing.lease_wait,
+        poll=timing.lease_poll,
+    )
+    with lease:
+        vault = services.vault(settings)
+        latest = vault.latest()
+        current = state.parse_state(latest.tags, settings.secret_name)
+        if current.progress is not None:
+            op, status = current.progress.op, "resumed"
+        elif latest.version == wanted["version"]:
+            op, status = state.Operation("rotate"), "rotated"
+        else:
+            return _run_outcome(
+                "skipped",
+                f"version {wanted['version']} is no longer the latest ({latest.version}): "
+                "already rotated",
+                lease,
+            )
+        edges = services.connection.edges(
+            settings.target,
+            vault,
+            probe_waiter=timing.waiter(timing.probe_timeout),
+            confirm_waiter=timing.waiter(timing.confirm_timeout),
+        )
+        engine = Engine(
+            edges,
+            settings.consumers,
+            drain_seconds=timing.drain_seconds,
+            sleep=services.sleep,
+            run_id=lease.run_id,
+            guard=lease.check,
+            hook=hook,
+            echo=log.info,
+        )
+        outcome = engine.run(op)
+        return _run_outcome(
+            status,
+            f"{outcome.operation}: version {outcome.version} holds {outcome.slot}",
+            lease,
+        )
+
+
+def _run_outcome(status: str, message: str, lease: SecretLease) -> dict[str, Any]:
+    log.info("%s (run %s): %s", status, lease.run_id, message)
+    return {"status": status, "message": message, "run": lease.run_id}
+
+
+def check_due(
+    settings: HostedSettings,
+    enqueue: Callable[[str], None],
+    services: Services | None = None,
+    *,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The daily re-check; returns {"status", "message"} (`queued` or `idle`/`running`)."""
+    services = services or Services.default(settings)
+    now = now or datetime.now(UTC)
+    latest = services.vault(settings).latest()
+    current = state.parse_state(latest.tags, settings.secret_name)
+    if current.progress is not None:
+        if _lease_held(services, settings):
+            return _outcome(
+                "running", f"{current.progress.op.tag} under way and its run holds the lease"
+            )
+        enqueue(queue_message(settings.secret_name, latest.version, "timer"))
+        return _outcome(
+            "queued",
+            f"{current.progress.op.tag} stranded at step {current.progress.next_step + 1} "
+            f"(version {latest.version}): run queued to finish it",
+        )
+    due = latest.expires_on is None or latest.expires_on - now <= timedelta(days=NEAR_EXPIRY_DAYS)
+    if due:
+        when = latest.expires_on.date().isoformat() if latest.expires_on else "never"
+        enqueue(queue_message(settings.secret_name, latest.version, "timer"))
+        return _outcome("queued", f"version {latest.version} expires {when}: rotation queued")
+    days = (latest.expires_on - now).days if latest.expires_on else 0
+    return _outcome("idle", f"version {latest.version} expires in {days} days: nothing due")
+
+
+def _lease_held(services: Services, settings: HostedSettings) -> bool:
+    try:
+        properties = services.container.get_blob_client(settings.lease_blob).get_blob_properties()
+    except AzureError as exc:
+        log.info("lease %s: no state (%s)", settings.lease_blob, describe_error(exc))
+        return False
+    return properties.lease.state == "leased"
+
+
+__all__ = [
+    "EventRejected",
+    "HostedSettings",
+    "LeaseBusy",
+    "RotationStopped",
+    "Services",
+    "Timing",
+    "accept_event",
+    "check_due",
+    "event_payload",
+    "parse_message",
+    "queue_message",
+    "run_queued",
+    "settings_from_environment",
+]

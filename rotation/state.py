@@ -30,6 +30,9 @@ TAG_START = "RotationStart"
 TAG_STEP = "RotationStep"
 TAG_ROTATED_AT = "RotatedAt"
 TAG_SWITCHED_AT = "SwitchedAt"  # when a confirm last moved a consumer onto this version
+# The run acting on the operation under way (fencing): every write of a run first checks that the
+# latest version still names it, so a run that lost its lease never acts on another run's step.
+TAG_RUN = "RotationRun"
 
 PROGRESS_TAGS: tuple[str, ...] = (TAG_OP, TAG_START, TAG_STEP, TAG_STATE)
 IDLE = "idle"
@@ -212,10 +215,12 @@ def parse_state(tags: Mapping[str, str] | None, secret: str) -> SecretState:
 
 
 def progress_tags(tags: Mapping[str, str], progress: Progress | None, slot: str) -> dict[str, str]:
-    """The latest version's tags for `slot` and `progress`, every other tag carried over."""
+    """The latest version's tags for `slot` and `progress`, every other tag carried over (the
+    run tag too, until the operation is over)."""
     new = {k: v for k, v in tags.items() if k not in PROGRESS_TAGS}
     new[TAG_SLOT] = slot
     if progress is None:
+        new.pop(TAG_RUN, None)
         new[TAG_STATE] = IDLE
         return new
     new[TAG_OP] = progress.op.tag
@@ -257,6 +262,11 @@ def drain_since(tags: Mapping[str, str], created_on: datetime | None) -> datetim
             except ValueError:
                 continue
     return created_on
+
+
+def claimed_tags(tags: Mapping[str, str], run: str) -> dict[str, str]:
+    """Tags naming `run` as the one acting on the operation under way."""
+    return {**tags, TAG_RUN: run}
 
 
 def advance(progress: Progress) -> Progress | None:

@@ -20,13 +20,15 @@ consumer confirmed by its health report. Without apps in the outputs, the secret
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
+from catalog.key_shapes import looks_like_key, shown
 from rotation import state
 
 _ACCOUNT_ID = re.compile(
@@ -41,8 +43,15 @@ _SITE_ID = re.compile(
 )
 _SECRET_NAME = re.compile(r"^[0-9A-Za-z-]{1,127}$")
 _DEPLOYMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+# Key Vault's DNS suffixes (public, China, US Government clouds) and its name rule.
+_VAULT_HOST = re.compile(
+    r"^(?P<name>[a-z][a-z0-9-]{1,22}[a-z0-9])\.vault\.(?:azure\.net|azure\.cn|usgovcloudapi\.net)$"
+)
+_DNS_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 DEFAULT_DEPLOYMENT = "chat"
 HEALTH_PATH = "/healthz"
+# A stack outputs file is a few kilobytes; anything past this is not one.
+MAX_OUTPUTS_BYTES = 1_000_000
 
 
 class InputError(ValueError):
@@ -102,27 +111,51 @@ class Target:
     consumers: tuple[Consumer, ...] = field(default_factory=tuple)
 
 
-def vault_url(value: str, what: str = "--vault-url") -> str:
-    """A Key Vault URL: https://<name>.vault.<cloud domain>/ ; returned with one trailing slash."""
-    parts = urlsplit(value)
+def _https_parts(value: str, what: str, rule: str) -> SplitResult:
+    """Split an https URL whose host is a DNS name: no port, user, IP literal or query."""
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        raise InputError(f"{what} {shown(value)}: the rule is {rule}") from None
     host = parts.hostname or ""
     if (
         parts.scheme != "https"
-        or ".vault." not in host
-        or parts.path not in ("", "/")
+        or port is not None
+        or parts.username is not None
         or parts.query
-        or parts.username
+        or parts.fragment
+        or not _DNS_NAME.match(host)
+        or parts.netloc.lower() != host
     ):
-        raise InputError(
-            f"{what} {value!r}: the rule is https://<vault>.vault.azure.net/ (no path or query)"
-        )
-    return f"https://{parts.netloc}/"
+        raise InputError(f"{what} {shown(value)}: the rule is {rule}")
+    return parts
+
+
+def vault_url(value: str, what: str = "--vault-url") -> str:
+    """A Key Vault URL: https://<name>.vault.<cloud domain>/ ; returned with one trailing slash."""
+    rule = "https://<vault>.vault.azure.net/ (no port, path or query)"
+    parts = _https_parts(value, what, rule)
+    if parts.path not in ("", "/") or not _VAULT_HOST.match(parts.hostname or ""):
+        raise InputError(f"{what} {shown(value)}: the rule is {rule}")
+    return f"https://{parts.hostname}/"
+
+
+def vault_name_of(url: str) -> str:
+    """The vault's name in a URL that `vault_url` accepted."""
+    match = _VAULT_HOST.match(urlsplit(url).hostname or "")
+    return match["name"] if match else ""
 
 
 def secret_name(value: str, what: str = "--secret-name") -> str:
-    """A Key Vault secret name: 1-127 letters, digits or hyphens."""
+    """A Key Vault secret name: 1-127 letters, digits or hyphens, and not a key's shape (a key
+    pasted here would otherwise travel to Key Vault in a URL)."""
+    if looks_like_key(value):
+        raise InputError(
+            f"{what} {shown(value)}: the rule is the secret's name, never a key; nothing was sent"
+        )
     if not _SECRET_NAME.match(value):
-        raise InputError(f"{what} {value!r}: the rule is 1-127 letters, digits or hyphens")
+        raise InputError(f"{what} {shown(value)}: the rule is 1-127 letters, digits or hyphens")
     return value
 
 
@@ -131,7 +164,7 @@ def account_ref(value: str, what: str = "--account-id") -> AccountRef:
     match = _ACCOUNT_ID.match(value.strip())
     if match is None:
         raise InputError(
-            f"{what} {value!r}: the rule is /subscriptions/<id>/resourceGroups/<rg>/providers/"
+            f"{what} {shown(value)}: the rule is /subscriptions/<id>/resourceGroups/<rg>/providers/"
             "Microsoft.CognitiveServices/accounts/<name>"
         )
     return AccountRef(value.strip(), match["sub"], match["rg"], match["name"])
@@ -139,16 +172,16 @@ def account_ref(value: str, what: str = "--account-id") -> AccountRef:
 
 def endpoint_url(value: str, what: str = "--endpoint") -> str:
     """The AI account's https endpoint (custom subdomain), returned without a trailing slash."""
-    parts = urlsplit(value)
-    if parts.scheme != "https" or not parts.hostname or parts.query or parts.username:
-        raise InputError(f"{what} {value!r}: the rule is an https:// URL with a host name")
-    return value.rstrip("/")
+    parts = _https_parts(value, what, "https://<subdomain>.openai.azure.com/ (no port or query)")
+    return f"https://{parts.hostname}{parts.path}".rstrip("/")
 
 
 def deployment_name(value: str, what: str = "--deployment") -> str:
     """A model deployment name."""
-    if not _DEPLOYMENT.match(value):
-        raise InputError(f"{what} {value!r}: the rule is 1-64 letters, digits, '.', '_' or '-'")
+    if not _DEPLOYMENT.match(value) or looks_like_key(value):
+        raise InputError(
+            f"{what} {shown(value)}: the rule is 1-64 letters, digits, '.', '_' or '-'"
+        )
     return value
 
 
@@ -156,13 +189,11 @@ def consumer(name: str, kind: str, target: str, what: str) -> Consumer:
     """A validated consumer: a site ID for kind 'site', an https URL for kind 'health'."""
     if kind == "site" and not _SITE_ID.match(target):
         raise InputError(
-            f"{what} {target!r}: the rule is /subscriptions/<id>/resourceGroups/<rg>/providers/"
-            "Microsoft.Web/sites/<name>"
+            f"{what} {shown(target)}: the rule is /subscriptions/<id>/resourceGroups/<rg>/"
+            "providers/Microsoft.Web/sites/<name>"
         )
     if kind == "health":
-        parts = urlsplit(target)
-        if parts.scheme != "https" or not parts.hostname or parts.username:
-            raise InputError(f"{what} {target!r}: the rule is an https:// URL with a host name")
+        _https_parts(target, what, "https://<host>/<path> (no port or query)")
     return Consumer(name, kind, target)
 
 
@@ -171,7 +202,7 @@ def _text(outputs: Mapping[str, Any], key: str, source: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise InputError(f"{source} output {key!r}: {value!r} is not a string")
+        raise InputError(f"{source} output {key!r}: {shown(value)} is not a string")
     return value
 
 
@@ -187,7 +218,7 @@ def parse_stack_outputs(outputs: Any, source: str = "stack outputs") -> StackOut
         segments = [s for s in parts.path.split("/") if s]
         if len(segments) < 2 or segments[0] != "secrets":
             raise InputError(
-                f"{source} output 'secretUri' {secret_uri!r}: the rule is "
+                f"{source} output 'secretUri' {shown(secret_uri)}: the rule is "
                 "https://<vault>.vault.azure.net/secrets/<name>"
             )
         vault = vault or f"{parts.scheme}://{parts.netloc}/"
@@ -195,11 +226,11 @@ def parse_stack_outputs(outputs: Any, source: str = "stack outputs") -> StackOut
     apps = outputs.get("apps")
     apps = {} if apps is None else apps
     if not isinstance(apps, dict):
-        raise InputError(f"{source} output 'apps': {apps!r} is not an object of apps by name")
+        raise InputError(f"{source} output 'apps': {shown(apps)} is not an object of apps by name")
     consumers: list[Consumer] = []
     for app_name, app in sorted(apps.items()):
         if not isinstance(app, dict):
-            raise InputError(f"{source} output 'apps.{app_name}': {app!r} is not an object")
+            raise InputError(f"{source} output 'apps.{shown(app_name)}': not an object")
         if app.get("siteId"):
             where = f"{source} output 'apps.{app_name}.siteId'"
             consumers.append(consumer(app_name, "site", str(app["siteId"]), where))
@@ -221,19 +252,38 @@ def parse_stack_outputs(outputs: Any, source: str = "stack outputs") -> StackOut
 
 
 def read_stack_outputs(path: str) -> StackOutputs:
-    """Read and validate a file written by `pulumi stack output --json`."""
+    """Read and validate a file written by `pulumi stack output --json` (a regular file of at
+    most 1 MB, UTF-8 JSON): a FIFO, a device or an endless file is refused, never waited on."""
+    where = f"--stack-outputs {shown(path)}"
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
-        raise InputError(f"--stack-outputs {path!r}: cannot be read ({exc.strerror})") from None
+        raise InputError(f"{where}: cannot be read ({exc.strerror})") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise InputError(f"{where}: not a regular file; the rule is a JSON file")
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            raw = handle.read(MAX_OUTPUTS_BYTES + 1)
+    except OSError as exc:
+        raise InputError(f"{where}: cannot be read ({exc.strerror})") from None
+    finally:
+        os.close(fd)
+    if len(raw) > MAX_OUTPUTS_BYTES:
+        raise InputError(f"{where}: larger than {MAX_OUTPUTS_BYTES} bytes; not stack outputs")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{where}: not UTF-8 (byte {exc.start}); the rule is UTF-8 JSON") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(
-            f"--stack-outputs {path!r}: not JSON (line {exc.lineno}: {exc.msg}); the rule is "
+            f"{where}: not JSON (line {exc.lineno}: {exc.msg}); the rule is "
             "the output of `pulumi stack output --json`"
         ) from None
-    return parse_stack_outputs(data, f"--stack-outputs {path!r}")
+    except RecursionError:
+        raise InputError(f"{where}: nested too deeply; not stack outputs") from None
+    return parse_stack_outputs(data, where)
 
 
 def tag_consumers(

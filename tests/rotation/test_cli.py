@@ -130,12 +130,12 @@ def test_revoke_and_both_through_the_command_line(local, outputs, capsys):
             "rotation: error: argument --slot: invalid choice: 'key3' (choose from 'key1', 'key2')",
         ),
         (
-            ["rotate", "--vault-url", "http://kv.vault.azure.net", "--secret-name", "s"],
-            "rotation: error: --vault-url 'http://kv.vault.azure.net': the rule is "
-            "https://<vault>.vault.azure.net/ (no path or query)",
+            ["rotate", "--vault-url", "http://kv1.vault.azure.net", "--secret-name", "s"],
+            "rotation: error: --vault-url 'http://kv1.vault.azure.net': the rule is "
+            "https://<vault>.vault.azure.net/ (no port, path or query)",
         ),
         (
-            ["rotate", "--vault-url", "https://kv.vault.azure.net", "--secret-name", "a_b"],
+            ["rotate", "--vault-url", "https://kv1.vault.azure.net", "--secret-name", "a_b"],
             "rotation: error: --secret-name 'a_b': the rule is 1-127 letters, digits or hyphens",
         ),
         (
@@ -314,7 +314,7 @@ def test_a_missing_chat_deployment_stops_before_any_change(local, outputs, capsy
             ">= 0 and at most 86400",
         ),
         (
-            ["--confirm-timeout", "1e308", "--poll-interval", "1e308"],
+            ["--confirm-timeout", "100", "--poll-interval", "1e308"],
             "rotation: error: argument --poll-interval: '1e308': the rule is a number of seconds "
             "above 0 and at most 300",
         ),

@@ -15,7 +15,7 @@ def test_drill_with_three_rotations_loses_no_request_and_counts_exactly():
         refreshes = local.state.site(REFERENCE_SITE).refresh_count
         report = run_local_drill(local, rotations=3, clients=4)
         state = local.state
-        assert report["failures"] == 0, report["errors"]
+        assert report["failed"] == 0, report["errors"]
         assert report["rotations"] == 3
         chats = sum(
             state.requests(f"{site}.azurewebsites.net", method="POST", route="site")
@@ -42,13 +42,15 @@ def test_drill_command_prints_json_and_exits_0(capsys):
     )
     report = json.loads(lines[0])
     assert code == 0
-    assert (report["mode"], report["rotations"], report["failures"]) == ("local", 1, 0)
+    assert (report["mode"], report["rotations"], report["failed"]) == ("local", 1, 0)
     assert set(report) == {
         "mode",
         "requests",
-        "failures",
+        "failed",
         "errors",
         "rotations",
+        "stopped",
+        "faults",
         "kvReads",
         "kvReadsPerRotationPerProcess",
         "p50Ms",

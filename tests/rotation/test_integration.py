@@ -102,7 +102,7 @@ def test_rotate_and_status_over_tls_as_a_separate_process(tmp_path):
         )
         assert drill.returncode == 0, drill.stderr
         figures = json.loads(drill.stdout)
-        assert (figures["mode"], figures["rotations"], figures["failures"]) == ("remote", 2, 0)
+        assert (figures["mode"], figures["rotations"], figures["failed"]) == ("remote", 2, 0)
         assert figures["requests"] > 0
         latest = local.state.latest_secret(local.world.vault.name, local.world.secret_name)
         assert latest.tags["CredentialId"] == "key2"  # key2 -> key1 -> key2

@@ -93,7 +93,7 @@ def test_tags_name_the_account_and_the_sites_when_outputs_do_not():
         (
             {"vaultUri": "https://example.com/"},
             "stack outputs output 'vaultUri' 'https://example.com/': the rule is "
-            "https://<vault>.vault.azure.net/ (no path or query)",
+            "https://<vault>.vault.azure.net/ (no port, path or query)",
         ),
         ({"aiAccountId": 7}, "stack outputs output 'aiAccountId': 7 is not a string"),
     ],
