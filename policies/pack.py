@@ -7,17 +7,20 @@ from pulumi_policy import EnforcementLevel, Policy
 from policies.rules import (
     ai_account_disables_local_auth_when_keyless,
     ai_account_has_custom_subdomain,
+    ai_account_has_private_endpoint,
     ai_account_restricts_public_network,
     ai_account_uses_managed_identity,
     app_identity_roles_least_privilege,
     app_settings_use_key_vault_references,
     key_vault_disables_platform_access,
+    key_vault_has_private_endpoint,
     key_vault_has_purge_protection,
     key_vault_has_soft_delete,
     key_vault_secret_expires,
     key_vault_secret_has_content_type,
     key_vault_uses_rbac,
     no_hardcoded_secrets,
+    private_services_disable_public_access,
     secrets_user_scoped_to_secret,
     secrets_user_scoped_to_vault_or_secret,
     web_app_can_read_its_key_vault_references,
@@ -26,6 +29,7 @@ from policies.rules import (
     web_app_disables_remote_debugging,
     web_app_https_only,
     web_app_requires_tls_1_2,
+    web_app_routes_outbound_through_vnet,
     web_app_uses_managed_identity,
 )
 
@@ -61,5 +65,9 @@ POLICIES: list[Policy] = [
         secrets_user_scoped_to_vault_or_secret,
         secrets_user_scoped_to_secret,
         web_app_can_read_its_key_vault_references,
+        ai_account_has_private_endpoint,
+        key_vault_has_private_endpoint,
+        private_services_disable_public_access,
+        web_app_routes_outbound_through_vnet,
     )
 ]

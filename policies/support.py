@@ -181,14 +181,20 @@ class Controls:
 
     azure_policy: tuple[str, ...] = ()
     checkov: tuple[str, ...] = ()
+    psrule: tuple[str, ...] = ()
 
     def tags(self) -> list[str]:
         """Control IDs as policy tags, shown by the CLI and Pulumi Cloud."""
-        return [f"azure-policy:{p}" for p in self.azure_policy] + list(self.checkov)
+        return (
+            [f"azure-policy:{p}" for p in self.azure_policy]
+            + list(self.checkov)
+            + [f"psrule:{p}" for p in self.psrule]
+        )
 
     def text(self) -> str:
         parts = [f"Azure Policy {p}" for p in self.azure_policy]
         parts += list(self.checkov)
+        parts += [f"PSRule {p}" for p in self.psrule]
         return ", ".join(parts) if parts else "no published control (project rule)"
 
 
