@@ -3,8 +3,8 @@
 The JSON document is the single source: the text and Markdown renderings are views of it, so the
 three formats always say the same thing. Output is deterministic (no timestamps, stable ordering)
 and never holds a secret value: secret-wrapped values read ``[secret]``, values not known before
-apply read ``(known after apply)``, and only the properties named in ``SECURITY_PROPERTIES`` are
-shown at all.
+apply read ``(known after apply)``, only the properties named in ``SECURITY_PROPERTIES`` are
+shown at all, and any credential the detection engine finds in any field is masked.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from catalog.roles import COGNITIVE_SERVICES_OPENAI_USER, role_name
+from policies.detection import redact
 from preflight.model import (
     ROLE_ASSIGNMENT_TYPE,
     UNKNOWN,
@@ -327,7 +328,7 @@ def report(plan: Plan, violations: list[Violation]) -> dict[str, Any]:
         key=lambda v: (v["enforcement"] != "mandatory", v["policy"], v["urn"] or "", v["message"])
     )
     mandatory = sum(1 for v in found if v["enforcement"] == "mandatory")
-    return {
+    document = {
         "version": REPORT_VERSION,
         "project": plan.project,
         "stack": plan.stack,
@@ -344,6 +345,20 @@ def report(plan: Plan, violations: list[Violation]) -> dict[str, Any]:
         "flow": _flow(plan, grants),
         "outputs": {k: shown(v) for k, v in sorted(plan.outputs.items())},
     }
+    return masked(document)
+
+
+def masked(value: Any) -> Any:
+    """A report value with every credential the detection engine finds in it masked, in keys and
+    values alike, whatever the field: a key typed into a resource name, a secret name or a tag is
+    shown as ``abcd…(32 chars)…ef`` in every format, since all of them render this document."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {masked(k): masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [masked(v) for v in value]
+    return value
 
 
 def _flow(plan: Plan, grants: list[dict[str, Any]]) -> dict[str, Any]:

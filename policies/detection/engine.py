@@ -203,6 +203,8 @@ def _entropy(token: str) -> float:
 
 
 _DIGIT = re.compile(r"\d")
+_SEPARATORS = re.compile(r"[-_./:]+")
+_WORD_LIKE = re.compile(r"(?:[A-Z]?[a-z]+)+|[A-Z]+|[0-9]+")
 _CAPITAL = re.compile(r"[A-Z]")
 _PASSWORD_SYMBOLS = frozenset("!@#$%^&*+=?~|<>()[]{},;'\"\\")
 
@@ -224,6 +226,9 @@ def _random_enough(token: str, *, password: bool) -> bool:
         return (lower or upper) and (digit or not _PASSWORD_SYMBOLS.isdisjoint(token))
     if lower + upper + digit < 2 or not (lower or upper):
         return False
+    parts = [part for part in _SEPARATORS.split(token) if part]
+    if len(parts) >= 3 and all(_WORD_LIKE.fullmatch(part) for part in parts):
+        return False  # words and numbers joined ("RoleAssignment::app-reader-0-assignment")
     if not digit:
         # camelCase and Title-Case words ("Ocp-Apim-Subscription-Key") have few capitals.
         capitals = len(_CAPITAL.findall(token)) / n
@@ -361,6 +366,38 @@ def _check_url_password(text: str, m: re.Match[str], name: str | None) -> tuple[
 
 
 _TRACEPARENT_LEFT = re.compile(r"[0-9a-fA-F]{2}-\Z")
+_AZURE_PATH = re.compile(
+    r"/subscriptions/|/providers/|\.vault\.azure\.net/|(?<![\w/.-])vaults/[\w-]+/secrets/",
+    re.IGNORECASE,
+)
+# Collections whose next segment is a resource's name (in ARM IDs and Key Vault URLs). A secret
+# version follows the secret's name, never the collection, so it is not in a name position.
+_NAME_COLLECTIONS = frozenset(
+    {
+        "resourcegroups",
+        "secrets",
+        "keys",
+        "certificates",
+        "vaults",
+        "accounts",
+        "sites",
+        "deployments",
+        "serverfarms",
+        "storageaccounts",
+        "userassignedidentities",
+        "workspaces",
+        "components",
+    }
+)
+
+
+def _in_name_position(text: str, start: int) -> bool:
+    """Is the segment at ``start`` (after a '/') the name of an Azure resource or a Key Vault
+    object? 32 hex characters there are a key typed into a name, not an identifier."""
+    if _AZURE_PATH.search(text) is None:
+        return False
+    previous = text[text.rfind("/", 0, start - 1) + 1 : start - 1]
+    return previous.lower() in _NAME_COLLECTIONS
 
 
 def _check_hex_key(text: str, m: re.Match[str], name: str | None) -> tuple[str, str] | None:
@@ -369,7 +406,7 @@ def _check_hex_key(text: str, m: re.Match[str], name: str | None) -> tuple[str, 
     if len(set(key.lower())) < 8 or _is_public_constant(key):
         return None  # "0000…", "abab…": placeholders; Pulumi's secret signature
     before = text[start - 1] if start else ""
-    if before == "/":
+    if before == "/" and not _in_name_position(text, start):
         return None  # a URL path segment: object IDs, Key Vault secret versions
     if (before == "-" and _TRACEPARENT_LEFT.search(text, 0, start)) or text.startswith("-", end):
         return None  # hyphen-joined hex fields: trace-context IDs
