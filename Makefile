@@ -22,11 +22,20 @@ $(POLICY_VENV)/.installed: $(POLICY_PACK)/requirements.txt constraints.txt
 	$(POLICY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $(POLICY_PACK)/requirements.txt -c constraints.txt
 	touch $@
 
+# Azurite (Microsoft's storage emulator) for the rotation lease and queue, pinned by package-lock.json.
+AZURITE := node_modules/.bin/azurite
+
+$(AZURITE): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 preview: $(STAMP)
 	$(PY) -m preflight preview --stack dev
 
-test: $(STAMP)
+test: $(STAMP) $(AZURITE)
 	$(PY) -m rotation drill --local --rotations 3
+	$(PY) -m rotation drill --local --hosted --rotations 3
+	$(PY) -m rotation drill --local --rotations 2 --kv-throttle 8 --arm-throttle 8 --kv-5xx 9 --arm-5xx 5 --latency-ms 5 --accept-delay 0.4
 	$(PY) -m pytest
 
 lint: $(STAMP)
@@ -37,7 +46,7 @@ format: $(STAMP)
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-bench: $(STAMP)
+bench: $(STAMP) $(AZURITE)
 	$(PY) -m bench
 
 scan: $(STAMP)
