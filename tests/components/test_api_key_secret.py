@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextvars
 import logging
 import subprocess
 import sys
@@ -22,7 +21,7 @@ from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, 
 from azure.keyvault.secrets import SecretClient
 from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
 from pulumi.output import Unknown
-from pulumi.runtime import proto, rpc
+from pulumi.runtime import rpc
 
 import emulator
 from components import api_key_secret as aks
@@ -557,6 +556,16 @@ def test_check_names_each_bad_input_in_one_line() -> None:
     assert all("\n" not in reason for reason in reasons.values())
 
 
+def wire(props: dict[str, Any]) -> Any:
+    """The protobuf Struct of a property bag, as the host serialises one (a loop of its own:
+    ``asyncio.run`` would unset the thread's loop that later mocks tests need)."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(rpc.serialize_properties(props, {}))
+    finally:
+        loop.close()
+
+
 def as_host_decodes(props: dict[str, Any]) -> dict[str, Any]:
     """Check/Diff inputs as the dynamic provider host hands them to the provider: the engine's
     wire form (an unknown value is the rpc.UNKNOWN string) decoded with ``keep_unknowns=True``,
@@ -938,100 +947,6 @@ def test_a_plain_bad_input_stops_the_program_before_registration() -> None:
         "AccountKeySecret input secret_name='ai_api_key': must be 1-127 letters, digits or hyphens"
     )
     assert mocks.resources == []
-
-
-# --- Through Pulumi's own dynamic provider host ---------------------------------------------------
-
-
-def dynamic_provider_host() -> dict[str, Any]:
-    """The namespace of ``python -m pulumi.dynamic`` (the process the engine talks gRPC to),
-    loaded without starting its server."""
-    source = Path(pulumi.dynamic.__file__).with_name("__main__.py").read_text()
-    assert source.rstrip().endswith("main()")
-    namespace: dict[str, Any] = {"__name__": "pulumi_dynamic_host"}
-    exec(
-        compile(source.rstrip().removesuffix("main()"), "pulumi.dynamic.__main__", "exec"),
-        namespace,
-    )
-    return namespace
-
-
-class AbortContext:
-    """A gRPC servicer context whose abort raises with the details the engine would print."""
-
-    def abort(self, code: Any, details: str) -> None:
-        raise RuntimeError(details)
-
-
-def rpc_call(method: Any, request: Any) -> Any:
-    """One RPC into the host, in a copied context: the host reconfigures Pulumi's settings."""
-    return contextvars.copy_context().run(method, request, AbortContext())
-
-
-def wire(props: dict[str, Any]) -> Any:
-    """The protobuf Struct of a property bag, as the host serialises one (a loop of its own:
-    ``asyncio.run`` would unset the thread's loop that later mocks tests need)."""
-    loop = asyncio.new_event_loop()
-    try:
-        return loop.run_until_complete(rpc.serialize_properties(props, {}))
-    finally:
-        loop.close()
-
-
-def test_the_engine_path_checks_creates_and_diffs_through_the_provider_host(
-    granted: Harness,
-) -> None:
-    host = dynamic_provider_host()
-    blob = pulumi.dynamic.dynamic.serialize_provider(AccountKeySecretProvider())
-    # The host would unpickle the blob into a provider using DefaultAzureCredential; this one
-    # talks to the emulator instead.
-    host["_PROVIDER_CACHE"][blob] = granted.provider()
-    servicer = host["DynamicResourceProviderServicer"]()
-    urn = "urn:pulumi:dev::secure-azure-ai::pulumi-python:dynamic:Resource::ai-key"
-    news = wire(granted.props(rotation_period_days=90, __provider=blob))
-
-    checked = rpc_call(servicer.Check, proto.CheckRequest(urn=urn, olds=news, news=news))
-    assert list(checked.failures) == []
-    created = rpc_call(servicer.Create, proto.CreateRequest(urn=urn, properties=checked.inputs))
-    outs = rpc.deserialize_properties(created.properties)
-
-    [version] = granted.versions()
-    assert created.id == f"https://{VAULT}.vault.azure.net/secrets/{SECRET}"
-    assert (outs["version"], outs["slot"], outs["rotation_period_days"]) == (
-        version.version,
-        "key1",
-        90,
-    )
-    assert version.tags["ValidityPeriodDays"] == "90"
-    assert_no_key(granted, outs)
-
-    moved = wire(granted.props(vault_uri="https://kv-other.vault.azure.net/", __provider=blob))
-    diff = rpc_call(
-        servicer.Diff,
-        proto.DiffRequest(id=created.id, urn=urn, olds=created.properties, news=moved),
-    )
-    assert (list(diff.replaces), diff.changes) == (["vault_uri"], proto.DiffResponse.DIFF_SOME)
-
-
-def test_a_provider_failure_reaches_the_engine_ending_in_its_one_line(harness: Harness) -> None:
-    harness.grant_account()  # never the vault role
-    host = dynamic_provider_host()
-    blob = pulumi.dynamic.dynamic.serialize_provider(AccountKeySecretProvider())
-    host["_PROVIDER_CACHE"][blob] = harness.provider(deadline_seconds=10)
-    servicer = host["DynamicResourceProviderServicer"]()
-    props = wire(harness.props(__provider=blob))
-
-    with pytest.raises(RuntimeError) as raised:
-        rpc_call(servicer.Create, proto.CreateRequest(urn="urn:x", properties=props))
-
-    *_, last = str(raised.value).strip().splitlines()
-    assert last == (
-        "components.api_key_secret.AccountKeySecretError: Key Vault "
-        f"https://{VAULT}.vault.azure.net (set secret {SECRET}) still answers 403 Forbidden "
-        "(Forbidden) after 10 s: the deploying identity needs 'Key Vault Secrets Officer' on the "
-        "vault (RBAC assignments can take minutes to apply)"
-    )
-    assert_no_key(harness, str(raised.value))
 
 
 def test_tag_names_and_content_type_are_those_rotation_reads() -> None:
