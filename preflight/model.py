@@ -1,14 +1,16 @@
 """What an offline preview produces: the planned resources, the RBAC grants, the policy violations.
 
 Inputs are kept in Pulumi's wire format (camelCase property names) exactly as the engine would send
-them: a secret value is the dict ``{SECRET_SIG_KEY: SECRET_SIG_VALUE, "value": ...}`` and a
-value not known until apply is the string ``UNKNOWN``. Reports, policies and tests all read this
-one model.
+them: a secret value is the dict ``{SECRET_SIG_KEY: SECRET_SIG_VALUE, "value": ...}``, an asset or
+archive ``{SECRET_SIG_KEY: ASSET_SIG | ARCHIVE_SIG, "path" | "text" | "uri" | "assets": ...,
+"hash": ...}``, and a value not known until apply is the string ``UNKNOWN``
+(sdk/go/common/resource/plugin/rpc.go; pulumi/runtime/rpc.py). Reports, policies and tests all
+read this one model.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from catalog.roles import role_name
@@ -16,8 +18,11 @@ from catalog.roles import role_name
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
 SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270"
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17"
+ARCHIVE_SIG = "0def7320c3a5731c473e5ecbe6d01bc7"
 
 ROLE_ASSIGNMENT_TYPE = "azure-native:authorization:RoleAssignment"
+USER_ASSIGNED_IDENTITY_TYPE = "azure-native:managedidentity:UserAssignedIdentity"
 
 
 def is_secret(value: Any) -> bool:
@@ -84,6 +89,30 @@ class Plan:
     outputs: dict[str, Any] = field(default_factory=dict)
     principals: dict[str, str] = field(default_factory=dict)
     """Names for principal IDs that no planned resource owns (e.g. the deploying identity)."""
+    origins: dict[str, str] = field(default_factory=dict)
+    """Each synthetic credential the preview handed the program, and where it came from
+    ("config app:dbPassword (secure)", "invoke azure-native:storage:listStorageAccountKeys ...").
+    Never rendered: only used to say where a finding's value came from."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plan as plain JSON data (to hand a plan across processes)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Plan:
+        resources = [
+            PlannedResource(
+                **{
+                    **r,
+                    "dependencies": tuple(r["dependencies"]),
+                    "property_dependencies": {
+                        k: tuple(v) for k, v in r["property_dependencies"].items()
+                    },
+                }
+            )
+            for r in data["resources"]
+        ]
+        return cls(**{**data, "resources": resources})
 
     def by_urn(self) -> dict[str, PlannedResource]:
         return {r.urn: r for r in self.resources}
@@ -95,8 +124,11 @@ class Plan:
         """Role assignments, with each principal ID replaced by the name of what owns it."""
         owners: dict[str, str] = dict(self.principals)
         for r in self.resources:
-            principal = (r.outputs.get("identity") or {}).get("principalId")
-            if isinstance(principal, str):
+            identity = r.outputs.get("identity")
+            principal = identity.get("principalId") if isinstance(identity, dict) else None
+            if r.type == USER_ASSIGNED_IDENTITY_TYPE:
+                principal = r.outputs.get("principalId")
+            if isinstance(principal, str) and principal != UNKNOWN:
                 owners[principal] = r.name
         result = []
         for r in self.of_type(ROLE_ASSIGNMENT_TYPE):
