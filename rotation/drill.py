@@ -69,18 +69,25 @@ class Waits:
     period_days: int | None = None
 
 
-def apply_faults(emulated: Any, vault_host: str, faults: Faults) -> None:
-    """Install the fault rules on the emulated world (Key Vault: the drill's vault host)."""
-    for host, throttle, every in (
-        (vault_host, faults.kv_throttle, faults.kv_5xx),
-        (ARM_HOST, faults.arm_throttle, faults.arm_5xx),
+def apply_faults(emulated: Any, vault_host: str, faults: Faults) -> Callable[[], dict[str, int]]:
+    """Install the fault rules on the emulated world (Key Vault: the drill's vault host);
+    returns a function telling how many requests each rule acted on."""
+    installed: dict[str, Any] = {}
+    for service, host, throttle, every in (
+        ("kv", vault_host, faults.kv_throttle, faults.kv_5xx),
+        ("arm", ARM_HOST, faults.arm_throttle, faults.arm_5xx),
     ):
         if throttle is not None:
-            emulated.add_fault(host=host, throttle_limit=throttle, throttle_window=1.0)
+            installed[f"{service}429"] = emulated.add_fault(
+                host=host, throttle_limit=throttle, throttle_window=1.0
+            )
         if every is not None:
-            emulated.add_fault(host=host, status=503, every=every)
+            installed[f"{service}503"] = emulated.add_fault(host=host, status=503, every=every)
         if faults.latency_ms is not None:
-            emulated.add_fault(host=host, latency=faults.latency_ms / 1000)
+            installed[f"{service}Latency"] = emulated.add_fault(
+                host=host, latency=faults.latency_ms / 1000
+            )
+    return lambda: {name: fault.hits for name, fault in installed.items()}
 
 
 @dataclass
@@ -369,9 +376,9 @@ def drill_local(
     """The drill against the in-memory emulator."""
     faults = faults or Faults()
     with local_world(accept_delay=faults.accept_delay, key_max_age=KEY_MAX_AGE) as local:
-        apply_faults(local.state, local.world.vault.name + KV_HOST_SUFFIX, faults)
+        hits = apply_faults(local.state, local.world.vault.name + KV_HOST_SUFFIX, faults)
         report = run_local_drill(local, rotations, clients, waits=waits)
-        report["faults"] = faults.describe()
+        report["faults"] = {**faults.describe(), "hits": hits()}
         return report
 
 

@@ -202,12 +202,14 @@ def drill(
         azurite() as storage,
         local_world(accept_delay=faults.accept_delay, key_max_age=HOSTED_KEY_MAX_AGE) as local,
     ):
-        apply_faults(local.state, local.world.vault.name + KV_HOST_SUFFIX, faults)
-        return _rehearse(local, storage, rotations, clients, faults, waits)
+        hits = apply_faults(local.state, local.world.vault.name + KV_HOST_SUFFIX, faults)
+        report = _rehearse(local, storage, rotations, clients, waits)
+        report["faults"] = {**faults.describe(), "hits": hits()}
+        return report
 
 
 def _rehearse(
-    local: Any, storage: Any, rotations: int, clients: int, faults: Faults, waits: Waits
+    local: Any, storage: Any, rotations: int, clients: int, waits: Waits
 ) -> dict[str, Any]:
     from rotation import cli
 
@@ -353,7 +355,6 @@ def _rehearse(
         cli=cli_results,
         poisoned=_count(poison),
         problems=ledger.errors,
-        faults=faults.describe(),
     )
     # Each due version rotated once: one new version and one regeneration of the standby key
     # each (a rotation regenerates the standby key only).

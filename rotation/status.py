@@ -51,6 +51,13 @@ def evaluate(
     progress = current.progress
     operation = None
     if progress is not None:
+        # Part-way, the latest version may not be what every consumer uses and a standby key
+        # may be regenerated: someone must finish it (re-run the operation, or the automation).
+        problems.append(
+            f"operation {progress.op.tag} stranded at step {progress.next_step + 1}/"
+            f"{len(progress.steps)} ({progress.steps[progress.next_step].describe()}), run "
+            f"{latest.tags.get(state.TAG_RUN, 'unknown')}: finish it with the same command"
+        )
         operation = {
             "op": progress.op.tag,
             "startSlot": progress.start_slot,

@@ -52,3 +52,13 @@ def local() -> Iterator[LocalWorld]:
 @pytest.fixture
 def look(local: LocalWorld) -> Look:
     return Look(local)
+
+
+@pytest.fixture(scope="session")
+def storage():
+    """Azurite (npm `azurite`, Microsoft's storage emulator): real blob leases and queues, as the
+    Blob and Queue service REST APIs define them. One per session, on loopback."""
+    from emulator.azurite import azurite
+
+    with azurite() as running:
+        yield running
