@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ from pulumi_policy import policy as policy_sdk
 from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
+from policies.detection import mask
 from policies.pack import DEFAULT_ENFORCEMENT, PACK_NAME, POLICIES
 from preflight.model import Plan, PlannedResource, Violation, unwrap_secrets
 
@@ -126,8 +128,40 @@ def evaluate(plan: Plan, *, policy_config: Mapping[str, Any] | None = None) -> l
     config = effective_config(policy_config)
     servicer_class = getattr(policy_sdk, "_PolicyAnalyzerServicer", None)
     if servicer_class is None:
-        return _evaluate_public(plan, config)
-    return _evaluate_servicer(servicer_class, plan, config)
+        violations = _evaluate_public(plan, config)
+    else:
+        violations = _evaluate_servicer(servicer_class, plan, config)
+    return [_with_origin(v, plan.origins) for v in violations]
+
+
+# Where a credential came from decides the fix: a literal is removed from the code; a secret
+# from config or a key from an invoke is kept out of the resource.
+_ORIGIN_REMEDIATION = {
+    "config": (
+        "The value is a secret from the stack's config: encrypted in the stack, but this "
+        "resource stores it in plain text. Put it in Key Vault and pass a Key Vault reference, "
+        "or give the consumer a managed identity and an RBAC role instead."
+    ),
+    "invoke": (
+        "The value is a key the program reads from Azure (an invoke) and copies here: give the "
+        "consumer a managed identity and an RBAC role instead of the key, or keep the key in "
+        "Key Vault and pass a Key Vault reference."
+    ),
+}
+
+
+def _with_origin(violation: Violation, origins: Mapping[str, str]) -> Violation:
+    """A finding on a value the preview synthesised says where the program got it (the pack
+    sees the value alone: under the real engine a secret reaches policies unwrapped)."""
+    found = sorted({where for value, where in origins.items() if mask(value) in violation.message})
+    if not found:
+        return violation
+    kinds = [k for k in _ORIGIN_REMEDIATION if any(w.startswith(k) for w in found)]
+    return replace(
+        violation,
+        message=f"{violation.message} (the value comes from {'; '.join(found)})",
+        remediation=" ".join([*(_ORIGIN_REMEDIATION[k] for k in kinds), violation.remediation]),
+    )
 
 
 # --- the engine's path: the analyzer servicer and its protobuf requests -----------------------

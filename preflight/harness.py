@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import collections.abc
+import contextvars
 import functools
 import hashlib
 import importlib
@@ -50,6 +51,7 @@ import pulumi
 from google.protobuf import json_format
 from pulumi import _types
 from pulumi.runtime import mocks, rpc, settings
+from pulumi.runtime.proto import resource_pb2
 
 from preflight.inputs import InputError, load_yaml_file
 from preflight.model import (
@@ -454,8 +456,20 @@ class AzureShapedMocks(pulumi.runtime.Mocks):
         types = _types.output_type_types(result) if result is not None else {}
         if is_credential_invoke(args.token):
             return self._credentials(args, types)
-        # What the provider would read from Azure is not known offline: unknown, in its shape.
-        return {name: _unknown_shape(typ) for name, typ in types.items()}
+        # What the provider would read from Azure is not known offline (the output form is
+        # answered wholly unknown before this, see answers_unknown): plain values in its shape.
+        shaped = {name: _unknown_shape(typ) for name, typ in types.items()}
+        return {name: value for name, value in shaped.items() if value is not None}
+
+    def answers_unknown(self, token: str) -> bool:
+        """True for an ``_output`` invoke whose result is not known offline: answered the way the
+        engine answers an invoke it cannot serve in a preview, ``unknown: true`` (the result is
+        wholly unknown; pulumi/runtime/invoke.py), so no result class sees an unknown member."""
+        return not (
+            token == "azure-native:authorization:getClientConfig"
+            or is_credential_invoke(token)
+            or _PLAIN_INVOKE.get()
+        )
 
     def _credentials(self, args: pulumi.runtime.MockCallArgs, types: Mapping[str, Any]) -> dict:
         seed = f"{args.token}/{json.dumps(_plain(args.args), sort_keys=True, default=str)}"
@@ -520,11 +534,53 @@ def _kubeconfig(seed: str) -> str:
 
 
 def _unknown_shape(typ: Any) -> Any:
-    """An unknown value of ``typ``: objects keep their properties (so attribute access works)."""
+    """A plain invoke's answer when Azure's is not known: the result type's shape.
+
+    A plain (not ``_output``) invoke hands the program plain values that the SDK's result classes
+    type-check, and no plain value can be unknown: strings are Pulumi's unknown sentinel (still
+    unknown wherever the program passes them to a resource), lists and maps are empty, numbers
+    and booleans are left out, objects keep their properties (so attribute access works).
+    """
     typ = _types.unwrap_type(typ)
+    origin = typing.get_origin(typ)
     if isinstance(typ, type) and _types.is_output_type(typ):
-        return {k: _unknown_shape(t) for k, t in _types.output_type_types(typ).items()}
+        fields = {k: _unknown_shape(t) for k, t in _types.output_type_types(typ).items()}
+        return {k: v for k, v in fields.items() if v is not None}
+    if origin in (list, collections.abc.Sequence):
+        return []
+    if origin in (dict, collections.abc.Mapping):
+        return {}
+    if typ in (bool, int, float):
+        return None
     return UNKNOWN
+
+
+_PLAIN_INVOKE: contextvars.ContextVar[bool] = contextvars.ContextVar("plain_invoke", default=False)
+
+
+@contextmanager
+def _plain_invokes_known() -> Iterator[None]:
+    """Mark plain invokes (``pulumi.runtime.invoke``, what ``get_x()`` calls; ``get_x_output()``
+    calls ``invoke_output``) so the mocks answer them with plain values, and keep the unknown
+    sentinel a string there (the SDK would turn it into an object no result class accepts)."""
+    original = pulumi.runtime.invoke
+
+    def invoke(tok, props, opts=None, typ=None, package_ref=None):
+        marker = _PLAIN_INVOKE.set(True)
+        try:
+            result = original(tok, props, opts, None, package_ref)
+        finally:
+            _PLAIN_INVOKE.reset(marker)
+        value = _sentinel_unknowns(result.value)
+        if typ is not None and value is not None:
+            value = rpc.translate_output_properties(value, lambda prop: prop, typ)
+        return type(result)(value, result.is_secret, result.is_known, result.dependencies)
+
+    pulumi.runtime.invoke = invoke
+    try:
+        yield
+    finally:
+        pulumi.runtime.invoke = original
 
 
 def _plain(value: Any) -> Any:
@@ -674,6 +730,9 @@ class RecordingMonitor(mocks.MockMonitor):
 
     def Invoke(self, request):
         self._thread_loop()
+        answers_unknown = getattr(self.mocks, "answers_unknown", None)
+        if answers_unknown is not None and answers_unknown(request.tok):
+            return resource_pb2.ResourceInvokeResponse(unknown=True)
         return super().Invoke(request)
 
     def ReadResource(self, request):
@@ -866,7 +925,7 @@ def run_program(
     monitor = RecordingMonitor(mock)
     captured: dict[str, Any] = {}
 
-    with _program_environment(directory), _own_event_loop(monitor):
+    with _program_environment(directory), _own_event_loop(monitor), _plain_invokes_known():
         settings.ROOT.set(None)
         pulumi.runtime.set_mocks(
             monitor.mocks, project=project, stack=stack, preview=True, monitor=monitor
