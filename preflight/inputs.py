@@ -59,7 +59,7 @@ def kind_of(mode: int) -> str | None:
 def os_problem(error: OSError) -> str:
     """An OSError in a few words: "a symlink loop", "not found", "permission denied"."""
     if error.errno == errno.ELOOP:
-        return "a symlink loop"
+        return "is a symlink loop"
     if error.errno == errno.ENOENT:
         return "not found"
     if error.errno == errno.ENAMETOOLONG:
@@ -72,8 +72,11 @@ def open_regular(path: os.PathLike[str] | str, label: str) -> int:
     refused before it is opened, and again on the descriptor if the path changed in between."""
     try:
         mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise InputError(f"{_what(label, path)}: not found") from None
     except OSError as error:
-        raise InputError(f"{_what(label, path)}: {os_problem(error)}") from None
+        problem = os_problem(error)
+        raise InputError(f"{_what(label, path)}: {problem}; the rule is a regular file") from None
     kind = kind_of(mode)
     if kind is not None:
         raise InputError(f"{_what(label, path)}: is {kind}; the rule is a regular file")
@@ -146,6 +149,30 @@ def load_yaml(text: str, label: str, path: os.PathLike[str] | str) -> Any:
                 f"the rule is at most {MAX_NODES:,}"
             )
     return yaml.safe_load(text)
+
+
+def load_yaml_file(path: os.PathLike[str] | str, label: str) -> Any:
+    """The YAML document in a file: ``read_text`` then ``load_yaml``, a syntax error included in
+    the one-line ``InputError`` (with its line)."""
+    import yaml
+
+    text = read_text(path, label)
+    try:
+        return load_yaml(text, label, path)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise InputError(f"{_what(label, path)}:{where} is not valid YAML") from None
+
+
+def load_json_file(path: os.PathLike[str] | str, label: str) -> Any:
+    """The JSON document in a file: ``read_text`` then ``load_json``, a syntax error included in
+    the one-line ``InputError``."""
+    text = read_text(path, label)
+    try:
+        return load_json(text, label, path)
+    except json.JSONDecodeError as error:
+        raise InputError(f"{_what(label, path)}: not valid JSON ({error.msg})") from None
 
 
 def load_json(text: str, label: str, path: os.PathLike[str] | str) -> Any:

@@ -210,7 +210,7 @@ def run(args: argparse.Namespace) -> int:
             raise ScanInputError(f"--format {args.format!r}: must be one of {', '.join(FORMATS)}")
         if args.output is not None:
             check_output(args.output)
-        excludes = [*configured_excludes(Path.cwd() / CONFIG_FILE), *args.exclude]
+        excludes = [*configured_excludes(Path(CONFIG_FILE)), *args.exclude]
         targets = list(collect_files(args.paths))
         result = scan_files(targets, excludes)
         report = render(result, args.format)
@@ -247,7 +247,7 @@ def configured_excludes(config: Path) -> list[str]:
     """``[tool.preflight.scan] exclude`` of a pyproject.toml, if the file exists."""
     if not os.path.lexists(config):
         return []
-    label = f"config {CONFIG_FILE}"
+    label = "config file"
     try:
         document = tomllib.loads(read_text(config, label))
     except tomllib.TOMLDecodeError as error:
@@ -292,8 +292,11 @@ def collect_files(paths: list[str]) -> Iterator[Target]:
         try:
             mode = os.stat(text).st_mode
         except OSError as error:
-            problem = "does not exist" if error.errno == errno.ENOENT else os_problem(error)
-            raise ScanInputError(f"{_path_text(text)}: {problem}") from None
+            if error.errno == errno.ENOENT:
+                raise ScanInputError(f"{_path_text(text)}: does not exist") from None
+            raise ScanInputError(
+                f"{_path_text(text)}: {os_problem(error)}; the rule is a file or a directory"
+            ) from None
         if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
             raise ScanInputError(
                 f"{_path_text(text)}: is {kind_of(mode)}; the rule is a file or a directory"

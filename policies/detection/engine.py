@@ -23,6 +23,7 @@ import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import pairwise
 
 from policies.detection.names import (
     is_credential_name,
@@ -179,10 +180,17 @@ def _is_dotted_name(token: str) -> bool:
     )
 
 
+def _is_sequence(token: str) -> bool:
+    """Mostly consecutive characters ("0123456789abcdef", "abcdefgh12345678"): a made-up value."""
+    steps = sum(ord(b) - ord(a) == 1 for a, b in pairwise(token))
+    return steps * 4 >= (len(token) - 1) * 3
+
+
 def _is_benign_token(token: str) -> bool:
     """True for a value that has a known non-secret shape (checked before calling one a secret)."""
     return (
         is_placeholder(token)
+        or _is_sequence(token)
         or _GUID.fullmatch(token) is not None
         or "://" in token
         or token.startswith(("/subscriptions/", "/providers/", "@Microsoft."))
@@ -403,8 +411,8 @@ def _in_name_position(text: str, start: int) -> bool:
 def _check_hex_key(text: str, m: re.Match[str], name: str | None) -> tuple[str, str] | None:
     key = m.group("s")
     start, end = m.span("s")
-    if len(set(key.lower())) < 8 or _is_public_constant(key):
-        return None  # "0000…", "abab…": placeholders; Pulumi's secret signature
+    if len(set(key.lower())) < 8 or _is_public_constant(key) or _is_sequence(key):
+        return None  # "0000…", "abab…", "0123…": placeholders; Pulumi's signatures
     before = text[start - 1] if start else ""
     if before == "/" and not _in_name_position(text, start):
         return None  # a URL path segment: object IDs, Key Vault secret versions

@@ -5,6 +5,7 @@ Every credential is generated at run time (tests.policies.corpus); none is writt
 
 from __future__ import annotations
 
+import base64
 import random
 import secrets
 from collections import Counter
@@ -18,6 +19,7 @@ from policies.detection import (
     is_credential_name,
     is_key_vault_reference,
     mask,
+    redact,
 )
 from preflight.model import SECRET_SIG_KEY, SECRET_SIG_VALUE
 from tests.policies import corpus as c
@@ -230,6 +232,130 @@ POSITIVES = [
 def test_finds_each_positive_with_its_kind_and_exact_span(name, build, kind) -> None:
     value, secret = build()
     assert _one(value, name) == (kind, secret)
+
+
+# --- command lines and headers: (case, value template) -> the exact kind and secret ---------------
+# "{}" is where the generated credential goes. Shapes from other scanners' published test cases
+# (curl basic auth and headers, tool password flags), with values generated here.
+
+COMMAND_LINE_POSITIVES = [
+    ("curl -u", "curl -sS -u admin:{} https://x.example.net/api", "command-line-password"),
+    (
+        "curl --user quoted",
+        "curl --user 'deploy:{}' https://x.example.net/",
+        "command-line-password",
+    ),
+    ("curl --user=", "curl -X POST --user=app:{} https://x.example.net/", "command-line-password"),
+    ("curl -u attached", "curl -uadmin:{} https://x.example.net/", "command-line-password"),
+    ("sshpass -p", "sshpass -p '{}' ssh deploy@10.0.0.4", "command-line-password"),
+    ("mysql -p attached", "mysql -h db -u app -p{} app", "command-line-password"),
+    ("docker login -p", "docker login acr1.azurecr.io -u app -p {}", "command-line-password"),
+    (
+        "az login -p",
+        "az login --service-principal -u app -p {} --tenant t",
+        "command-line-password",
+    ),
+    ("sqlcmd -P", "sqlcmd -S tcp:db -U sa -P {} -d app", "command-line-password"),
+    ("redis-cli -a", "redis-cli -h cache -p 6380 -a {} ping", "command-line-password"),
+    (
+        "ConvertTo-SecureString",
+        "$pw = ConvertTo-SecureString '{}' -AsPlainText -Force",
+        "command-line-password",
+    ),
+    ("password := in Go", 'dbPassword := "{}"', "generic-secret"),
+    ("password = in an ini value", "[db]\nhost = db\npassword = {}\n", "generic-secret"),
+]
+
+
+@pytest.mark.parametrize(
+    ("template", "kind"),
+    [p[1:] for p in COMMAND_LINE_POSITIVES],
+    ids=[p[0] for p in COMMAND_LINE_POSITIVES],
+)
+def test_finds_a_password_on_a_command_line_with_its_exact_span(template, kind) -> None:
+    secret = c.password(RNG)
+    assert _one(template.format(secret), "STARTUP_COMMAND") == (kind, secret)
+
+
+def test_finds_basic_credentials_in_a_header() -> None:
+    basic = base64.b64encode(f"deploy:{c.password(RNG)}".encode()).decode()
+    for value in (
+        f"curl -H 'Authorization: Basic {basic}' https://x.example.net/",
+        f"authorization: basic {basic}",
+    ):
+        assert _one(value, "HEADERS") == ("basic-auth", basic)
+
+
+def test_finds_bearer_tokens_api_key_headers_and_jwts_on_command_lines() -> None:
+    token, key, jwt = secrets.token_urlsafe(30), secrets.token_hex(16), c.jwt(RNG)
+    assert _one(f'curl -H "Authorization: Bearer {token}" https://x/', "CMD") == (
+        "generic-secret",
+        token,
+    )
+    assert _one(f'curl -H "api-key: {key}" https://x/', "CMD") == ("azure-ai-key", key)
+    assert _one(f"curl --header 'Authorization: Bearer {jwt}' https://x/", "CMD") == ("jwt", jwt)
+
+
+COMMAND_LINE_NEGATIVES = [
+    ("curl -u with a variable", 'curl -u "admin:$API_PASSWORD" https://x/'),
+    ("curl -u with an expansion", "curl -u admin:${{PASSWORD}} https://x/"),
+    ("curl -u with the word password", "curl -u admin:password https://x/"),
+    ("curl -u user only", "curl --user admin https://x/"),
+    ("docker -u uid:gid", "docker run -u 1000:1000 -p 8080:80 web"),
+    ("mysql -p prompts", "mysql -h db -u app -p app"),
+    ("docker run -p ports", "docker run -p 8080:80 -p 8443:443 web"),
+    ("docker login from stdin", "docker login acr1.azurecr.io -u app --password-stdin"),
+    ("sshpass -p variable", 'sshpass -p "$SSH_PASSWORD" ssh host'),
+    ("sqlcmd -P substitution", "sqlcmd -S db -U app -P $(SQL_PASSWORD) -d app"),
+    ("SecureString of a variable", "ConvertTo-SecureString $env:PW -AsPlainText -Force"),
+    ("Bearer variable", 'curl -H "Authorization: Bearer $TOKEN" https://x/'),
+    ("Bearer substitution", 'curl -H "Authorization: Bearer $(az account get-access-token)" x'),
+    ("Basic realm", 'WWW-Authenticate: Basic realm="api", charset="UTF-8"'),
+    ("Basic in prose", "Authorization: Basic authentication is disabled here"),
+    ("If-None-Match ETag", 'curl -H "If-None-Match: \\"{hex32}\\"" https://x/'),
+    ("If-Match ETag", 'curl -H "If-Match: {hex32}" https://x/'),
+    ("request ID header", 'curl -H "X-Request-Id: {hex32}" https://x/'),
+    ("password from the environment", "password = os.environ['DB_PASSWORD']"),
+    ("password from settings", "password = settings.DATABASE_PASSWORD"),
+    ("password hash", "password_hash = {hex64}"),
+    ("a dotted name under a credential label", "STORAGE_CREDENTIAL: hosted.MANAGED_IDENTITY,"),
+    (
+        "joined words under a credential label",
+        "urn:pulumi:dev::p::azure-native:authorization:RoleAssignment::app-reader-0-assignment",
+    ),
+    ("a made-up sequence under a key name", 'KEY = "0123456789abcdef" * 2'),
+    ("a made-up hex sequence", "api-key: 0123456789abcdef0123456789abcdef"),
+    ("Pulumi asset signature", "c44067f5952c0a294b673a41bacd8c17"),
+    ("Pulumi archive signature", "0def7320c3a5731c473e5ecbe6d01bc7"),
+    ("secret version in a vault URL", "https://kv1.vault.azure.net/secrets/ai-key/{hex32}"),
+]
+
+
+@pytest.mark.parametrize(
+    "template", [n[1] for n in COMMAND_LINE_NEGATIVES], ids=[n[0] for n in COMMAND_LINE_NEGATIVES]
+)
+def test_reports_nothing_for_a_command_line_without_a_written_credential(template) -> None:
+    assert find_secrets(_fill(template)) == []
+
+
+def test_a_32_hex_resource_name_in_an_azure_path_is_a_key() -> None:
+    """A key typed into a resource group or secret name ends up in every ARM ID built from it."""
+    key = secrets.token_hex(16)
+    for value in (
+        f"/subscriptions/{GUID}/resourceGroups/{key}/providers/Microsoft.Web/sites/app",
+        f"rg: vaults/kv1/secrets/{key}",
+        f"https://kv1.vault.azure.net/secrets/{key}",
+    ):
+        assert _one(value) == ("azure-ai-key", key)
+
+
+def test_redact_masks_every_credential_and_keeps_the_rest() -> None:
+    key, token = secrets.token_hex(16), c.github_token(RNG)
+    text = f"config secretName {key!r}: too long; also {token}."
+    assert redact(text) == f"config secretName '{mask(key)}': too long; also {mask(token)}."
+    assert redact("no credential here: sai-dev-kv, 2024-07-18") == (
+        "no credential here: sai-dev-kv, 2024-07-18"
+    )
 
 
 # --- hard negatives -------------------------------------------------------------------------------
