@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
+from policies.detection import redact
 from preflight.harness import (
     HarnessError,
     ProgramFailed,
@@ -17,7 +17,6 @@ from preflight.harness import (
     run_program,
     run_program_with,
 )
-from policies.detection import redact
 from preflight.inputs import InputError, load_json_file
 from preflight.model import Plan, Violation
 
