@@ -72,27 +72,43 @@ def services(resources: Iterable[StackResource]) -> list[tuple[StackResource, st
     return [(r, kinds[r.type]) for r in resources if r.type in kinds]
 
 
+# type -> (ARM provider path, input naming the resource): how an endpoint names its service by ID.
+_ARM_NAMES = {
+    AI_ACCOUNT: ("microsoft.cognitiveservices/accounts", "accountName"),
+    VAULT: ("microsoft.keyvault/vaults", "vaultName"),
+}
+
+
+def _names(service_id: object, target: StackResource) -> bool:
+    """True when a known ARM ID ends in the target's resource group, type and name."""
+    path, name_key = _ARM_NAMES.get(target.type, ("", ""))
+    group, name = target.props.get("resourceGroupName"), target.props.get(name_key)
+    if not all(isinstance(v, str) and not is_unknown(v) for v in (service_id, group, name)):
+        return False
+    tail = f"/resourcegroups/{group}/providers/{path}/{name}".lower()
+    return str(service_id).rstrip("/").lower().endswith(tail)
+
+
 def _connects(endpoint: StackResource, target: StackResource, group: str, out: Outcome) -> bool:
-    """True when one of the endpoint's (auto-approved) connections reaches target's ``group``."""
+    """True when one of the endpoint's (auto-approved) connections reaches target's ``group``.
+
+    The connection names the service by a dependency on it or, for an ID built from names, by
+    that ID; one to an unknown service of the same sub-resource kind cannot be judged yet.
+    """
     connections = out.read(endpoint.props, "privateLinkServiceConnections")
     if connections is NOT_KNOWN or not isinstance(connections, list):
         return False
     traced = endpoint.depends_on([target.urn], "privateLinkServiceConnections")
     for index in range(len(connections)):
-        service = out.read(
-            endpoint.props, "privateLinkServiceConnections", index, "privateLinkServiceId"
-        )
         groups = out.read(endpoint.props, "privateLinkServiceConnections", index, "groupIds")
         if groups is NOT_KNOWN or not isinstance(groups, list) or group not in groups:
             continue
-        target_id = target.props.get("id")
-        same_id = (
-            isinstance(service, str)
-            and isinstance(target_id, str)
-            and not is_unknown(target_id)
-            and service.lower() == target_id.lower()
+        if traced:
+            return True
+        service = out.read(
+            endpoint.props, "privateLinkServiceConnections", index, "privateLinkServiceId"
         )
-        if traced or same_id:
+        if _names(service, target):
             return True
     return False
 
