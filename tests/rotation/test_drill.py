@@ -58,3 +58,28 @@ def test_drill_command_prints_json_and_exits_0(capsys):
         "maxMs",
         "rotationSeconds",
     }
+
+
+def test_hosted_drill_rotates_each_due_version_exactly_once():
+    """The Function App's handlers under at-least-once delivery (duplicates, concurrent and late
+    redeliveries), a lost event found by the timer, a crash between steps, and a command-line
+    run racing the automation: one rotation per due version, no failed request."""
+    from rotation import drill_hosted
+
+    report = drill_hosted.drill(3, 2)
+    assert report["failed"] == 0, report["errors"]
+    assert (report["due"], report["rotations"], report["regenerations"]) == (3, 3, 3)
+    assert report["ok"] is True, report["problems"]
+    runs = report["runs"]
+    # The crashed run failed once; its redelivered message resumed the operation.
+    assert (runs["failed:InjectedCrash"], runs["resumed"]) == (1, 1)
+    # Round 1's event was lost: the timer queued it; after each round it found nothing due.
+    assert report["timer"] == {"idle": 3, "queued": 1}
+    # Rounds 0 and 2 each delivered the event 3 times (2 concurrently, 1 redelivery); round 2
+    # also delivered a late event for round 1's version.
+    deliveries = report["deliveries"]
+    assert sum(deliveries.values()) == 7
+    assert deliveries["stale"] >= 1 and deliveries["duplicate"] >= 2
+    assert len(report["cli"]) == 1 and report["cli"][0].startswith("exit 0: rotate: ")
+    assert report["poisoned"] == 0
+    assert set(report) >= {"requests", "failed", "rotations", "deliveries"}
