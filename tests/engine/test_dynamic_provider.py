@@ -220,8 +220,10 @@ def test_the_host_starts_as_the_engine_starts_it_and_takes_no_secrets(
 def test_a_first_preview_passes_check_with_the_account_and_vault_unknown(
     dynamic_provider_host: Host,
 ) -> None:
-    """The first preview of a new stack: the account ID and the vault URI are not known yet, the
-    engine sends them as unknowns (AllowUnknowns in a preview), and the host hands them over as
+    """The first preview of a new stack: the account ID and the vault URI are not known yet (an
+    empty ID in a preview reads as unknown: sdk/python/lib/pulumi/runtime/resource.py), the
+    engine sends them as unknowns (pkg/resource/deploy/step_generator.go: AllowUnknowns is the
+    preview flag; pkg/resource/plugin/provider_plugin.go Check), and the host hands them over as
     pulumi.output.Unknown (pulumi/dynamic/__main__.py Check: keep_unknowns=True). A failure here
     stops the whole preview."""
     host = dynamic_provider_host
@@ -256,7 +258,9 @@ def test_a_preview_that_replaces_the_account_shows_the_secret_replaced(
     dynamic_provider_host: Host,
 ) -> None:
     """A preview that replaces the AI account: its new ID is unknown, so Check must pass and Diff
-    must answer replace on ``account_id`` (the engine shows the secret as replaced)."""
+    must answer replace on ``account_id`` (the engine shows the secret as replaced). Sources:
+    provider_plugin.go Diff (olds are the stored outputs, news the checked inputs, unknowns kept
+    in a preview), pulumi/dynamic/__main__.py Diff (keep_unknowns=True)."""
     host = dynamic_provider_host
     state = up(host, "moved-key", secret_name="moved-key")
     news = registered(host, "moved-key", preview=True, new=("ai",), secret_name="moved-key")
@@ -272,8 +276,11 @@ def test_a_preview_that_replaces_the_account_shows_the_secret_replaced(
 def test_up_writes_the_key_with_tags_expiry_and_content_type_and_returns_no_value(
     dynamic_provider_host: Host,
 ) -> None:
-    """``pulumi up``: Check with everything known, then Create; Create signs in through the
-    managed identity endpoint, reads the account's keys from ARM and writes key1 to Key Vault."""
+    """``pulumi up``: Check with everything known, then Create with the checked inputs and no
+    unknowns (provider_plugin.go Create: KeepUnknowns only in a preview, an empty ID refused);
+    the host adds ``__provider`` to the outputs it returns (pulumi/dynamic/__main__.py Create).
+    Create signs in through the managed identity endpoint (DefaultAzureCredential: no GitHub or
+    federated-token variables here), reads the account's keys from ARM and writes key1."""
     host = dynamic_provider_host
     before = datetime.now(UTC)
 
@@ -356,7 +363,9 @@ def test_an_update_of_period_and_consumers_changes_tags_and_expiry_never_the_val
     dynamic_provider_host: Host,
 ) -> None:
     """A change of settings: the preview (Check and Diff with the account known) shows an
-    in-place update; ``pulumi up`` then sends Update with the old outputs and the new inputs."""
+    in-place update and calls no Update (provider_plugin.go Update: a provider without previews
+    gets none); ``pulumi up`` then sends Update with the stored outputs as ``olds``, the checked
+    inputs as ``news`` and the stored inputs as ``old_inputs`` (provider_plugin.go Update)."""
     host = dynamic_provider_host
     state = up(host, "period-key", secret_name="period-key", consumers=["app-a"])
     client = host.cloud.secrets()
@@ -392,7 +401,9 @@ def test_a_rename_replaces_creating_the_new_secret_before_deleting_the_old(
     dynamic_provider_host: Host,
 ) -> None:
     """A new secret name: Diff answers replace without delete-before-replace, so the engine
-    creates the new resource, repoints its dependents, then deletes the old one."""
+    creates the new resource, repoints its dependents, then deletes the old one with its stored
+    outputs (pkg/resource/deploy/step_generator.go: deleteBeforeReplace from the provider's Diff;
+    provider_plugin.go Delete)."""
     host = dynamic_provider_host
     old = up(host, "named-key", secret_name="old-name")
     news = registered(host, "named-key", preview=False, secret_name="new-name")
