@@ -1,0 +1,140 @@
+"""No report and no error message prints a credential in clear, whatever field it was typed into.
+
+Keys are generated at run time. The program's config is the dev stack's with keys typed into
+fields that are not meant to hold one (the secret's name, the resource group's name, a model
+deployment's name): the program accepts them (they are valid names), so they reach resource names,
+ARM IDs, URNs, grants, policy messages and stack outputs.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from pathlib import Path
+
+import pytest
+import yaml
+
+from policies.detection import mask
+from preflight.__main__ import main
+from preflight.evaluate import evaluate
+from preflight.model import (
+    ROLE_ASSIGNMENT_TYPE,
+    Plan,
+    PlannedResource,
+    Violation,
+)
+from preflight.preview import plan_stack
+from preflight.render import FORMATS, SECRET_TYPE, render
+
+REPO = Path(__file__).resolve().parents[2]
+FIELDS = ("secretName", "resourceGroupName", "deployment")
+
+
+@pytest.fixture(scope="module")
+def keys() -> dict[str, str]:
+    return {field: secrets.token_hex(16) for field in FIELDS}
+
+
+@pytest.fixture(scope="module")
+def misconfigured(tmp_path_factory: pytest.TempPathFactory, keys: dict[str, str]) -> Path:
+    """The dev stack file with a key in each of FIELDS."""
+    document = yaml.safe_load((REPO / "Pulumi.dev.yaml").read_text())
+    config = document["config"]
+    config["secure-azure-ai:secretName"] = keys["secretName"]
+    config["secure-azure-ai:resourceGroupName"] = keys["resourceGroupName"]
+    config["secure-azure-ai:deployments"][0]["name"] = keys["deployment"]
+    path = tmp_path_factory.mktemp("stack") / "Pulumi.dev.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+@pytest.fixture(scope="module")
+def reports(misconfigured: Path) -> dict[str, str]:
+    plan = plan_stack(REPO, "dev", misconfigured)
+    violations = evaluate(plan)
+    return {fmt: render(plan, violations, fmt) for fmt in FORMATS}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("field", FIELDS)
+def test_a_key_typed_into_a_name_field_is_masked_in_every_format(
+    reports: dict[str, str], keys: dict[str, str], fmt: str, field: str
+) -> None:
+    text = reports[fmt]
+    key = keys[field]
+    assert key not in text
+    # It is still there to see, masked: where the field is shown, and in what is named after it.
+    assert mask(key) in text
+
+
+def test_each_key_was_shown_in_many_places_before_masking(
+    reports: dict[str, str], keys: dict[str, str]
+) -> None:
+    """The masks stand where the keys stood: many places, not one."""
+    counts = {field: reports["markdown"].count(mask(key)) for field, key in keys.items()}
+    assert all(count >= 3 for count in counts.values()), counts
+
+
+def _urn(type_token: str, name: str) -> str:
+    return f"urn:pulumi:dev::secure-azure-ai::{type_token}::{name}"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_field_of_a_hand_built_report_is_masked(fmt: str) -> None:
+    """Keys in a resource name, a URN, a secret name, an ARM scope, a principal, a violation
+    message and a stack output's name and value."""
+    name, secret_name, group, principal, message, output, value = (
+        secrets.token_hex(16) for _ in range(7)
+    )
+    scope = (
+        f"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/{group}"
+        f"/providers/Microsoft.KeyVault/vaults/kv1/secrets/{secret_name}"
+    )
+    secret = PlannedResource(
+        urn=_urn(SECRET_TYPE, name),
+        type=SECRET_TYPE,
+        name=name,
+        inputs={"secretName": secret_name, "properties": {"contentType": "text/plain"}},
+        outputs={},
+    )
+    grant = PlannedResource(
+        urn=_urn(ROLE_ASSIGNMENT_TYPE, "grant"),
+        type=ROLE_ASSIGNMENT_TYPE,
+        name="grant",
+        inputs={
+            "principalId": principal,
+            "roleDefinitionId": "4633458b-17de-408a-b874-0445c86b69e6",
+            "scope": scope,
+        },
+        outputs={},
+    )
+    plan = Plan("secure-azure-ai", "dev", [secret, grant], outputs={output: value})
+    violation = Violation("some-policy", "mandatory", secret.urn, f"the value {message} is bad")
+    text = render(plan, [violation], fmt)
+    for key in (name, secret_name, group, principal, message, output, value):
+        assert key not in text
+        assert mask(key) in text
+
+
+def test_an_error_message_masks_a_key_given_as_a_config_value(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    key = secrets.token_hex(16)
+    stack = (REPO / "Pulumi.dev.yaml").read_text()
+    config = tmp_path / "Pulumi.dev.yaml"
+    config.write_text(re.sub(r"(secure-azure-ai:prefix:) \w+", rf"\1 {key}", stack))
+    code = main(["preview", "--program", str(REPO), "--config", str(config)])
+    out, err = capsys.readouterr()
+    assert (code, out) == (2, "")
+    assert key not in err
+    assert f"config secure-azure-ai:prefix: '{mask(key)}' breaks the rule" in err
+
+
+def test_a_scan_error_masks_a_key_given_as_a_path(capsys: pytest.CaptureFixture[str]) -> None:
+    key = secrets.token_hex(16)
+    code = main(["scan", f"{key}.env"])
+    assert (code, capsys.readouterr()) == (
+        2,
+        ("", f"preflight scan: PATH '{mask(key)}.env': does not exist\n"),
+    )
