@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 POLICY_PACK ?= policies
 POLICY_VENV ?= $(POLICY_PACK)/venv
 
-$(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt app/requirements.txt constraints.txt
+$(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt app/requirements.txt functions/requirements.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	touch $(STAMP)

@@ -1,7 +1,8 @@
 """The hosted rotation's code: a deterministic zip, deployed to Flex Consumption by OneDeploy.
 
 The package is `functions/` at its root (function_app.py, host.json, requirements.txt) plus the
-project modules the handlers import (`rotation/`, `catalog/`). Entries are sorted and carry one
+project modules the handlers import, found by following function_app.py's imports through
+`rotation/` and `catalog/` (so the drill and the CLI stay out). Entries are sorted and carry one
 fixed timestamp and mode, so the same sources always give the same bytes and the same SHA-256:
 an unchanged package is not deployed again.
 
@@ -18,9 +19,11 @@ Wire names (inputs and outputs) are snake_case: ``site_id``, ``scm_host``, ``pac
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import io
 import logging
+import re
 import time
 import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -35,6 +38,7 @@ log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[1]
 APP_FOLDER = "functions"
+ENTRY_POINT = "function_app.py"
 MODULE_FOLDERS = ("rotation", "catalog")
 # 1980-01-01, the earliest time a zip entry can carry: no clock reaches the bytes.
 FIXED_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
@@ -60,25 +64,54 @@ class DeploymentError(Exception):
 
 
 def package_files(root: Path = ROOT) -> list[tuple[str, Path]]:
-    """(name in the zip, file) for every file of the package, sorted by name."""
-    entries: dict[str, Path] = {}
-    for path in sorted((root / APP_FOLDER).rglob("*")):
-        if _included(path, root / APP_FOLDER):
-            entries[path.relative_to(root / APP_FOLDER).as_posix()] = path
-    for folder in MODULE_FOLDERS:
-        for path in sorted((root / folder).rglob("*")):
-            if _included(path, root):
-                entries[path.relative_to(root).as_posix()] = path
+    """(name in the zip, file) for every file of the package, sorted by name: the app folder's
+    files at the root, and each project module the app imports, directly or through others."""
+    app = root / APP_FOLDER
+    entries = {
+        path.relative_to(app).as_posix(): path
+        for path in app.rglob("*")
+        if path.is_file()
+        and not _SKIPPED_PARTS.intersection(path.relative_to(app).parts)
+        and path.suffix not in _SKIPPED_SUFFIXES
+    }
+    for module in module_closure(root, [app / ENTRY_POINT]):
+        entries[module.relative_to(root).as_posix()] = module
     return sorted(entries.items())
 
 
-def _included(path: Path, base: Path) -> bool:
-    relative = path.relative_to(base)
-    return (
-        path.is_file()
-        and not _SKIPPED_PARTS.intersection(relative.parts)
-        and path.suffix not in _SKIPPED_SUFFIXES
-    )
+def imports_of(path: Path) -> set[str]:
+    """Every absolute module name `path` imports, at module level or inside functions."""
+    tree = ast.parse(path.read_bytes(), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                raise ValueError(f"{path}: relative import; the project imports absolutely")
+            module = node.module or ""
+            names.add(module)
+            names.update(f"{module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def module_closure(root: Path, entries: Sequence[Path]) -> list[Path]:
+    """The project's module files (MODULE_FOLDERS) that `entries` need, transitively, with the
+    `__init__.py` of each package on the way."""
+    found: set[Path] = set()
+    todo = list(entries)
+    while todo:
+        for name in sorted(imports_of(todo.pop())):
+            parts = name.split(".")
+            if parts[0] not in MODULE_FOLDERS:
+                continue
+            for depth in range(1, len(parts) + 1):
+                base = root.joinpath(*parts[:depth])
+                for candidate in (base / "__init__.py", base.with_suffix(".py")):
+                    if candidate.is_file() and candidate not in found:
+                        found.add(candidate)
+                        todo.append(candidate)
+    return sorted(found)
 
 
 def build_package(files: Iterable[tuple[str, Path]]) -> bytes:
@@ -112,6 +145,7 @@ Session = Any  # a requests.Session (or a test double with .post/.get)
 TokenSource = Callable[[], str]
 
 _INPUTS = ("site_id", "scm_host", "package_sha256", "functions")
+_DEPLOYMENT_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 
 
 def _known(value: object) -> bool:
@@ -162,7 +196,7 @@ def input_problems(props: Mapping[str, Any]) -> list[tuple[str, str]]:
 class FunctionCodeDeploymentProvider(pulumi.dynamic.ResourceProvider):
     """Deploy the package by OneDeploy with an Entra token; redeploy only when its digest moves.
 
-    The session, token source, package builder and sleep are for tests; in a deployment the
+    The session, token source, package builder, sleep and clock are for tests; in a deployment the
     provider uses ``requests`` and ``DefaultAzureCredential`` (the deployer's sign-in). Nothing
     survives serialisation into the ``__provider`` input but the deadline.
     """
@@ -176,6 +210,7 @@ class FunctionCodeDeploymentProvider(pulumi.dynamic.ResourceProvider):
         token: TokenSource | None = None,
         package: Callable[[], bytes] | None = None,
         sleep: Callable[[float], None] | None = None,
+        clock: Callable[[], float] | None = None,
         deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
     ) -> None:
         super().__init__()
@@ -184,6 +219,7 @@ class FunctionCodeDeploymentProvider(pulumi.dynamic.ResourceProvider):
         self._token = token
         self._package = package
         self._sleep = sleep or time.sleep
+        self._clock = clock or time.monotonic
 
     def __getstate__(self) -> dict[str, Any]:
         return {"deadline_seconds": self.deadline_seconds}
@@ -234,7 +270,9 @@ class FunctionCodeDeploymentProvider(pulumi.dynamic.ResourceProvider):
         )
         if answer.status_code not in (200, 202):
             raise DeploymentError(f"OneDeploy to {host}: HTTP {answer.status_code}")
-        deployment_id = answer.text.strip().strip('"') or "latest"
+        # The answer names the deployment; anything else is polled as the latest one.
+        named = answer.text.strip().strip('"')
+        deployment_id = named if _DEPLOYMENT_ID.match(named) else "latest"
         self._wait_for_deployment(host, deployment_id)
         self._wait_for_functions(props["site_id"], props["functions"])
         log.info("deployed package %s to %s (deployment %s)", digest[:12], host, deployment_id)
@@ -242,7 +280,7 @@ class FunctionCodeDeploymentProvider(pulumi.dynamic.ResourceProvider):
 
     def _wait_for_deployment(self, host: str, deployment_id: str) -> None:
         url = f"https://{host}/api/deployments/{deployment_id}"
-        deadline = time.monotonic() + self.deadline_seconds
+        deadline = self._clock() + self.deadline_seconds
         while True:
             answer = self._http().get(url, headers=self._bearer(), timeout=60)
             if answer.status_code == 200:
@@ -256,7 +294,7 @@ class FunctionCodeDeploymentProvider(pulumi.dynamic.ResourceProvider):
                     )
             elif answer.status_code not in (202, 404):
                 raise DeploymentError(f"deployment status at {host}: HTTP {answer.status_code}")
-            if time.monotonic() > deadline:
+            if self._clock() > deadline:
                 raise DeploymentError(
                     f"OneDeploy to {host}: deployment {deployment_id} unfinished after "
                     f"{self.deadline_seconds:.0f} s"
@@ -265,7 +303,7 @@ class FunctionCodeDeploymentProvider(pulumi.dynamic.ResourceProvider):
 
     def _wait_for_functions(self, site_id: str, names: Sequence[str]) -> None:
         url = f"{ARM}{site_id}/functions?api-version={WEB_API_VERSION}"
-        deadline = time.monotonic() + self.deadline_seconds
+        deadline = self._clock() + self.deadline_seconds
         missing = set(names)
         while True:
             answer = self._http().get(url, headers=self._bearer(), timeout=60)
@@ -279,7 +317,7 @@ class FunctionCodeDeploymentProvider(pulumi.dynamic.ResourceProvider):
                     return
             elif answer.status_code not in (202, 404):
                 raise DeploymentError(f"functions of {site_id}: HTTP {answer.status_code}")
-            if time.monotonic() > deadline:
+            if self._clock() > deadline:
                 raise DeploymentError(
                     f"functions {sorted(missing)} not indexed on {site_id} after "
                     f"{self.deadline_seconds:.0f} s; see the app's logs in Application Insights"

@@ -6,13 +6,23 @@ import pulumi
 from pulumi_azure_native import authorization, operationalinsights, resources, web
 
 from catalog import roles
+from components import private_link
 from components.access import RoleGrant, RoleGrantArgs
 from components.ai_account import AiAccount, AiAccountArgs
 from components.api_key_secret import MAX_TAG_VALUE_LENGTH, AccountKeySecret
 from components.config import PROJECT, StackConfig
 from components.key_vault import SecureKeyVault, SecureKeyVaultArgs, secret_uri
-from components.rotator_access import RotatorAccess, RotatorAccessArgs
-from components.web_app import IdentityGrant, SecureWebApp, SecureWebAppArgs
+from components.network import PrivateNetwork, PrivateNetworkArgs
+from components.private_endpoint import ServicePrivateEndpoint, ServicePrivateEndpointArgs
+from components.rotation_automation import RotationAutomation, RotationAutomationArgs
+from components.rotator_access import Rotator, RotatorAccess, RotatorAccessArgs
+from components.web_app import (
+    HEALTH_CHECK_PATH,
+    IdentityGrant,
+    PrivateInbound,
+    SecureWebApp,
+    SecureWebAppArgs,
+)
 
 AUDIT_RETENTION_DAYS = 90
 # Sign-ins through these first-party apps are people; anything else is a workload identity.
@@ -100,6 +110,22 @@ class SecureAiStack(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        # Private mode: the VNet, then an endpoint per service. What the apps' first start (and the
+        # key's first write) resolves through must exist before: endpoints, zone groups, links.
+        net = self._private_network(name, config, group_name, tags)
+        private_dns: list[pulumi.Resource] = []
+        if net is not None:
+            private_dns += self._private_endpoint(
+                f"{name}-ai",
+                net,
+                config,
+                group_name,
+                names.ai_account,
+                ai.id,
+                private_link.ACCOUNT_GROUP,
+                private_link.ACCOUNT_ZONES[config.ai_kind],
+                tags,
+            )
         plan = web.AppServicePlan(
             f"{name}-plan",
             name=names.plan,
@@ -127,7 +153,11 @@ class SecureAiStack(pulumi.ComponentResource):
             "aiEndpoint": ai.endpoint,
             "chatDeployment": chat_deployment,
         }
+        if net is not None:
+            self.outputs["virtualNetworkId"] = net.virtual_network_id
+        automation: RotationAutomation | None = None
         if config.key_mode:
+            audit_workspace = self._audit_workspace(name, config, group_name, tags)
             vault = SecureKeyVault(
                 f"{name}-kv",
                 SecureKeyVaultArgs(
@@ -137,11 +167,27 @@ class SecureAiStack(pulumi.ComponentResource):
                     tenant_id=client.tenant_id,
                     public_network_access=config.public_network_access,
                     allowed_ip_ranges=config.allowed_ip_ranges,
-                    audit_workspace_id=self._audit_workspace(name, config, group_name, tags),
+                    audit_workspace_id=audit_workspace,
                     tags=tags,
                 ),
                 opts=child,
             )
+            vault_dns = (
+                self._private_endpoint(
+                    f"{name}-kv",
+                    net,
+                    config,
+                    group_name,
+                    names.vault,
+                    vault.id,
+                    private_link.VAULT_GROUP,
+                    (private_link.VAULT_ZONE,),
+                    tags,
+                )
+                if net is not None
+                else []
+            )
+            private_dns += vault_dns
             # The deploying identity writes the key once; the apps can only read it.
             deployer = RoleGrant(
                 f"{name}-deployer-secrets-officer",
@@ -157,6 +203,42 @@ class SecureAiStack(pulumi.ComponentResource):
                 ),
                 opts=child,
             )
+            if config.hosted_rotation:
+                automation = RotationAutomation(
+                    f"{name}-rotation",
+                    RotationAutomationArgs(
+                        resource_group_name=group_name,
+                        location=config.location,
+                        subscription_id=client.subscription_id,
+                        app_name=names.automation_app,
+                        storage_account_name=names.automation_storage,
+                        vault_id=vault.id,
+                        vault_name=names.vault,
+                        vault_uri=vault.uri,
+                        secret_name=config.secret_name,
+                        account_id=ai.id,
+                        ai_endpoint=ai.endpoint,
+                        deployment=chat_deployment,
+                        # The sites' IDs are fixed by their names: the settings need no site to
+                        # exist yet (the refresh grants below wait for each site).
+                        consumer_site_ids=[
+                            pulumi.Output.concat(
+                                group_id, "/providers/Microsoft.Web/sites/", names.web_apps[a.name]
+                            )
+                            for a in config.apps
+                        ],
+                        consumer_health_urls=[
+                            f"https://{names.web_apps[a.name]}.azurewebsites.net{HEALTH_CHECK_PATH}"
+                            for a in config.apps
+                        ],
+                        workspace_id=audit_workspace,
+                        integration_subnet_id=net.functions_subnet_id if net else None,
+                        tags=tags,
+                    ),
+                    opts=child,
+                )
+            # Key Vault raises SecretNearExpiry only for versions created after a subscription
+            # exists: the first version waits for the automation's subscription.
             secret = AccountKeySecret(
                 f"{name}-api-key",
                 account_id=ai.id,
@@ -164,7 +246,14 @@ class SecureAiStack(pulumi.ComponentResource):
                 secret_name=config.secret_name,
                 rotation_period_days=config.rotation_period_days,
                 consumers=consumer_site_names(config),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[deployer]),
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    depends_on=[
+                        deployer,
+                        *vault_dns,
+                        *([automation.event_subscription] if automation else []),
+                    ],
+                ),
             )
             secret_scope = vault.id.apply(lambda vid: f"{vid}/secrets/{config.secret_name}")
             settings |= {
@@ -209,8 +298,19 @@ class SecureAiStack(pulumi.ComponentResource):
                     subscription_id=client.subscription_id,
                     app_settings=settings,
                     grants=grants,
-                    settings_depend_on=settings_depend_on,
+                    settings_depend_on=[*settings_depend_on, *private_dns],
                     python_version=config.python_version,
+                    integration_subnet_id=net.app_service_subnet_id if net else None,
+                    private_inbound=(
+                        PrivateInbound(
+                            subnet_id=net.private_endpoint_subnet_id,
+                            zone_ids={
+                                private_link.SITES_ZONE: net.zone_ids[private_link.SITES_ZONE]
+                            },
+                        )
+                        if net is not None and config.network and config.network.private_inbound
+                        else None
+                    ),
                     tags=tags,
                 ),
                 opts=child,
@@ -223,14 +323,31 @@ class SecureAiStack(pulumi.ComponentResource):
                 "principalId": site.principal_id,
             }
         self.outputs["apps"] = apps
-        if config.key_mode and config.rotator_principal_id:
+        rotators = [
+            *(
+                [Rotator(config.rotator_principal_id, config.rotator_principal_type)]
+                if config.key_mode and config.rotator_principal_id
+                else []
+            ),
+            *(
+                [Rotator(automation.principal_id, "ServicePrincipal", label="automation")]
+                if automation
+                else []
+            ),
+        ]
+        if automation:
+            self.outputs["rotationAutomation"] = {
+                "functionAppName": automation.app_name,
+                "functionAppId": automation.app_id,
+                "principalId": automation.principal_id,
+            }
+        if rotators:
             # After the secret and the sites: Azure accepts an assignment only on a scope that
             # exists, and each site's own ID carries the dependency on that site.
             RotatorAccess(
                 f"{name}-rotator",
                 RotatorAccessArgs(
-                    principal_id=config.rotator_principal_id,
-                    principal_type=config.rotator_principal_type,
+                    rotators=rotators,
                     subscription_id=client.subscription_id,
                     resource_group_id=group_id,
                     account_id=ai.id,
@@ -241,6 +358,58 @@ class SecureAiStack(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[secret]),
             )
         self.register_outputs(self.outputs)
+
+    def _private_network(
+        self, name: str, config: StackConfig, group_name: pulumi.Input[str], tags: dict[str, str]
+    ) -> PrivateNetwork | None:
+        """Private mode's VNet, subnets and DNS zones; None in public mode."""
+        if config.network is None:
+            return None
+        network = PrivateNetwork(
+            f"{name}-network",
+            PrivateNetworkArgs(
+                resource_group_name=group_name,
+                location=config.location,
+                network=config.network,
+                virtual_network_name=config.names.virtual_network,
+                zones=private_link.zones_for(
+                    config.ai_kind, config.key_mode, config.network.private_inbound
+                ),
+                functions_subnet=config.hosted_rotation,
+                tags=tags,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return network
+
+    def _private_endpoint(
+        self,
+        name: str,
+        net: PrivateNetwork,
+        config: StackConfig,
+        group_name: pulumi.Input[str],
+        target_name: str,
+        target_id: pulumi.Input[str],
+        group_id: str,
+        zones: tuple[str, ...],
+        tags: dict[str, str],
+    ) -> list[pulumi.Resource]:
+        """A private endpoint for one service; returns what its clients' name resolution needs."""
+        endpoint = ServicePrivateEndpoint(
+            f"{name}-private",
+            ServicePrivateEndpointArgs(
+                resource_group_name=group_name,
+                location=config.location,
+                endpoint_name=f"{target_name}-pe",
+                subnet_id=net.private_endpoint_subnet_id,
+                target_id=target_id,
+                group_id=group_id,
+                zone_ids={zone: net.zone_ids[zone] for zone in zones},
+                tags=tags,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return [endpoint.zone_group, *net.dns]
 
     def _audit_workspace(
         self, name: str, config: StackConfig, group_name: pulumi.Input[str], tags: dict[str, str]

@@ -1,0 +1,233 @@
+"""The code deployment's dynamic provider against a stand-in for the app's SCM (Kudu) site and ARM.
+
+What the stand-in reproduces, and where it is defined:
+- OneDeploy for Flex Consumption: `POST https://<scm>/api/publish?RemoteBuild=true` with
+  `Content-Type: application/zip` and an Entra bearer token for ARM, answered 202 with the
+  deployment's ID; its status at `GET /api/deployments/<id>`, `status` 4 succeeded, 3 failed
+  (Azure/azure-cli `appservice/custom.py` enable_zip_deploy_flex, Kudu DeployStatus);
+- the functions ARM lists once the host indexed them: `GET {siteId}/functions` with
+  `value[].name` = `<site>/<function>` (Microsoft.Web REST API, WebApps_ListFunctions).
+The engine hands Check unknown inputs as `pulumi.output.Unknown` instances (pulumi 3.272,
+`pulumi/runtime/rpc.py`); the mocks use the `rpc.UNKNOWN` string: both are accepted.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import secrets
+from dataclasses import dataclass, field
+
+import pulumi
+import pytest
+from pulumi.runtime.rpc import UNKNOWN
+
+from components.function_package import (
+    DeploymentError,
+    FunctionCodeDeploymentProvider,
+    package_sha256,
+)
+
+SITE_ID = (
+    "/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/rg/providers/"
+    "Microsoft.Web/sites/sai-dev-rot-5bc604"
+)
+SCM = "sai-dev-rot-5bc604.scm.azurewebsites.net"
+FUNCTIONS = ["on_secret_near_expiry", "run_rotation", "daily_check"]
+PACKAGE = b"PK\x05\x06" + b"\x00" * 18  # an empty zip: what is sent is not inspected here
+
+
+@dataclass
+class Answer:
+    status_code: int
+    body: object = ""
+
+    @property
+    def text(self) -> str:
+        return self.body if isinstance(self.body, str) else json.dumps(self.body)
+
+    def json(self) -> object:
+        return self.body
+
+
+@dataclass
+class Kudu:
+    """OneDeploy and ARM as the provider sees them; each GET pops the next scripted answer."""
+
+    publish: Answer = field(default_factory=lambda: Answer(202, '"a1b2c3d4-0000-4000-8000-1"'))
+    statuses: list[Answer] = field(default_factory=list)
+    listings: list[Answer] = field(default_factory=list)
+    posts: list[tuple[str, bytes, dict]] = field(default_factory=list)
+    gets: list[tuple[str, dict]] = field(default_factory=list)
+
+    def post(self, url: str, *, data: bytes, headers: dict, timeout: float) -> Answer:
+        self.posts.append((url, data, headers))
+        return self.publish
+
+    def get(self, url: str, *, headers: dict, timeout: float) -> Answer:
+        self.gets.append((url, headers))
+        queue = self.listings if "/functions?" in url else self.statuses
+        return queue.pop(0) if len(queue) > 1 else queue[0]
+
+
+def listing(*names: str) -> Answer:
+    return Answer(200, {"value": [{"name": f"sai-dev-rot-5bc604/{n}"} for n in names]})
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def token() -> str:
+    return secrets.token_urlsafe(32)  # synthetic, generated per run
+
+
+def provider(kudu: Kudu, token: str, clock: Clock | None = None, **options):
+    clock = clock or Clock()
+    return FunctionCodeDeploymentProvider(
+        session=kudu,
+        token=lambda: token,
+        package=lambda: PACKAGE,
+        sleep=clock.sleep,
+        clock=clock,
+        **options,
+    )
+
+
+def props(**overrides: object) -> dict:
+    return {
+        "site_id": SITE_ID,
+        "scm_host": SCM,
+        "package_sha256": package_sha256(PACKAGE),
+        "functions": FUNCTIONS,
+        **overrides,
+    }
+
+
+def test_create_posts_the_zip_with_a_bearer_token_and_waits_for_the_functions(token):
+    kudu = Kudu(
+        statuses=[Answer(202), Answer(200, {"status": 1}), Answer(200, {"status": 4})],
+        listings=[Answer(404), listing("run_rotation"), listing(*FUNCTIONS)],
+    )
+    result = provider(kudu, token).create(props())
+    ((url, body, headers),) = kudu.posts
+    assert url == f"https://{SCM}/api/publish?RemoteBuild=true&Deployer=secure-azure-ai"
+    assert body == PACKAGE
+    assert headers == {
+        "Authorization": f"Bearer {token}",
+        "Content-Type": "application/zip",
+        "Cache-Control": "no-cache",
+    }
+    assert [u for u, _ in kudu.gets] == [
+        *[f"https://{SCM}/api/deployments/a1b2c3d4-0000-4000-8000-1"] * 3,
+        *[f"https://management.azure.com{SITE_ID}/functions?api-version=2024-04-01"] * 3,
+    ]
+    assert all(h == {"Authorization": f"Bearer {token}"} for _, h in kudu.gets)
+    assert result.id == f"{SITE_ID}/deployments/a1b2c3d4-0000-4000-8000-1"
+    assert result.outs == {**props(), "deployment_id": "a1b2c3d4-0000-4000-8000-1"}
+    # Nothing the provider returns carries the token.
+    assert token not in json.dumps(result.outs)
+
+
+def test_an_unnamed_answer_polls_the_latest_deployment(token):
+    kudu = Kudu(
+        publish=Answer(200, "<html>ok</html>"),
+        statuses=[Answer(200, {"status": 4})],
+        listings=[listing(*FUNCTIONS)],
+    )
+    provider(kudu, token).create(props())
+    assert kudu.gets[0][0] == f"https://{SCM}/api/deployments/latest"
+
+
+@pytest.mark.parametrize(
+    ("kudu", "message"),
+    [
+        (
+            Kudu(publish=Answer(401)),
+            f"OneDeploy to {SCM}: HTTP 401",
+        ),
+        (
+            Kudu(statuses=[Answer(200, {"status": 3})]),
+            f"OneDeploy to {SCM}: deployment a1b2c3d4-0000-4000-8000-1 failed; its log is at "
+            f"https://{SCM}/api/deployments/a1b2c3d4-0000-4000-8000-1/log",
+        ),
+        (
+            Kudu(statuses=[Answer(500)]),
+            f"deployment status at {SCM}: HTTP 500",
+        ),
+        (
+            Kudu(statuses=[Answer(200, {"status": 1})]),
+            f"OneDeploy to {SCM}: deployment a1b2c3d4-0000-4000-8000-1 unfinished after 60 s",
+        ),
+        (
+            Kudu(statuses=[Answer(200, {"status": 4})], listings=[listing("run_rotation")]),
+            f"functions ['daily_check', 'on_secret_near_expiry'] not indexed on {SITE_ID} after "
+            "60 s; see the app's logs in Application Insights",
+        ),
+    ],
+    ids=["publish refused", "deployment failed", "status error", "never done", "not indexed"],
+)
+def test_a_failed_step_is_one_line_naming_the_step(kudu, message, token):
+    with pytest.raises(DeploymentError) as caught:
+        provider(kudu, token, deadline_seconds=60).create(props())
+    assert str(caught.value) == message
+    assert token not in str(caught.value)
+
+
+def test_changed_sources_since_the_preview_stop_before_anything_is_sent(token):
+    kudu = Kudu()
+    with pytest.raises(DeploymentError, match="differs from the planned"):
+        provider(kudu, token).create(props(package_sha256="0" * 64))
+    assert kudu.posts == []
+
+
+def test_diff_replaces_for_a_new_site_and_redeploys_for_a_new_digest(token):
+    p = provider(Kudu(), token)
+    assert p.diff("id", props(), props()).changes is False
+    moved = p.diff("id", props(), props(package_sha256="f" * 64))
+    assert (moved.changes, moved.replaces) == (True, [])
+    other = p.diff("id", props(), props(site_id=SITE_ID + "x"))
+    assert (other.changes, other.replaces) == (True, ["site_id"])
+
+
+def test_update_deploys_the_new_package(token):
+    kudu = Kudu(statuses=[Answer(200, {"status": 4})], listings=[listing(*FUNCTIONS)])
+    result = provider(kudu, token).update("id", props(package_sha256="f" * 64), props())
+    assert len(kudu.posts) == 1
+    assert result.outs["package_sha256"] == package_sha256(PACKAGE)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "rule"),
+    [
+        ("site_id", "sites/x", "the ARM ID of a Microsoft.Web/sites resource"),
+        ("scm_host", "https://x.scm.azurewebsites.net/", "the site's SCM host name"),
+        ("package_sha256", "ABC", "a lower-case hex SHA-256 digest"),
+        ("functions", [], "a non-empty list of function names"),
+    ],
+)
+def test_check_names_each_bad_input_and_its_rule(field, value, rule, token):
+    failures = provider(Kudu(), token).check({}, props(**{field: value})).failures
+    assert [(f.property, f.reason.startswith(rule)) for f in failures] == [(field, True)]
+
+
+@pytest.mark.parametrize("unknown", [UNKNOWN, pulumi.output.Unknown()], ids=["mocks", "engine"])
+def test_check_accepts_values_still_unknown_at_preview(unknown, token):
+    news = props(site_id=unknown, scm_host=unknown)
+    assert provider(Kudu(), token).check({}, news).failures == []
+
+
+def test_the_pickled_provider_carries_only_its_deadline(token):
+    p = provider(Kudu(), token, deadline_seconds=120)
+    assert p.__getstate__() == {"deadline_seconds": 120.0}
+    restored = pickle.loads(pickle.dumps(p))
+    assert restored.deadline_seconds == 120.0
+    assert token.encode() not in pickle.dumps(p)
