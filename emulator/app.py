@@ -12,6 +12,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from emulator import inference
 from emulator.state import (
     ACTION_CHAT,
     ACTION_DELETE_SECRET,
@@ -58,7 +59,6 @@ _ARM_SITE_REFS = re.compile(
 _LOGIN = re.compile(
     r"^/(?P<tenant>[^/]+)(?P<op>/v2\.0/\.well-known/openid-configuration|/oauth2/v2\.0/token)$"
 )
-_CHAT = re.compile(r"^/openai/deployments/(?P<deployment>[^/]+)/chat/completions/?$")
 _INVALID_KEY_MESSAGE = (
     "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a "
     "valid key for an active subscription and use a correct regional API endpoint for your "
@@ -196,11 +196,12 @@ class EmulatorApp:
                 return self._arm_site_refs, route, params
             return self._arm_no_route, path, {}
         if host.endswith((".openai.azure.com", ".cognitiveservices.azure.com")):
-            match = _CHAT.match(path)
+            match = inference.INFERENCE.match(path)
             params = {"subdomain": host.split(".")[0]}
             if match:
-                params["deployment"] = match.group("deployment")
-                return self._chat, "/openai/deployments/{deployment}/chat/completions", params
+                operation = match.group("operation")
+                params.update(deployment=match.group("deployment"), operation=operation)
+                return self._chat, f"/openai/deployments/{{deployment}}/{operation}", params
             return self._ai_not_found, path, params
         if host.endswith(".azurewebsites.net"):
             return self._site_unavailable, "site", {"host": host}
@@ -899,10 +900,13 @@ class EmulatorApp:
     def _ai_not_found(self, request: Request, subdomain: str) -> Response:
         return _error(404, "404", "Resource not found")
 
-    def _chat(self, request: Request, subdomain: str, deployment: str) -> Response:
+    def _chat(self, request: Request, subdomain: str, deployment: str, operation: str) -> Response:
         account = self.state.account_by_subdomain(subdomain)
-        if account is None or request.method != "POST" or not request.args.get("api-version"):
+        if account is None or request.method != "POST":
             return _error(404, "404", "Resource not found")
+        refused = inference.version_error(request.args.get("api-version"))
+        if refused is not None:
+            return refused
         api_key = request.headers.get("api-key")
         token = _bearer(request)
         if api_key is not None:
@@ -940,34 +944,12 @@ class EmulatorApp:
             body = _body_json(request)
         except ValueError:
             return _error(400, "BadRequest", "The request body is not valid JSON.")
-        messages = body.get("messages") if isinstance(body, dict) else None
-        if not isinstance(messages, list) or not messages:
-            return _error(400, "BadRequest", "'messages' is a required non-empty array.")
-        reply = f"Emulated reply from {deployment}."
-        prompt_tokens = sum(
-            len(str(m.get("content", "")).split()) for m in messages if isinstance(m, dict)
-        )
-        completion_tokens = len(reply.split())
-        return _json(
-            200,
-            {
-                "id": f"chatcmpl-{uuid.uuid4().hex}",
-                "object": "chat.completion",
-                "created": int(self.state.clock()),
-                "model": account.deployments[deployment],
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": reply},
-                        "finish_reason": "stop",
-                    }
-                ],
-                "usage": {
-                    "prompt_tokens": prompt_tokens,
-                    "completion_tokens": completion_tokens,
-                    "total_tokens": prompt_tokens + completion_tokens,
-                },
-            },
+        return inference.answer(
+            body,
+            operation=operation,
+            deployment=deployment,
+            model=account.deployments[deployment],
+            created=int(self.state.clock()),
         )
 
     # ---- admin (process mode) ------------------------------------------------------------

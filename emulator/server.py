@@ -138,6 +138,32 @@ class _ProxyServer(socketserver.ThreadingTCPServer):
         super().__init__((LOOPBACK, port), _TunnelHandler)
 
 
+@contextlib.contextmanager
+def _private_key_file(pem: bytes, fallback_dir: Path) -> Iterator[str]:
+    """A path the TLS context loads the server's private key from, gone after the block.
+
+    On Linux the key lives in an anonymous memory file (memfd) opened through /proc/self/fd: it
+    is never on disk, so a killed emulator (SIGKILL included) leaves no private key behind.
+    Elsewhere, a 0600 file removed right after loading.
+    """
+    if hasattr(os, "memfd_create") and Path("/proc/self/fd").is_dir():
+        fd = os.memfd_create("emulator-server-key", os.MFD_CLOEXEC)
+        try:
+            os.write(fd, pem)
+            yield f"/proc/self/fd/{fd}"
+        finally:
+            os.close(fd)
+        return
+    path = fallback_dir / "emulator-server.key"
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(descriptor, pem)
+        os.close(descriptor)
+        yield str(path)
+    finally:
+        path.unlink(missing_ok=True)
+
+
 @dataclass
 class EmulatorServer:
     """The TLS server and the proxy, running in threads of this process.
@@ -165,15 +191,12 @@ class EmulatorServer:
             self._tempdir = tempfile.TemporaryDirectory(prefix="emulator-ca-")
             self.cert_dir = Path(self._tempdir.name)
         self.cert_dir.mkdir(parents=True, exist_ok=True)
-        ca = trustme.CA()
+        ca = trustme.CA()  # the CA's private key stays in this process's memory
         leaf = ca.issue_cert(*SERVED_HOSTS)
         self.ca_path = self.cert_dir / "emulator-ca.pem"
         ca.cert_pem.write_to_path(str(self.ca_path))
         chain_path = self.cert_dir / "emulator-server.pem"
-        key_path = self.cert_dir / "emulator-server.key"
-        leaf.private_key_pem.write_to_path(str(key_path))
         chain_path.write_bytes(b"".join(blob.bytes() for blob in leaf.cert_chain_pems))
-        key_path.chmod(0o600)
 
         app = EmulatorApp(self.state, admin_token=self.admin_token)
         server = wsgi.Server(
@@ -185,7 +208,8 @@ class EmulatorServer:
             shutdown_timeout=2,
         )
         server.keep_alive_conn_limit = KEEP_ALIVE_CONNECTIONS
-        server.ssl_adapter = BuiltinSSLAdapter(str(chain_path), str(key_path))
+        with _private_key_file(leaf.private_key_pem.bytes(), self.cert_dir) as key_path:
+            server.ssl_adapter = BuiltinSSLAdapter(str(chain_path), key_path)
         server.prepare()
         self._server = server
         self.port = server.bind_addr[1]
