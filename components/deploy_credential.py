@@ -123,13 +123,18 @@ def build(
     choice: CredentialChoice,
     environ: Mapping[str, str],
     open_url: UrlOpener = urllib.request.urlopen,
+    **options: Any,
 ) -> Any:
-    """The azure-identity credential for a choice (``open_url`` reaches GitHub's OIDC endpoint)."""
+    """The azure-identity credential for a choice (``open_url`` reaches GitHub's OIDC endpoint;
+    ``options`` go to the credential, e.g. ``transport``)."""
     if choice.kind == GITHUB_OIDC:
         from azure.identity import ClientAssertionCredential
 
         return ClientAssertionCredential(
-            choice.tenant_id, choice.client_id, lambda: github_oidc_assertion(environ, open_url)
+            choice.tenant_id,
+            choice.client_id,
+            lambda: github_oidc_assertion(environ, open_url),
+            **options,
         )
     if choice.kind == WORKLOAD_IDENTITY:
         from azure.identity import WorkloadIdentityCredential
@@ -138,7 +143,8 @@ def build(
             tenant_id=choice.tenant_id,
             client_id=choice.client_id,
             token_file_path=choice.token_file,
+            **options,
         )
     from azure.identity import DefaultAzureCredential
 
-    return DefaultAzureCredential()
+    return DefaultAzureCredential(**options)

@@ -59,6 +59,7 @@ _ARM_SITE_REFS = re.compile(
 _LOGIN = re.compile(
     r"^/(?P<tenant>[^/]+)(?P<op>/v2\.0/\.well-known/openid-configuration|/oauth2/v2\.0/token)$"
 )
+_JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 _INVALID_KEY_MESSAGE = (
     "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a "
     "valid key for an active subscription and use a correct regional API endpoint for your "
@@ -337,15 +338,26 @@ class EmulatorApp:
                 f"AADSTS70003: grant_type {form.get('grant_type')!r} is not supported here.",
             )
         client_id = form.get("client_id", "")
-        if client_id not in self.state.client_secrets:
+        if form.get("client_assertion_type") == _JWT_BEARER:
+            identity, problem = self.state.federated_principal(
+                client_id, form.get("client_assertion", "")
+            )
+            if identity is None:
+                return failure(401, "invalid_client", problem)
+        elif client_id not in self.state.client_secrets:
             return failure(
                 400,
                 "unauthorized_client",
                 f"AADSTS700016: Application with identifier '{client_id}' was not found.",
             )
-        identity = self.state.client_credentials_principal(client_id, form.get("client_secret", ""))
-        if identity is None:
-            return failure(401, "invalid_client", "AADSTS7000215: Invalid client secret provided.")
+        else:
+            identity = self.state.client_credentials_principal(
+                client_id, form.get("client_secret", "")
+            )
+            if identity is None:
+                return failure(
+                    401, "invalid_client", "AADSTS7000215: Invalid client secret provided."
+                )
         scopes = form.get("scope", "").split()
         resources = [s.removesuffix("/.default") for s in scopes if s.endswith("/.default")]
         if len(resources) != 1:

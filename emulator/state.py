@@ -177,6 +177,28 @@ class SecretVersion:
     updated: int
 
 
+FEDERATION_AUDIENCE = "api://AzureADTokenExchange"
+
+
+@dataclass
+class FederatedCredential:
+    """An app registration's federated identity credential: whose tokens it trusts."""
+
+    issuer: str
+    subject: str
+    audience: str = FEDERATION_AUDIENCE
+
+
+@dataclass
+class ExternalToken:
+    """A token an outside identity provider (GitHub Actions' OIDC) issued, as Entra checks it."""
+
+    issuer: str
+    subject: str
+    audience: str
+    expires: float
+
+
 @dataclass
 class DeletedSecret:
     """A soft-deleted secret: every version, and when it was deleted (Unix seconds).
@@ -438,6 +460,8 @@ class AzureState:
         self.identities: dict[str, Identity] = {}
         # client_id -> client secret of service principals (Entra client-credential sign-in).
         self.client_secrets: dict[str, str] = {}
+        self.federated: dict[str, FederatedCredential] = {}
+        self.external_tokens: dict[str, ExternalToken] = {}
         self.grants: list[Grant] = []
         self.tokens: dict[str, TokenInfo] = {}
         self.faults: list[Fault] = []
@@ -476,6 +500,48 @@ class AzureState:
         with self.lock:
             self.client_secrets[identity.client_id] = secret
         return identity, secret
+
+    def add_federated_principal(self, name: str, credential: FederatedCredential) -> Identity:
+        """Create an app registration that signs in with another provider's token (workload
+        identity federation, as for GitHub Actions' OIDC), for ``ClientAssertionCredential``."""
+        identity = self.add_identity(name)
+        with self.lock:
+            self.federated[identity.client_id] = credential
+        return identity
+
+    def issue_external_token(
+        self, issuer: str, subject: str, audience: str = FEDERATION_AUDIENCE, lifetime: float = 300
+    ) -> str:
+        """A token from an outside identity provider, valid ``lifetime`` seconds on the state
+        clock (GitHub's OIDC tokens last 5-10 minutes). Opaque, like every emulator token."""
+        token = secrets.token_urlsafe(32)
+        with self.lock:
+            self.external_tokens[token] = ExternalToken(
+                issuer, subject, audience, self.clock() + lifetime
+            )
+        return token
+
+    def federated_principal(self, client_id: str, assertion: str) -> tuple[Identity | None, str]:
+        """The app a federated assertion signs in as, or None and Entra's reason."""
+        with self.lock:
+            credential = self.federated.get(client_id)
+            token = self.external_tokens.get(assertion)
+            if credential is None:
+                return (
+                    None,
+                    f"AADSTS700016: Application with identifier '{client_id}' was not found.",
+                )
+            if token is None:
+                return None, "AADSTS50027: JWT token is invalid or malformed."
+            if token.expires <= self.clock():
+                return None, "AADSTS700024: Client assertion is not within its valid time range."
+            for field_name in ("issuer", "subject", "audience"):
+                if getattr(token, field_name) != getattr(credential, field_name):
+                    return None, (
+                        "AADSTS70021: No matching federated identity record found for presented "
+                        f"assertion {field_name} '{getattr(token, field_name)}'."
+                    )
+            return next(i for i in self.identities.values() if i.client_id == client_id), ""
 
     def client_credentials_principal(self, client_id: str, secret: str) -> Identity | None:
         """The service principal a client id and secret sign in as, or None."""

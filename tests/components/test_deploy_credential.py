@@ -12,6 +12,7 @@ import io
 import json
 import urllib.error
 import urllib.parse
+import urllib.request
 from typing import Any
 
 import azure.identity
@@ -23,8 +24,10 @@ from azure.identity import (
     WorkloadIdentityCredential,
 )
 
+import emulator
 from components import deploy_credential
 from components.deploy_credential import CredentialChoice, CredentialError
+from emulator.state import FederatedCredential
 
 TENANT = "0c1e2d3f-4a5b-4c4e-9a55-5f1c2a2e7a43"
 CLIENT = "7a435f1c-2a2e-4c4e-9a55-0c1e2d3f4a5b"
@@ -178,3 +181,62 @@ def test_a_failed_assertion_is_one_authentication_error_that_shows_no_token(
     assert "rt" not in str(raised.value).split()
     # The provider reports an authentication error as a missing credential, in one line.
     assert isinstance(raised.value, ClientAuthenticationError)
+
+
+# --- Through Entra: why a fresh assertion per token matters ------------------------------------
+
+GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
+SUBJECT = "repo:contoso/secure-azure-ai:environment:dev"
+
+
+class EmulatedGithubOidc:
+    """GitHub's OIDC endpoint issuing tokens Entra trusts through a federated credential; each
+    lasts five minutes on the emulator's clock, as GitHub's do (5-10 minutes)."""
+
+    def __init__(self, state: emulator.AzureState) -> None:
+        self.state = state
+        self.issued = 0
+
+    def __call__(self, request: Any, timeout: float) -> Any:
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(request.full_url).query)
+        self.issued += 1
+        token = self.state.issue_external_token(
+            GITHUB_ISSUER, SUBJECT, query["audience"][0], lifetime=300
+        )
+        return io.BytesIO(json.dumps({"value": token}).encode())
+
+
+def test_the_github_credential_outlives_the_jobs_first_oidc_token() -> None:
+    """The CI failure this avoids (Azure/azure-cli#28708, Azure/login#372): a sign-in made from
+    one GitHub OIDC token cannot get a token for a new audience once that token expired
+    (AADSTS700024). The provider's credential asks GitHub again and gets one."""
+    clock = emulator.ManualClock(start=1_800_000_000.0)
+    state = emulator.AzureState(clock=clock)
+    deployer = state.add_federated_principal(
+        "deployer", FederatedCredential(GITHUB_ISSUER, SUBJECT)
+    )
+    environ = {
+        **GITHUB,
+        "AZURE_CLIENT_ID": deployer.client_id,
+        "AZURE_TENANT_ID": state.tenant_id,
+    }
+    github = EmulatedGithubOidc(state)
+    transport = emulator.transport(state)
+    credential = deploy_credential.build(
+        deploy_credential.choose(environ), environ, github, transport=transport
+    )
+    # What azure/login leaves behind: a sign-in bound to the job's first OIDC token.
+    first = deploy_credential.github_oidc_assertion(environ, github)
+    session = ClientAssertionCredential(
+        state.tenant_id, deployer.client_id, lambda: first, transport=transport
+    )
+    assert credential.get_token("https://management.azure.com/.default").token
+    assert session.get_token("https://management.azure.com/.default").token
+
+    clock.advance(10 * 60)  # the vault, the account and their role assignments took a while
+
+    with pytest.raises(ClientAuthenticationError, match="AADSTS700024"):
+        session.get_token("https://vault.azure.net/.default")
+    vault_token = credential.get_token("https://vault.azure.net/.default").token
+    assert state.token_info(vault_token).principal_id == deployer.principal_id
+    assert github.issued == 3  # the session's one, then one per token the credential needed

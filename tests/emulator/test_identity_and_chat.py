@@ -8,6 +8,7 @@ from azure.identity import ClientSecretCredential, CredentialUnavailableError
 from azure.keyvault.secrets import SecretClient
 
 import emulator
+from emulator.state import FederatedCredential
 
 pytestmark = pytest.mark.usefixtures("site_env")
 
@@ -196,3 +197,41 @@ def test_token_endpoint_refuses_other_tenants_grants_and_scopes(world: emulator.
         principal.principal_id,
         "https://vault.azure.net",
     )
+
+
+def test_a_federated_assertion_signs_in_only_while_valid_and_only_for_its_record(
+    world: emulator.World, clock: emulator.ManualClock
+) -> None:
+    # Workload identity federation as Entra checks it: the outside token must be one the trusted
+    # issuer gave, for the record's subject and audience, and not expired.
+    issuer, subject = "https://token.actions.githubusercontent.com", "repo:o/r:environment:dev"
+    app = world.state.add_federated_principal("gh-deploy", FederatedCredential(issuer, subject))
+    http = emulator.session(world.state)
+    url = f"https://login.microsoftonline.com/{world.state.tenant_id}/oauth2/v2.0/token"
+
+    def sign_in(assertion: str, client_id: str = app.client_id) -> tuple[int, str]:
+        response = http.post(
+            url,
+            data={
+                "client_id": client_id,
+                "client_assertion": assertion,
+                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                "grant_type": "client_credentials",
+                "scope": "https://vault.azure.net/.default",
+            },
+        )
+        body = response.json()
+        if response.status_code == 200:
+            return 200, world.state.token_info(body["access_token"]).principal_id
+        return response.status_code, body["error_description"].split(":")[0]
+
+    token = world.state.issue_external_token(issuer, subject, lifetime=300)
+    assert sign_in(token) == (200, app.principal_id)
+    assert sign_in(token, client_id="unknown") == (401, "AADSTS700016")
+    assert sign_in("made-up") == (401, "AADSTS50027")
+    other = world.state.issue_external_token(issuer, "repo:o/r:ref:refs/heads/x")
+    assert sign_in(other) == (401, "AADSTS70021")
+    elsewhere = world.state.issue_external_token(issuer, subject, audience="api://other")
+    assert sign_in(elsewhere) == (401, "AADSTS70021")
+    clock.advance(301)
+    assert sign_in(token) == (401, "AADSTS700024")
