@@ -40,6 +40,14 @@ WEB_APP_TYPE = "azure-native:web:WebApp"
 APP_SETTINGS_TYPE = "azure-native:web:WebAppApplicationSettings"
 AI_ACCOUNT_TYPE = "azure-native:cognitiveservices:Account"
 DYNAMIC_TYPE = "pulumi-python:dynamic:Resource"
+VNET_TYPE = "azure-native:network:VirtualNetwork"
+SUBNET_TYPE = "azure-native:network:Subnet"
+ENDPOINT_TYPE = "azure-native:network:PrivateEndpoint"
+ZONE_GROUP_TYPE = "azure-native:network:PrivateDnsZoneGroup"
+ZONE_TYPE = "azure-native:privatedns:PrivateZone"
+ZONE_LINK_TYPE = "azure-native:privatedns:VirtualNetworkLink"
+# An extractor's answer for a property that is not shown at all (absent and irrelevant).
+OMIT: Any = object()
 
 Extractor = Callable[[dict[str, Any]], Any]
 
@@ -120,6 +128,45 @@ def _resource_names(dotted: str) -> Extractor:
     return names
 
 
+def _when_set(extract: Extractor) -> Extractor:
+    """The property only where the program sets it (network settings of a public stack)."""
+
+    def get(inputs: dict[str, Any]) -> Any:
+        value = extract(inputs)
+        return OMIT if value is None else value
+
+    return get
+
+
+def _each(dotted: str, key: str) -> Extractor:
+    """``key`` of every object in the list at ``dotted`` (delegations, connections, zones)."""
+    get = _path(dotted)
+
+    def values(inputs: dict[str, Any]) -> Any:
+        items = get(inputs)
+        if not isinstance(items, list):
+            return items
+        return [item.get(key) if isinstance(item, dict) else item for item in items]
+
+    return values
+
+
+def _resource_names_of(dotted: str, key: str) -> Extractor:
+    """The resource names at the end of the ARM IDs at ``key`` of each object in a list."""
+    get = _each(dotted, key)
+
+    def names(inputs: dict[str, Any]) -> Any:
+        value = get(inputs)
+        if not isinstance(value, list):
+            return value
+        return [
+            v.rstrip("/").rsplit("/", 1)[-1] if isinstance(v, str) and v != UNKNOWN else v
+            for v in value
+        ]
+
+    return names
+
+
 def _scope(inputs: dict[str, Any]) -> Any:
     scope = inputs.get("scope")
     return short_scope(scope) if isinstance(scope, str) and scope != UNKNOWN else scope
@@ -158,6 +205,9 @@ SECURITY_PROPERTIES: dict[str, tuple[tuple[str, Extractor], ...]] = {
         ("remoteDebuggingEnabled", _path("siteConfig.remoteDebuggingEnabled")),
         ("identity", _path("identity.type")),
         ("keyVaultReferenceIdentity", _path("keyVaultReferenceIdentity")),
+        ("virtualNetworkSubnetId", _when_set(_path("virtualNetworkSubnetId"))),
+        ("outboundVnetRouting", _when_set(_path("outboundVnetRouting"))),
+        ("publicNetworkAccess", _when_set(_path("publicNetworkAccess"))),
     ),
     APP_SETTINGS_TYPE: (
         ("keyVaultReferences", _setting_names(reference=True)),
@@ -195,6 +245,32 @@ SECURITY_PROPERTIES: dict[str, tuple[tuple[str, Extractor], ...]] = {
     "azure-native:monitor:DiagnosticSetting": (("logs", _enabled_log_categories),),
     "azure-native:insights:DiagnosticSetting": (("logs", _enabled_log_categories),),
     "azure-native:operationalinsights:Workspace": (("retentionInDays", _path("retentionInDays")),),
+    VNET_TYPE: (
+        ("name", _path("virtualNetworkName")),
+        ("addressSpace", _path("addressSpace.addressPrefixes")),
+    ),
+    SUBNET_TYPE: (
+        ("name", _path("subnetName")),
+        ("virtualNetwork", _path("virtualNetworkName")),
+        ("addressPrefix", _path("addressPrefix")),
+        ("delegations", _each("delegations", "serviceName")),
+    ),
+    ENDPOINT_TYPE: (
+        ("name", _path("privateEndpointName")),
+        ("groupIds", _each("privateLinkServiceConnections", "groupIds")),
+        ("service", _resource_names_of("privateLinkServiceConnections", "privateLinkServiceId")),
+        ("subnet", _path("subnet.id")),
+    ),
+    ZONE_GROUP_TYPE: (
+        ("privateEndpoint", _path("privateEndpointName")),
+        ("zones", _each("privateDnsZoneConfigs", "name")),
+    ),
+    ZONE_TYPE: (("zone", _path("privateZoneName")), ("location", _path("location"))),
+    ZONE_LINK_TYPE: (
+        ("zone", _path("privateZoneName")),
+        ("registrationEnabled", _path("registrationEnabled")),
+        ("virtualNetwork", _path("virtualNetwork.id")),
+    ),
 }
 
 
@@ -275,7 +351,8 @@ def report(plan: Plan, violations: list[Violation]) -> dict[str, Any]:
     resources = []
     for r in _sorted_resources(plan.resources):
         shown_properties = SECURITY_PROPERTIES.get(r.type, ())
-        properties = {label: shown(extract(r.inputs)) for label, extract in shown_properties}
+        values = {label: extract(r.inputs) for label, extract in shown_properties}
+        properties = {label: shown(v) for label, v in values.items() if v is not OMIT}
         depends = sorted(set(r.dependencies) - {r.parent})
         resources.append(
             {
@@ -408,9 +485,118 @@ def _flow(plan: Plan, grants: list[dict[str, Any]]) -> dict[str, Any]:
         e["to"] in account_ids and e["label"] == role_name(COGNITIVE_SERVICES_OPENAI_USER)
         for e in edges
     )
+    _network_flow(plan, nodes, node, edge)
     modes = {(True, False): "keyVault", (False, True): "keyless", (True, True): "mixed"}
     mode = modes.get((has_secret, has_keyless), "none")
     return {"mode": mode, "nodes": list(nodes.values()), "edges": edges}
+
+
+def _network_flow(
+    plan: Plan,
+    nodes: dict[str, dict[str, str]],
+    node: Callable[[str, str, str], str],
+    edge: Callable[[str, str, str], None],
+) -> None:
+    """The private network in the flow: VNet, the apps' way out, endpoints, their zones."""
+    subnets = {r.urn: r for r in plan.of_type(SUBNET_TYPE)}
+    endpoints = _sorted_resources(plan.of_type(ENDPOINT_TYPE))
+    if not subnets and not endpoints:
+        return
+    by_urn = plan.by_urn()
+    vnets = {r.urn: r for r in plan.of_type(VNET_TYPE)}
+    spaces = {str(r.inputs.get("virtualNetworkName")): r for r in vnets.values()}
+
+    def vnet(name: Any) -> str:
+        created = spaces.get(str(name))
+        prefixes = _path("addressSpace.addressPrefixes")(created.inputs) if created else None
+        space = as_text(prefixes) if prefixes else "existing"
+        return node(f"vnet:{name}", "network", f"VNet {name} ({space})")
+
+    def named_by(
+        resource: PlannedResource, prop: str, types: Iterable[str]
+    ) -> PlannedResource | None:
+        wanted = set(types)
+        for urn in resource.property_dependencies.get(prop, ()):
+            if urn in by_urn and by_urn[urn].type in wanted:
+                return by_urn[urn]
+        return None
+
+    for site in _sorted_resources(plan.of_type(WEB_APP_TYPE)):
+        subnet = named_by(site, "virtualNetworkSubnetId", [SUBNET_TYPE])
+        if subnet is not None:
+            app = node(site.urn, "app", f"{site.type.rsplit(':', 1)[-1]} {site.name}")
+            into = vnet(subnet.inputs.get("virtualNetworkName"))
+            edge(app, into, f"all outbound via subnet {subnet.inputs.get('subnetName')}")
+    groups = plan.of_type(ZONE_GROUP_TYPE)
+    for e in endpoints:
+        kinds = _each("privateLinkServiceConnections", "groupIds")(e.inputs) or []
+        sub_resources = ", ".join(g for each in kinds if isinstance(each, list) for g in each)
+        point = node(e.urn, "endpoint", f"private endpoint {e.inputs.get('privateEndpointName')}")
+        subnet = named_by(e, "subnet", [SUBNET_TYPE])
+        if subnet is not None:
+            edge(
+                vnet(subnet.inputs.get("virtualNetworkName")),
+                point,
+                f"in subnet {subnet.inputs.get('subnetName')}",
+            )
+        target = named_by(
+            e, "privateLinkServiceConnections", [AI_ACCOUNT_TYPE, VAULT_TYPE, WEB_APP_TYPE]
+        )
+        if target is not None:
+            kind = {AI_ACCOUNT_TYPE: "aiAccount", VAULT_TYPE: "vault", WEB_APP_TYPE: "app"}[
+                target.type
+            ]
+            label = {
+                AI_ACCOUNT_TYPE: f"AI account {target.name}",
+                VAULT_TYPE: f"Key Vault {target.name}",
+                WEB_APP_TYPE: f"{target.type.rsplit(':', 1)[-1]} {target.name}",
+            }[target.type]
+            edge(point, node(target.urn, kind, label), f"private link ({sub_resources})")
+        for group in (g for g in groups if e.urn in g.dependencies):
+            for zone in _zone_names(group, by_urn):
+                edge(point, node(f"zone:{zone}", "zone", f"DNS zone {zone}"), "A record in")
+    for link in _sorted_resources(plan.of_type(ZONE_LINK_TYPE)):
+        zone = link.inputs.get("privateZoneName")
+        to = named_by(link, "virtualNetwork", [VNET_TYPE])
+        name = (
+            to.inputs.get("virtualNetworkName")
+            if to
+            else _last_segment(_path("virtualNetwork.id")(link.inputs))
+        )
+        if zone and name:
+            edge(node(f"zone:{zone}", "zone", f"DNS zone {zone}"), vnet(name), "linked to")
+    # The secret a vault's endpoint guards: secret -> vault, named by the vault in its scope.
+    vault_nodes = {
+        by_urn[n["id"]].inputs.get("vaultName"): n["id"]
+        for n in nodes.values()
+        if n["kind"] == "vault"
+    }
+    for n in list(nodes.values()):
+        found = re.search(r" in vault (\S+)$", n["label"]) if n["kind"] == "secret" else None
+        if found and found[1] in vault_nodes:
+            edge(n["id"], vault_nodes[found[1]], "kept in")
+
+
+def _last_segment(value: Any) -> str | None:
+    return (
+        value.rstrip("/").rsplit("/", 1)[-1]
+        if isinstance(value, str) and value != UNKNOWN
+        else None
+    )
+
+
+def _zone_names(group: PlannedResource, by_urn: dict[str, PlannedResource]) -> list[str]:
+    """The zones a zone group writes into: given by ID, or created in the program."""
+    zones = []
+    for urn in group.property_dependencies.get("privateDnsZoneConfigs", ()):
+        zone = by_urn.get(urn)
+        if zone is not None and zone.type == ZONE_TYPE and zone.inputs.get("privateZoneName"):
+            zones.append(str(zone.inputs["privateZoneName"]))
+    for config in _path("privateDnsZoneConfigs")(group.inputs) or []:
+        name = _last_segment(config.get("privateDnsZoneId")) if isinstance(config, dict) else None
+        if name and name not in zones:
+            zones.append(name)
+    return sorted(zones)
 
 
 def _secret_label(scope: str) -> str:
@@ -521,6 +707,10 @@ def _fence(lines: list[str]) -> str:
 
 
 _MERMAID_SHAPES = {
+    "network": ('[["', '"]]'),
+    "endpoint": ('(("', '"))'),
+    "zone": ('[\\"', '"\\]'),
+    "vault": ('[/"', '"/]'),
     "app": ('["', '"]'),
     "identity": ('(["', '"])'),
     "secret": ('[("', '")]'),

@@ -615,10 +615,20 @@ def test_a_backtick_run_in_a_value_cannot_close_the_tree_fence() -> None:
 
 # A structural reading of the subset of Mermaid flowchart syntax the renderer writes.
 _NODE = re.compile(
-    r'^(?P<id>n\d+)(?P<shape>\["|\(\["|\[\("|\{\{")(?P<label>[^"]*)(?P<end>"\]|"\]\)|"\)\]|"\}\})$'
+    r'^(?P<id>n\d+)(?P<shape>\["|\(\["|\[\("|\{\{"|\[\["|\(\("|\[/"|\[\\")(?P<label>[^"]*)'
+    r'(?P<end>"\]|"\]\)|"\)\]|"\}\}|"\]\]|"\)\)|"/\]|"\\\])$'
 )
 _EDGE = re.compile(r'^(?P<src>n\d+) -->\|"(?P<label>[^"]*)"\| (?P<dst>n\d+)$')
-_PAIRS = {'["': '"]', '(["': '"])', '[("': '")]', '{{"': '"}}'}
+_PAIRS = {
+    '["': '"]',
+    '(["': '"])',
+    '[("': '")]',
+    '{{"': '"}}',
+    '[["': '"]]',
+    '(("': '"))',
+    '[/"': '"/]',
+    '[\\"': '"\\]',
+}
 
 
 def assert_mermaid_parses(block: str) -> None:
