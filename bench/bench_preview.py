@@ -14,11 +14,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.stacks import ROOT, write_stack_file
+from bench.stacks import ROOT, shipped_stack, write_stack_file
+from preflight.harness import load_stack_config
 
 RUNS = 3
 SIZES = (1, 10, 50, 100)
 GOALS = {1: 3.0, 100: 10.0}  # seconds: dev stack under 3 s, 100 apps under 10 s
+# The stacks that ship: public network mode (dev) and private network mode (prod).
+SHIPPED = ("dev", "prod")
 
 
 def _one_run(config: Path) -> tuple[float, float]:
@@ -43,10 +46,13 @@ def _one_run(config: Path) -> tuple[float, float]:
     return elapsed, usage.ru_maxrss / 1024
 
 
-def measure(apps: int, directory: Path) -> tuple[float, float]:
-    config = write_stack_file(apps, directory)
+def _median(config: Path) -> tuple[float, float]:
     runs = [_one_run(config) for _ in range(RUNS)]
     return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
+
+
+def measure(apps: int, directory: Path) -> tuple[float, float]:
+    return _median(write_stack_file(apps, directory))
 
 
 def main() -> None:
@@ -67,3 +73,8 @@ def main() -> None:
         f"{(results[large][1] - results[small][1]) / (large - small):.2f} MiB per app; "
         f"{large}-app / {small}-app wall ratio {results[large][0] / results[small][0]:.1f}x"
     )
+    print(f"   {'stack':>5} {'wall s':>8} {'peak MiB':>9}  network")
+    for stack in SHIPPED:
+        wall, rss = _median(shipped_stack(stack))
+        mode = load_stack_config(shipped_stack(stack)).get("secure-azure-ai:networkMode", "public")
+        print(f"   {stack:>5} {wall:>8.2f} {rss:>9.0f}  {mode}")

@@ -19,6 +19,11 @@ def scaled_config(apps: int) -> dict[str, str]:
     return config
 
 
+def shipped_stack(stack: str) -> Path:
+    """A stack file that ships with the project (``Pulumi.<stack>.yaml``)."""
+    return ROOT / f"Pulumi.{stack}.yaml"
+
+
 def hundred_app_config() -> dict[str, str]:
     """The 100-app stack the preview and policy benchmarks use."""
     return scaled_config(100)
