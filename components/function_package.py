@@ -278,51 +278,68 @@ class FunctionCodeDeploymentProvider(pulumi.dynamic.ResourceProvider):
         log.info("deployed package %s to %s (deployment %s)", digest[:12], host, deployment_id)
         return {**{k: props[k] for k in _INPUTS}, "deployment_id": deployment_id}
 
-    def _wait_for_deployment(self, host: str, deployment_id: str) -> None:
-        url = f"https://{host}/api/deployments/{deployment_id}"
+    def _poll(
+        self,
+        url: str,
+        done: Callable[[Any], bool],
+        failure: Callable[[int], str],
+        late: Callable[[], str],
+    ) -> None:
+        """GET `url` until `done(answer json)`; 202 and 404 mean not yet, any other non-200
+        status stops with `failure(status)`, the deadline with `late()`."""
         deadline = self._clock() + self.deadline_seconds
         while True:
             answer = self._http().get(url, headers=self._bearer(), timeout=60)
             if answer.status_code == 200:
-                status = answer.json().get("status")
-                if status == STATUS_SUCCEEDED:
+                if done(answer.json()):
                     return
-                if status == STATUS_FAILED:
-                    raise DeploymentError(
-                        f"OneDeploy to {host}: deployment {deployment_id} failed; its log is at "
-                        f"{url}/log"
-                    )
             elif answer.status_code not in (202, 404):
-                raise DeploymentError(f"deployment status at {host}: HTTP {answer.status_code}")
+                raise DeploymentError(failure(answer.status_code))
             if self._clock() > deadline:
-                raise DeploymentError(
-                    f"OneDeploy to {host}: deployment {deployment_id} unfinished after "
-                    f"{self.deadline_seconds:.0f} s"
-                )
+                raise DeploymentError(late())
             self._sleep(POLL_SECONDS)
 
-    def _wait_for_functions(self, site_id: str, names: Sequence[str]) -> None:
-        url = f"{ARM}{site_id}/functions?api-version={WEB_API_VERSION}"
-        deadline = self._clock() + self.deadline_seconds
-        missing = set(names)
-        while True:
-            answer = self._http().get(url, headers=self._bearer(), timeout=60)
-            if answer.status_code == 200:
-                listed = {
-                    str(item.get("name", "")).rsplit("/", 1)[-1]
-                    for item in answer.json().get("value", [])
-                }
-                missing = set(names) - listed
-                if not missing:
-                    return
-            elif answer.status_code not in (202, 404):
-                raise DeploymentError(f"functions of {site_id}: HTTP {answer.status_code}")
-            if self._clock() > deadline:
+    def _wait_for_deployment(self, host: str, deployment_id: str) -> None:
+        url = f"https://{host}/api/deployments/{deployment_id}"
+
+        def done(body: Any) -> bool:
+            if body.get("status") == STATUS_FAILED:
                 raise DeploymentError(
-                    f"functions {sorted(missing)} not indexed on {site_id} after "
-                    f"{self.deadline_seconds:.0f} s; see the app's logs in Application Insights"
+                    f"OneDeploy to {host}: deployment {deployment_id} failed; its log is at "
+                    f"{url}/log"
                 )
-            self._sleep(POLL_SECONDS)
+            return body.get("status") == STATUS_SUCCEEDED
+
+        self._poll(
+            url,
+            done,
+            lambda status: f"deployment status at {host}: HTTP {status}",
+            lambda: (
+                f"OneDeploy to {host}: deployment {deployment_id} unfinished after "
+                f"{self.deadline_seconds:.0f} s"
+            ),
+        )
+
+    def _wait_for_functions(self, site_id: str, names: Sequence[str]) -> None:
+        missing = set(names)
+
+        def done(body: Any) -> bool:
+            listed = {
+                str(item.get("name", "")).rsplit("/", 1)[-1] for item in body.get("value", [])
+            }
+            missing.clear()
+            missing.update(set(names) - listed)
+            return not missing
+
+        self._poll(
+            f"{ARM}{site_id}/functions?api-version={WEB_API_VERSION}",
+            done,
+            lambda status: f"functions of {site_id}: HTTP {status}",
+            lambda: (
+                f"functions {sorted(missing)} not indexed on {site_id} after "
+                f"{self.deadline_seconds:.0f} s; see the app's logs in Application Insights"
+            ),
+        )
 
     # -- the dynamic provider interface -----------------------------------------------------
 

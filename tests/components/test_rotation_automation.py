@@ -15,22 +15,16 @@ with Azure-shaped IDs and outputs. Order facts checked here and where Azure defi
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from catalog import hosted, roles
 from components.config import ConfigError, load
 from components.function_package import build_package, package_files, package_sha256
-from preflight.harness import PREVIEW_SUBSCRIPTION, load_stack_config, run_program
+from preflight.harness import PREVIEW_SUBSCRIPTION, run_program
 from preflight.model import Plan, PlannedResource
+from tests.components.test_stack import ACCOUNT_ID, DEV_CONFIG, RG, ROOT, SECRET_ID, VAULT_ID
 
-ROOT = Path(__file__).resolve().parents[2]
-DEV_CONFIG = load_stack_config(ROOT / "Pulumi.dev.yaml")
-RG = f"/subscriptions/{PREVIEW_SUBSCRIPTION}/resourceGroups/sai-dev-rg"
-VAULT_ID = f"{RG}/providers/Microsoft.KeyVault/vaults/sai-dev-kv-5bc604"
-SECRET_ID = f"{VAULT_ID}/secrets/ai-api-key"
-ACCOUNT_ID = f"{RG}/providers/Microsoft.CognitiveServices/accounts/sai-dev-ai-5bc604"
 APP = "sai-dev-rot-5bc604"
 APP_ID = f"{RG}/providers/Microsoft.Web/sites/{APP}"
 STORAGE = "saidevrot5bc604"

@@ -23,6 +23,7 @@ from components.function_package import (
     package_files,
     package_sha256,
 )
+from tests.policies.test_pack_layout import _closure
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUIREMENTS = ROOT / "functions" / "requirements.txt"
@@ -41,21 +42,6 @@ def _requirements(text: str) -> dict[str, str]:
             name, version = line.split("==")
             pins[re.sub(r"[-_.]+", "-", name).lower()] = version
     return pins
-
-
-def _closure(names: list[str]) -> set[str]:
-    """Every distribution the names pull in, as installed here, by normalised name."""
-    seen: set[str] = set()
-    todo = list(names)
-    while todo:
-        name = re.sub(r"[-_.]+", "-", todo.pop()).lower()
-        if name in seen:
-            continue
-        seen.add(name)
-        for requirement in importlib.metadata.requires(name) or ():
-            if "extra ==" not in requirement:
-                todo.append(re.split(r"[<>=!~;\[ (]", requirement, maxsplit=1)[0])
-    return seen
 
 
 def _azure_distribution(module: str) -> str:
