@@ -120,6 +120,7 @@ _PLACEHOLDER_MARK = re.compile(
 # Shapes, tried only on tokens holding one of "<%${": `<your-key>`, `%VAR%`, `$VAR`, `{name}`.
 _PLACEHOLDER_SHAPE = re.compile(
     r"<[^<>]*>|%[A-Za-z_]\w*%|^\$[A-Za-z_]\w*$|^\{[^{}]*\}$|\{[A-Za-z_][\w.]*(?:\[[^\]]*\])?\}"
+    r"|%\([A-Za-z_]\w*\)[sdr]"
 )
 _SHAPE_CHARS = frozenset("<%${")
 _NOT_A_VALUE = frozenset({"true", "false", "null", "none", "yes", "no", "on", "off", "undefined"})
@@ -128,17 +129,21 @@ _DIGEST_SYNTAX = re.compile(r"(?:sha(?:1|224|256|384|512)|md5)[:-]", re.IGNORECA
 _PUBLIC_KEY_SYNTAX = re.compile(r"(?:ssh-(?:rsa|dss|ed25519)|ecdsa-sha2-\w+|sk-ssh-\S+)\s*$")
 _HOSTNAME = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)+\.?(?::\d+)?")
 _NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)*[a-zA-Z%]{0,3}")
-# sha256 of public constants that look like keys: Pulumi's secret signature key and value, and
-# its asset and archive signatures (pulumi/runtime/rpc.py).
+# sha256 of public constants that look like keys: Pulumi's secret signature key and its asset,
+# archive, secret, resource and output-value signatures (pulumi/runtime/rpc.py), and the storage
+# emulator's published development account key (Azurite; azure-storage-blob's _shared/parser.py).
 _PUBLIC_CONSTANTS_SHA256 = frozenset(
     {
         "42a8af5aab5958b8fa98a667ae9e2a8ed7a25f20d0ca99ad2357688c4d471e98",
         "5e56393271db3db7608d079d31ccf8640e0ed44cba3d1c1967bbca1871735a8d",
         "295bb567703963a57ad4456d83e9602e434a7686ae2a4c19174fc43f9889cc31",
         "e7e8f06ed950ca4dbc2c86d083058e078be4a9283f8180cd76bc7a295004cc89",
+        "7647425ba1addc8fa946135e3dc1ee7dccb09b10fa6fca7e5a1a28b0d1c9fbae",
+        "9d9da52943d617a97ebb0e93c1874850295eeeaa2185ece2f9ecd099086f2869",
+        "0011cc25eb4320717494d2703e8cba85743e71b500283c21c8b88147992f9059",
     }
 )
-_PUBLIC_CONSTANT_PREFIXES = frozenset({"4dab", "1b47", "c440", "0def"})
+_PUBLIC_CONSTANT_PREFIXES = frozenset({"4dab", "1b47", "c440", "0def", "5cf8", "d0e6", "Eby8"})
 
 
 def is_placeholder(token: str) -> bool:
@@ -162,7 +167,7 @@ def _is_public_constant(token: str) -> bool:
 
 
 _PATH = re.compile(r"(?:~|\.{1,2})?(?:/[\w.@-]+)+/?")
-_DOTTED_NAME = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
+_DOTTED_NAME = re.compile(r"~?[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
 
 
 def _is_path(token: str) -> bool:
@@ -175,9 +180,10 @@ def _is_path(token: str) -> bool:
 def _is_dotted_name(token: str) -> bool:
     """A reference in code ("settings.DB_PASSWORD", "hosted.MANAGED_IDENTITY"): word-like names
     joined by dots, none of them random."""
-    return _DOTTED_NAME.fullmatch(token) is not None and not any(
-        _random_enough(part, password=False) for part in token.split(".")
-    )
+    if _DOTTED_NAME.fullmatch(token) is None:
+        return False
+    parts = token.split(".")
+    return len(parts) >= 3 or not any(_random_enough(part, password=False) for part in parts)
 
 
 def _is_sequence(token: str) -> bool:
@@ -212,7 +218,8 @@ def _entropy(token: str) -> float:
 
 _DIGIT = re.compile(r"\d")
 _SEPARATORS = re.compile(r"[-_./:]+")
-_WORD_LIKE = re.compile(r"(?:[A-Z]?[a-z]+)+|[A-Z]+|[0-9]+")
+_WORD_LIKE = re.compile(r"(?:[A-Z]?[a-z]+)+[0-9]*|[A-Z]+[0-9]*|[0-9]+")
+_CAMEL_WORDS = re.compile(r"[a-z]*(?:[A-Z][a-z]+[0-9]*){2,}")
 _CAPITAL = re.compile(r"[A-Z]")
 _PASSWORD_SYMBOLS = frozenset("!@#$%^&*+=?~|<>()[]{},;'\"\\")
 
@@ -237,6 +244,8 @@ def _random_enough(token: str, *, password: bool) -> bool:
     parts = [part for part in _SEPARATORS.split(token) if part]
     if len(parts) >= 3 and all(_WORD_LIKE.fullmatch(part) for part in parts):
         return False  # words and numbers joined ("RoleAssignment::app-reader-0-assignment")
+    if len(parts) == 1 and _CAMEL_WORDS.fullmatch(token):
+        return False  # an identifier in camel or Pascal case ("CustomerProvidedKeySha256")
     if not digit:
         # camelCase and Title-Case words ("Ocp-Apim-Subscription-Key") have few capitals.
         capitals = len(_CAPITAL.findall(token)) / n
@@ -287,6 +296,14 @@ _PEM_END = re.compile(r"-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
 _PEM_BODY = re.compile(r"[A-Za-z0-9+/=\s\\:,-]*?(?=-----|\Z|[^A-Za-z0-9+/=\s\\:,-])")
 
 
+def _check_pem(text: str, m: re.Match[str], name: str | None) -> tuple[str, str] | None:
+    after = text[m.end() : m.end() + 8].lstrip()
+    before = text[max(0, m.start() - 3) : m.start()]
+    if after.startswith(("...", "…")) or before.endswith(("...", "…")):
+        return None  # "...-----BEGIN PRIVATE KEY-----... in PEM format": a description
+    return "", ""
+
+
 def _pem_span(text: str, m: re.Match[str]) -> int:
     end = _PEM_END.search(text, m.end())
     return end.end() if end else _PEM_BODY.match(text, m.end()).end()  # type: ignore[union-attr]
@@ -305,6 +322,8 @@ def _check_not_placeholder(text: str, m: re.Match[str], name: str | None) -> tup
 
 def _check_storage_key(text: str, m: re.Match[str], name: str | None) -> tuple[str, str] | None:
     # An SRI value (sha512-<base64>) never gets here: '-' before the key fails the pattern.
+    if _is_public_constant(m.group("s")):
+        return None
     label = _label_before(text, m.start("s"))
     if label is not None and is_digest_name(label):
         return None
@@ -359,6 +378,8 @@ def _check_connection_pair(text: str, m: re.Match[str], name: str | None) -> tup
     kind, reason = _CONN_KIND[m.group("label").lower()]
     if is_placeholder(value) or (value.startswith("$") and value[1:2].isalpha()):
         return None
+    if _is_public_constant(value):
+        return None  # the storage emulator's development key
     if kind == "connection-string-password":
         return (kind, reason) if len(value) >= 4 else None
     if len(value) < 8 or not _random_enough(value, password=True):
@@ -370,6 +391,8 @@ def _check_url_password(text: str, m: re.Match[str], name: str | None) -> tuple[
     value = m.group("s")
     if is_placeholder(value) or value.startswith("$") or len(value) < 3:
         return None
+    if value.lower() in _PASSWORD_WORDS:
+        return None  # "https://username:password@host": documentation
     return "connection-string-password", "URL with a password in its user info"
 
 
@@ -487,6 +510,7 @@ _RULES: tuple[_Rule, ...] = (
         "format: PEM private key block",
         re.compile(r"(?P<s>-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----)"),
         ("PRIVATE KEY",),
+        _check_pem,
     ),
     _Rule(
         "azure-ai-key",
@@ -755,6 +779,8 @@ def find_secrets(value: str, *, setting_name: str | None = None) -> list[Finding
     for label, start, end in labelled:
         if not is_credential_name(label) or _overlaps(spans, start, end):
             continue
+        if value.startswith("(", end):
+            continue  # a call in code ("key = decode_base64(key)"), not a value
         reason = _generic(value[start:end], label)
         if reason is not None:
             add("generic-secret", start, end, reason)

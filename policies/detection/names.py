@@ -84,6 +84,11 @@ _NOT_A_CREDENTIAL = frozenset(
         "field",
         "label",
         "slot",
+        "settings",
+        "setting",
+        "config",
+        "options",
+        "profile",
         "instrumentationkey",
         "keyvault",
     }

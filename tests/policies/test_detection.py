@@ -338,6 +338,50 @@ def test_reports_nothing_for_a_command_line_without_a_written_credential(templat
     assert find_secrets(_fill(template)) == []
 
 
+# Shapes seen as false alarms when scanning installed SDKs (azure-*, msal, urllib3, werkzeug,
+# pulumi), rewritten here: code, docs and public constants, not credentials.
+CODE_NEGATIVES = [
+    ("a call under a credential label", "self._sync_credential = SyncVSCodeCredential(**kwargs)"),
+    ("a call returning a key", "key = decode_base64_to_bytes(key)"),
+    (
+        "a Sphinx type",
+        ":vartype credentials: ~azure.mgmt.cognitiveservices.models.ConnectionOAuth2",
+    ),
+    ("settings, not a credential", "site_auth_settings_v2: _models.SiteAuthSettingsV2,"),
+    ("a Pascal-case field name", '{"key": "CustomerProvidedKeySha256", "type": "str"}'),
+    ("a constant's name", "WSS_SAML_TOKEN_PROFILE_V1_1: GRANT_TYPE_SAML1_1,"),
+    ("a PEM header in prose", '"private_key": "...-----BEGIN PRIVATE KEY-----... in PEM format",'),
+    ("a URL in documentation", '# "https://username:password@host.com:80/path?query#fragment"'),
+    ("a printf template", 'SECRET = "%(secret)s";'),
+    ("Pulumi resource signature", '_special_resource_sig = "5cf8f73096256a8f31e491e813e4eb8e"'),
+    ("Pulumi output signature", '_special_output_value_sig = "d0e6a833031e9bbcd3f4e8bde6ca49a4"'),
+]
+
+
+@pytest.mark.parametrize(
+    "value", [n[1] for n in CODE_NEGATIVES], ids=[n[0] for n in CODE_NEGATIVES]
+)
+def test_reports_nothing_for_code_docs_and_public_constants(value) -> None:
+    assert find_secrets(value) == []
+
+
+def test_the_storage_emulators_published_key_is_not_a_leak() -> None:
+    parser = pytest.importorskip("azure.storage.blob._shared.parser")
+    value = f"AccountKey={parser.DEVSTORE_ACCOUNT_KEY};BlobEndpoint=http://127.0.0.1:10000/"
+    assert find_secrets(value) == []
+    assert find_secrets(parser.DEVSTORE_ACCOUNT_KEY) == []
+
+
+def test_the_same_shapes_with_a_real_value_are_still_found() -> None:
+    password, token = c.password(RNG), secrets.token_urlsafe(30)
+    assert _one(f'SECRET = "{password}";')[1] == password
+    assert _one(f"key = {token}")[1] == token
+    assert _one(f"https://deploy:{password.replace('#', 'x')}@host.example.net/")[0] == (
+        "connection-string-password"
+    )
+    assert _one(f"-----BEGIN PRIVATE KEY-----\\n{c.storage_key(RNG)}")[0] == "private-key"
+
+
 def test_a_32_hex_resource_name_in_an_azure_path_is_a_key() -> None:
     """A key typed into a resource group or secret name ends up in every ARM ID built from it."""
     key = secrets.token_hex(16)
