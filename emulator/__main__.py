@@ -61,6 +61,14 @@ def _port(value: str) -> int:
     return int(value)
 
 
+def _github_subject(value: str) -> str:
+    if not re.fullmatch(r"repo:[\w.-]+/[\w.-]+:\S+", value):
+        raise argparse.ArgumentTypeError(
+            f"GitHub OIDC subject {value!r} must look like repo:<owner>/<repo>:<context>"
+        )
+    return value
+
+
 def _seconds(value: str) -> float:
     try:
         seconds = float(value)
@@ -108,6 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-rbac", action="store_true", help="let any valid token do anything (no grants)"
     )
     parser.add_argument(
+        "--github-oidc",
+        metavar="SUBJECT",
+        type=_github_subject,
+        help="add a GitHub Actions job (id-token: write) and the app it deploys as",
+    )
+    parser.add_argument(
         "--format",
         choices=("shell", "json"),
         default="shell",
@@ -130,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         rotator=args.rotator,
         accept_delay=args.accept_delay,
         keyless=args.keyless,
+        github_subject=args.github_oidc,
     )
     server = EmulatorServer(
         state, port=args.port, proxy_port=args.proxy_port, cert_dir=args.cert_dir, world=world

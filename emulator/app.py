@@ -6,7 +6,6 @@ import json
 import re
 import secrets
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -56,10 +55,16 @@ _ARM_SITE_REFS = re.compile(
     r"sites/(?P<name>[^/]+)/config/configreferences/appsettings(?:/(?P<key>[^/]+))?/?$",
     re.IGNORECASE,
 )
+_ARM_SITE_INSTANCES = re.compile(
+    r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/Microsoft\.Web/"
+    r"sites/(?P<name>[^/]+)/instances/?$",
+    re.IGNORECASE,
+)
 _LOGIN = re.compile(
     r"^/(?P<tenant>[^/]+)(?P<op>/v2\.0/\.well-known/openid-configuration|/oauth2/v2\.0/token)$"
 )
 _JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+GITHUB_OIDC_HOST = "pipelines.actions.githubusercontent.com"
 _INVALID_KEY_MESSAGE = (
     "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a "
     "valid key for an active subscription and use a correct regional API endpoint for your "
@@ -123,16 +128,20 @@ class EmulatorApp:
         if decision.status is not None:
             response = self._fault_response(host, decision.status, decision.retry_after)
             return response(environ, start_response)
-        site_app = self._mounted_site(host)
+        site_app = self._mounted_site(host, request.cookies.get("ARRAffinity"))
         if site_app is not None:
             return site_app(environ, start_response)
         return handler(request, **params)(environ, start_response)
 
-    def _mounted_site(self, host: str) -> Callable[..., Any] | None:
+    def _mounted_site(self, host: str, affinity: str | None) -> Callable[..., Any] | None:
         if not host.endswith(".azurewebsites.net"):
             return None
-        site = self.state.sites.get(host.split(".")[0])
-        return site.wsgi_app if site is not None else None
+        with self.state.lock:
+            site = self.state.sites.get(host.split(".")[0])
+            if site is None:
+                return None
+            instance = site.pick_instance(affinity)
+            return site.instance_apps.get(instance, site.wsgi_app)
 
     # ---- routing -------------------------------------------------------------------------
 
@@ -189,6 +198,10 @@ class EmulatorApp:
                 route = {"": "account", "/listkeys": "listKeys", "/regeneratekey": "regenerateKey"}
                 params = {k: match.group(k) for k in ("sub", "rg", "name")}
                 return self._arm_account, f"accounts/{route[op]}", dict(params, op=route[op])
+            match = _ARM_SITE_INSTANCES.match(path)
+            if match:
+                params = {k: match.group(k) for k in ("sub", "rg", "name")}
+                return self._arm_site_instances, "sites/instances", params
             match = _ARM_SITE_REFS.match(path)
             if match:
                 params = {k: match.group(k) or "" for k in ("sub", "rg", "name", "key")}
@@ -206,6 +219,8 @@ class EmulatorApp:
             return self._ai_not_found, path, params
         if host.endswith(".azurewebsites.net"):
             return self._site_unavailable, "site", {"host": host}
+        if host == GITHUB_OIDC_HOST:
+            return self._github_oidc, "idtoken", {}
         return self._unknown_host, path, {"host": host}
 
     def _fault_response(self, host: str, status: int, retry_after: float | None) -> Response:
@@ -221,6 +236,19 @@ class EmulatorApp:
             )
             message = f"Injected fault: HTTP {status}."
         return _error(status, code, message, headers=headers)
+
+    def _github_oidc(self, request: Request) -> Response:
+        # GitHub's ID token endpoint (ACTIONS_ID_TOKEN_REQUEST_URL): a bearer runtime token in,
+        # {"value": <OIDC token>} out, for the audience asked.
+        header = request.headers.get("Authorization", "")
+        scheme, _, runtime_token = header.partition(" ")
+        audience = request.args.get("audience") or "https://github.com"
+        token = None
+        if scheme.lower() == "bearer" and request.method == "GET":
+            token = self.state.github_oidc_token(runtime_token.strip(), audience)
+        if token is None:
+            return _json(401, {"message": "Unauthorized: the job has no id-token permission."})
+        return _json(200, {"count": len(token), "value": token})
 
     def _unknown_host(self, request: Request, host: str) -> Response:
         return _error(404, "HostNotFound", f"The emulator serves no host named '{host}'.")
@@ -837,6 +865,38 @@ class EmulatorApp:
                 "publicNetworkAccess": "Enabled",
             },
         }
+
+    def _arm_site_instances(self, request: Request, sub: str, rg: str, name: str) -> Response:
+        """GET {siteId}/instances (azure-mgmt-web web_apps.list_instance_identifiers)."""
+        if request.method != "GET":
+            return _error(
+                405,
+                "MethodNotAllowed",
+                f"The requested resource does not support http method '{request.method}'.",
+            )
+        resource_id = (
+            f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Web/sites/{name}"
+        )
+        failure = self._arm_gate(
+            request, sub, rg, "Microsoft.Web/sites/instances/read", resource_id
+        )
+        if failure:
+            return failure
+        site = self.state.sites.get(name)
+        if site is None or site.resource_group.lower() != rg.lower():
+            return self._arm_not_found("Microsoft.Web/sites", name, rg)
+        with self.state.lock:
+            instances = list(site.instances)
+        items = [
+            {
+                "id": f"{site.id}/instances/{instance}",
+                "name": instance,
+                "type": "Microsoft.Web/sites/instances",
+                "properties": {"state": "READY", "statusUrl": None},
+            }
+            for instance in instances
+        ]
+        return _json(200, {"value": items, "nextLink": None})
 
     def _arm_site_refs(self, request: Request, sub: str, rg: str, name: str, key: str) -> Response:
         refresh = request.method == "POST" and key.lower() == "refresh"

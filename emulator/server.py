@@ -30,7 +30,7 @@ import trustme
 from cheroot import wsgi
 from cheroot.ssl.builtin import BuiltinSSLAdapter
 
-from emulator.app import EmulatorApp
+from emulator.app import GITHUB_OIDC_HOST, EmulatorApp
 from emulator.state import AzureState
 from emulator.world import World
 
@@ -43,6 +43,7 @@ SERVED_HOSTS = (
     "*.openai.azure.com",
     "*.cognitiveservices.azure.com",
     "*.azurewebsites.net",
+    GITHUB_OIDC_HOST,
     "localhost",
     LOOPBACK,
 )
@@ -290,6 +291,18 @@ class EmulatorServer:
                     "EMULATOR_SITE": self.world.site.name,
                     "EMULATOR_SITE_ID": self.world.site.id,
                     "EMULATOR_ROTATOR_CLIENT_ID": self.world.rotator.client_id,
+                }
+            )
+        if self.world is not None and self.world.deployer and self.world.github_job_token:
+            # What GitHub sets in a job with id-token: write, and the identity it deploys as.
+            env.update(
+                {
+                    "ACTIONS_ID_TOKEN_REQUEST_URL": (
+                        f"https://{GITHUB_OIDC_HOST}/emulator/idtoken?api-version=2.0"
+                    ),
+                    "ACTIONS_ID_TOKEN_REQUEST_TOKEN": self.world.github_job_token,
+                    "EMULATOR_DEPLOYER_CLIENT_ID": self.world.deployer.client_id,
+                    "EMULATOR_TENANT_ID": self.state.tenant_id,
                 }
             )
         return env

@@ -178,6 +178,8 @@ class SecretVersion:
 
 
 FEDERATION_AUDIENCE = "api://AzureADTokenExchange"
+GITHUB_OIDC_ISSUER = "https://token.actions.githubusercontent.com"
+GITHUB_OIDC_LIFETIME = 300.0  # GitHub's OIDC tokens last 5-10 minutes
 
 
 @dataclass
@@ -282,6 +284,20 @@ class Site:
     refreshed_at: float | None = None
     refresh_count: int = 0
     wsgi_app: Callable[..., Any] | None = None
+    # The instances App Service runs the site on (IDs as ARM lists them under .../instances),
+    # each optionally with its own WSGI app; without one, an instance serves `wsgi_app`.
+    instances: list[str] = field(default_factory=lambda: [secrets.token_hex(32)])
+    instance_apps: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    next_instance: int = 0
+
+    def pick_instance(self, affinity: str | None) -> str:
+        """The instance a request goes to: the one its ARRAffinity cookie names, else the next
+        one in turn (App Service's front end; an unknown cookie is ignored)."""
+        if affinity in self.instances:
+            return affinity
+        chosen = self.instances[self.next_instance % len(self.instances)]
+        self.next_instance += 1
+        return chosen
 
     @property
     def id(self) -> str:
@@ -462,6 +478,7 @@ class AzureState:
         self.client_secrets: dict[str, str] = {}
         self.federated: dict[str, FederatedCredential] = {}
         self.external_tokens: dict[str, ExternalToken] = {}
+        self.github_jobs: dict[str, str] = {}
         self.grants: list[Grant] = []
         self.tokens: dict[str, TokenInfo] = {}
         self.faults: list[Fault] = []
@@ -520,6 +537,24 @@ class AzureState:
                 issuer, subject, audience, self.clock() + lifetime
             )
         return token
+
+    def add_github_job(self, subject: str) -> str:
+        """A GitHub Actions job with ``id-token: write``: its ACTIONS_ID_TOKEN_REQUEST_TOKEN,
+        which gets OIDC tokens for ``subject`` (e.g. ``repo:<owner>/<repo>:environment:dev``)."""
+        runtime_token = secrets.token_urlsafe(32)
+        with self.lock:
+            self.github_jobs[runtime_token] = subject
+        return runtime_token
+
+    def github_oidc_token(self, runtime_token: str, audience: str) -> str | None:
+        """A new OIDC token of the job the runtime token belongs to, or None."""
+        with self.lock:
+            subject = self.github_jobs.get(runtime_token)
+        if subject is None:
+            return None
+        return self.issue_external_token(
+            GITHUB_OIDC_ISSUER, subject, audience, lifetime=GITHUB_OIDC_LIFETIME
+        )
 
     def federated_principal(self, client_id: str, assertion: str) -> tuple[Identity | None, str]:
         """The app a federated assertion signs in as, or None and Entra's reason."""
@@ -932,10 +967,34 @@ class AzureState:
                 env["IDENTITY_HEADER"] = target.identity_header
             return env
 
-    def mount(self, site: str, wsgi_app: Callable[..., Any] | None) -> None:
-        """Serve ``https://{site}.azurewebsites.net`` with ``wsgi_app`` (None unmounts)."""
+    def mount(
+        self, site: str, wsgi_app: Callable[..., Any] | None, *, instance: str | None = None
+    ) -> None:
+        """Serve ``https://{site}.azurewebsites.net`` with ``wsgi_app`` (None unmounts), on
+        every instance, or on one instance when ``instance`` is given."""
         with self.lock:
-            self.site(site).wsgi_app = wsgi_app
+            target = self.site(site)
+            if instance is None:
+                target.wsgi_app = wsgi_app
+            elif instance not in target.instances:
+                raise EmulatorError(f"site {site!r} has no instance {instance!r}")
+            elif wsgi_app is None:
+                target.instance_apps.pop(instance, None)
+            else:
+                target.instance_apps[instance] = wsgi_app
+
+    def scale_out(self, site: str, count: int) -> list[str]:
+        """Run the site on ``count`` instances (new IDs for added ones); returns the IDs."""
+        if not 1 <= count <= 30:
+            raise EmulatorError(f"instance count {count!r} must be 1-30")
+        with self.lock:
+            target = self.site(site)
+            while len(target.instances) < count:
+                target.instances.append(secrets.token_hex(32))
+            del target.instances[count:]
+            for gone in set(target.instance_apps) - set(target.instances):
+                del target.instance_apps[gone]
+            return list(target.instances)
 
     def _reference_identity(self, site: Site) -> Identity | None:
         if site.key_vault_reference_identity is not None:

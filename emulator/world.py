@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from emulator.state import (
+    ACTION_LIST_KEYS,
     ACTION_READ_SITE_CONFIG,
     ACTION_WRITE_SITE_CONFIG,
+    GITHUB_OIDC_ISSUER,
     ROTATOR_ACTIONS,
     Account,
     AzureState,
+    FederatedCredential,
     Identity,
     SecretVersion,
     Site,
@@ -37,6 +40,8 @@ class World:
     site: Site
     rotator: Identity
     deployment: str
+    deployer: Identity | None = None
+    github_job_token: str | None = None
 
     @property
     def vault_url(self) -> str:
@@ -63,6 +68,7 @@ def seed_world(
     accept_delay: float = 0.0,
     keyless: bool = False,
     secret_tags: dict[str, str] | None = None,
+    github_subject: str | None = None,
 ) -> World:
     """Create the project's topology with least-privilege grants, as the Pulumi program would.
 
@@ -74,6 +80,11 @@ def seed_world(
       identity holding "Key Vault Secrets User" on that one secret;
     - a user-assigned identity ``rotator`` with read/listKeys/regenerateKey on the account,
       "Key Vault Secrets Officer" on the secret and config read/write on the site.
+
+    ``github_subject`` adds a GitHub Actions job with ``id-token: write`` whose OIDC tokens have
+    that subject, and the app registration it deploys as (federated credential for that subject,
+    "Key Vault Secrets Officer" on the vault and ``listKeys`` on the account, as the stack grants
+    its deployer).
 
     ``keyless=True`` disables local auth on the account, grants the site identity "Cognitive
     Services OpenAI User" on it and leaves AZURE_AI_API_KEY out of the settings.
@@ -111,6 +122,14 @@ def seed_world(
     state.grant(
         rotator_identity, web.id, actions=(ACTION_READ_SITE_CONFIG, ACTION_WRITE_SITE_CONFIG)
     )
+    deployer, job_token = None, None
+    if github_subject is not None:
+        deployer = state.add_federated_principal(
+            "id-github-deploy", FederatedCredential(GITHUB_OIDC_ISSUER, github_subject)
+        )
+        state.grant(deployer, kv.id, "Key Vault Secrets Officer")
+        state.grant(deployer, acct.id, actions=(ACTION_LIST_KEYS,))
+        job_token = state.add_github_job(github_subject)
     return World(
         state=state,
         account=acct,
@@ -120,4 +139,6 @@ def seed_world(
         site=web,
         rotator=rotator_identity,
         deployment=deployment,
+        deployer=deployer,
+        github_job_token=job_token,
     )

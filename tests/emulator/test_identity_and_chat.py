@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from azure.core.exceptions import ClientAuthenticationError
-from azure.identity import ClientSecretCredential, CredentialUnavailableError
+from azure.identity import (
+    ClientAssertionCredential,
+    ClientSecretCredential,
+    CredentialUnavailableError,
+)
 from azure.keyvault.secrets import SecretClient
 
 import emulator
@@ -235,3 +241,32 @@ def test_a_federated_assertion_signs_in_only_while_valid_and_only_for_its_record
     assert sign_in(elsewhere) == (401, "AADSTS70021")
     clock.advance(301)
     assert sign_in(token) == (401, "AADSTS700024")
+
+
+def test_a_github_job_gets_fresh_oidc_tokens_its_deploy_app_signs_in_with() -> None:
+    # GitHub's ID token endpoint (ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN) and the federated app the
+    # job deploys as: each request answers a new token, accepted by Entra for that app.
+    state = emulator.AzureState()
+    world = emulator.seed_world(state, github_subject="repo:o/r:environment:dev")
+    assert world.deployer is not None and world.github_job_token is not None
+    http = emulator.session(state)
+    url = "https://pipelines.actions.githubusercontent.com/x/idtoken?api-version=2.0"
+
+    def fetch(runtime_token: str) -> Any:
+        return http.get(
+            url,
+            params={"audience": "api://AzureADTokenExchange"},
+            headers={"Authorization": f"bearer {runtime_token}"},
+        )
+
+    first, second = (fetch(world.github_job_token).json()["value"] for _ in range(2))
+    assert first != second
+    assert fetch("not-the-runtime-token").status_code == 401
+    credential = ClientAssertionCredential(
+        state.tenant_id,
+        world.deployer.client_id,
+        lambda: first,
+        transport=emulator.transport(state),
+    )
+    token = credential.get_token("https://vault.azure.net/.default").token
+    assert state.token_info(token).principal_id == world.deployer.principal_id

@@ -161,6 +161,11 @@ def test_python_m_emulator_serves_a_seeded_world(monkeypatch: pytest.MonkeyPatch
             ["--format", "xml"],
             "argument --format: invalid choice: 'xml' (choose from 'shell', 'json')",
         ),
+        (
+            ["--github-oidc", "main"],
+            "argument --github-oidc: GitHub OIDC subject 'main' must look like "
+            "repo:<owner>/<repo>:<context>",
+        ),
     ],
 )
 def test_bad_flags_get_one_line_errors(

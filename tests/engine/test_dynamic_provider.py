@@ -12,8 +12,10 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -73,13 +75,15 @@ class Cloud:
     def tls(self) -> dict[str, Any]:
         return {"connection_verify": self.proc.ca_path, "proxies": self.proc.proxies}
 
-    def azure_requests(self) -> int:
-        """Requests the emulator answered for Azure hosts (sign-in, ARM, Key Vault) so far."""
+    def azure_requests(self, route: str | None = None) -> int:
+        """Requests the emulator answered so far (sign-in, ARM, Key Vault...), or to one route."""
         admin = requests.Session()
         admin.trust_env = False
         admin.verify = self.proc.ca_path
         counters = admin.get(f"{self.proc.admin_url}/counters", headers=self.proc.admin_headers)
-        return sum(c["count"] for c in counters.json()["counters"])
+        return sum(
+            c["count"] for c in counters.json()["counters"] if route is None or c["route"] == route
+        )
 
     def secrets(self) -> SecretClient:
         return SecretClient(self.vault_url, self.credential, **self.tls())
@@ -101,6 +105,24 @@ class Host:
     service: EngineService
     started: dict[str, Any]
     cloud: Cloud
+    cli_env: dict[str, str]
+
+
+GITHUB_SUBJECT = "repo:contoso/secure-azure-ai:environment:dev"
+GITHUB_JOB = ("ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+MANAGED_IDENTITY = ("IDENTITY_ENDPOINT", "IDENTITY_HEADER")
+
+
+@contextmanager
+def provider_host(cloud: Cloud, env: dict[str, str], stderr: Path) -> Iterator[Host]:
+    """One ``python -m pulumi.dynamic`` process with this environment, started and configured."""
+    with (
+        engine_service() as (service, address),
+        running_provider(env, address, stderr) as process,
+        grpc.insecure_channel(f"127.0.0.1:{process.port}") as channel,
+    ):
+        engine = Engine(proto.ResourceProviderStub(channel))
+        yield Host(engine, process, service, engine.start(), cloud, env)
 
 
 @pytest.fixture(scope="module")
@@ -108,12 +130,11 @@ def dynamic_provider_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     started = time.monotonic()
     # Every identity can do anything: this tier proves the wiring (TLS, proxy, managed identity,
     # the Key Vault challenge); the role rules are tests/components/test_api_key_secret.py's.
-    with emulator.run_process(["--no-rbac"]) as proc:
+    with emulator.run_process(["--no-rbac", "--github-oidc", GITHUB_SUBJECT]) as proc:
         served = {k: v for k, v in proc.env.items() if not k.startswith("EMULATOR_")}
-        identity = {k: served[k] for k in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER")}
         # The test's own client (an operator looking at the vault) reads the managed identity
         # endpoint at each token request, so it stays set while the module runs.
-        with mock.patch.dict(os.environ, identity):
+        with mock.patch.dict(os.environ, {k: served[k] for k in MANAGED_IDENTITY}):
             observer = ManagedIdentityCredential(
                 connection_verify=proc.ca_path, proxies=proc.proxies
             )
@@ -121,21 +142,32 @@ def dynamic_provider_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
             # variables, so DefaultAzureCredential), with the emulator's network and identity.
             cli_env = {
                 k: v
-                for k, v in os.environ.items()
+                for k, v in {**os.environ, **served}.items()
                 if not k.startswith(("AZURE_", "ACTIONS_", "PULUMI_", "ARM_")) and k != "PYTHONPATH"
             }
             stderr = tmp_path_factory.mktemp("dynamic") / "provider.stderr"
-            with (
-                engine_service() as (service, address),
-                running_provider({**cli_env, **served}, address, stderr) as process,
-                grpc.insecure_channel(f"127.0.0.1:{process.port}") as channel,
-            ):
-                engine = Engine(proto.ResourceProviderStub(channel))
-                host = Host(engine, process, service, engine.start(), Cloud(proc, observer))
+            with provider_host(Cloud(proc, observer), cli_env, stderr) as host:
                 ready = time.monotonic() - started
                 print(f"\nengine tier: provider and emulator ready in {ready:.2f} s")
                 yield host
     print(f"\nengine tier (dynamic provider): {time.monotonic() - started:.2f} s in all")
+
+
+@pytest.fixture(scope="module")
+def github_provider_host(
+    dynamic_provider_host: Host, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Host]:
+    """The provider as the deploy workflow's ``pulumi up`` step runs it: GitHub's OIDC request
+    variables (id-token: write), the step's AZURE_CLIENT_ID/AZURE_TENANT_ID, no managed identity
+    and no Azure CLI session to fall back on."""
+    cloud = dynamic_provider_host.cloud
+    env = {k: v for k, v in dynamic_provider_host.cli_env.items() if k not in MANAGED_IDENTITY}
+    env.update({k: cloud.env[k] for k in GITHUB_JOB})
+    env["AZURE_CLIENT_ID"] = cloud.env["EMULATOR_DEPLOYER_CLIENT_ID"]
+    env["AZURE_TENANT_ID"] = cloud.env["EMULATOR_TENANT_ID"]
+    stderr = tmp_path_factory.mktemp("github") / "provider.stderr"
+    with provider_host(cloud, env, stderr) as host:
+        yield host
 
 
 def program(
@@ -465,4 +497,22 @@ def test_a_failed_write_reaches_the_engine_as_one_line_without_the_key(
         "components.api_key_secret.AccountKeySecretError: Key Vault "
         f"{missing} (set secret lost-key) failed: HTTP 404 (VaultNotFound)"
     )
+    assert_no_key(host)
+
+
+def test_in_github_actions_the_provider_signs_in_with_a_fresh_oidc_assertion_per_token(
+    github_provider_host: Host,
+) -> None:
+    """The deploy workflow's environment: the provider asks GitHub's OIDC endpoint for a new
+    assertion for each Entra token it needs (ARM, then Key Vault) and signs in as the deploy
+    identity's federated credential; no managed identity is asked."""
+    host = github_provider_host
+    cloud = host.cloud
+    assertions, identity = cloud.azure_requests("idtoken"), cloud.azure_requests("/MSI/token")
+
+    up(host, "github-key", secret_name="github-key")
+
+    assert cloud.azure_requests("idtoken") - assertions == 2
+    assert cloud.azure_requests("/MSI/token") == identity
+    assert cloud.secrets().get_secret("github-key").value == cloud.account_keys()[0]
     assert_no_key(host)
