@@ -259,20 +259,21 @@ def preview_outputs(type_token: str, inputs: Mapping[str, Any]) -> dict[str, Any
 
 @functools.cache
 def _name_input(type_token: str) -> str | None:
-    """The input that names an Azure resource: the optional ``<type>Name`` (or ``resourceName``,
-    ``name``) of its Args class, the one azure-native autonames when it is left out."""
+    """The input that names an Azure resource, the one azure-native autonames when it is left
+    out: ``<type>Name`` for the type's name or a suffix of it (``accountName`` for a
+    StorageAccount, ``containerName`` for a BlobContainer), else ``resourceName`` or ``name``."""
     cls = resource_class(type_token)
-    args_class = (
-        getattr(sys.modules.get(cls.__module__), cls.__name__ + "Args", None) if cls else None
-    )
-    if args_class is None:
+    init = getattr(cls, "_internal_init", None)
+    if init is None:
         return None
-    parameters = inspect.signature(args_class.__init__).parameters
-    optional = {n for n, p in parameters.items() if p.default is None}
-    words = [w.lower() for w in re.findall(r"[A-Z][a-z0-9]*", cls.__name__)]
+    parameters = set(inspect.signature(init).parameters) - {"resource_name", "opts"}
+    # _internal_init takes the logical name as `resource_name`; an input of that name is
+    # `resource_name_` there (Python names clash), as in ManagedCluster.
+    parameters |= {"resource_name"} if "resource_name_" in parameters else set()
+    words = [w.lower() for w in re.findall(r"[A-Z]+(?![a-z])|[A-Z][a-z0-9]*", cls.__name__)]
     candidates = ["_".join(words[i:]) + "_name" for i in range(len(words))]
     for candidate in [*candidates, "resource_name", "name"]:
-        if candidate in optional:
+        if candidate in parameters:
             first, *rest = candidate.split("_")
             return first + "".join(part.title() for part in rest)
     return None
@@ -669,10 +670,12 @@ def _azure_outputs(typ: str, resource_id: str, inputs: dict, outputs: dict) -> N
     elif typ == "azure-native:operationalinsights:Workspace":
         outputs["customerId"] = _guid("workspace", resource_id)
     elif typ == "azure-native:storage:StorageAccount":
+        # Every endpoint Azure returns for a StorageV2 account (the routing-preference ones only
+        # come with a routing preference); the static website's zone (z6) is illustrative.
         outputs["primaryEndpoints"] = {
             kind: f"https://{outputs['name']}.{kind}.core.windows.net/"
-            for kind in ("blob", "queue", "table", "file")
-        }
+            for kind in ("blob", "dfs", "queue", "table", "file")
+        } | {"web": f"https://{outputs['name']}.z6.web.core.windows.net/"}
     elif typ == "azure-native:applicationinsights:Component":
         # Microsoft: the instrumentation key and the connection string are not secrets.
         key = _guid("instrumentation", resource_id)
@@ -715,6 +718,7 @@ class RecordingMonitor(mocks.MockMonitor):
     def __init__(self, mock: pulumi.runtime.Mocks) -> None:
         super().__init__(mock)
         self.recorded: list[PlannedResource] = []
+        self.problems: list[str] = []  # registrations the engine would reject
         self.thread_loops: list[asyncio.AbstractEventLoop] = []
 
     def _thread_loop(self) -> None:
@@ -749,8 +753,12 @@ class RecordingMonitor(mocks.MockMonitor):
                     urn=response.urn,
                     type=request.type,
                     name=request.name,
-                    inputs=_engine_view(json_format.MessageToDict(request.object), request.name),
-                    outputs=_engine_view(json_format.MessageToDict(response.object), request.name),
+                    inputs=_engine_view(
+                        json_format.MessageToDict(request.object), request.name, self.problems
+                    ),
+                    outputs=_engine_view(
+                        json_format.MessageToDict(response.object), request.name, self.problems
+                    ),
                     parent=request.parent or None,
                     dependencies=tuple(request.dependencies),
                     property_dependencies={
@@ -775,20 +783,27 @@ def _sentinel_unknowns(value: Any) -> Any:
     return value
 
 
-def _engine_view(value: Any, resource: str) -> Any:
+def _engine_view(value: Any, resource: str, problems: list[str] | None = None) -> Any:
     """A wire-format value as the engine keeps it: whole numbers as ints (protobuf carries every
     number as a double), and each asset and archive with the ``hash`` the engine adds on
-    registration (sdk/go/common/resource/plugin/rpc.go, ComputeAssetHashes)."""
+    registration (sdk/go/common/resource/plugin/rpc.go, ComputeAssetHashes). An asset file that
+    cannot be read is added to ``problems``: the engine rejects that registration."""
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, list):
-        return [_engine_view(v, resource) for v in value]
+        return [_engine_view(v, resource, problems) for v in value]
     if not isinstance(value, dict):
         return value
-    viewed = {k: _engine_view(v, resource) for k, v in value.items()}
+    viewed = {k: _engine_view(v, resource, problems) for k, v in value.items()}
     signature = value.get(SECRET_SIG_KEY)
     if signature in (ASSET_SIG, ARCHIVE_SIG) and "hash" not in viewed:
-        digest = _asset_hash(viewed, resource)
+        try:
+            digest = _asset_hash(viewed, resource)
+        except AssetMissing as error:
+            if problems is None:
+                raise
+            problems.append(str(error))
+            digest = None
         if digest is not None:
             viewed["hash"] = digest
     return viewed
@@ -950,12 +965,14 @@ def run_program(
             evaluate()
         except pulumi.RunError as error:
             raise HarnessError(str(error)) from None
-        except AssetMissing as error:
-            raise ProgramFailed(f"the program failed: {error}", str(error)) from None
         except Exception as error:  # the program's own failure, reported in one line
             raise _program_failure(error, directory) from None
         finally:
             settings.ROOT.set(None)
+    if monitor.problems:
+        raise ProgramFailed(
+            f"the program failed: {monitor.problems[0]}", "\n".join(monitor.problems)
+        )
     return Plan(
         project=project,
         stack=stack,
