@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from policies import detection
+from policies.credential_carriers import can_carry_credential
 from policies.settings import settings_of
 from policies.support import (
     APP_SETTINGS,
@@ -69,8 +70,19 @@ def check(resource: Resource, config: Mapping[str, Any]) -> Outcome:
     """Settings whose name or value says credential hold a Key Vault reference."""
     out = Outcome()
     allowed = config_list(config, ALLOWED_SETTING_NAMES)
-    for setting in settings_of(resource.type, resource.props, out):
-        if setting.name is NOT_KNOWN or setting.value is NOT_KNOWN:
+    read = Outcome()
+    settings = settings_of(resource.type, resource.props, read)
+    unknown_values = {s.path for s in settings if s.value is NOT_KNOWN}
+    for path in read.unknown:
+        if path not in unknown_values:
+            out.cannot_check(path)
+    for setting in settings:
+        if setting.value is NOT_KNOWN:
+            # An endpoint or a name not known yet is no key; a value that could be one is.
+            if setting.name is NOT_KNOWN or can_carry_credential(str(setting.name)):
+                out.cannot_check(setting.path)
+            continue
+        if setting.name is NOT_KNOWN:
             continue
         name, value = str(setting.name), setting.value
         if name in allowed or not isinstance(value, str):

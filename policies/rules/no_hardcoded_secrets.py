@@ -4,7 +4,9 @@ Every string at any depth is checked by the detection engine, including strings 
 The one place a secret may be written is the resource built to hold it (a Key Vault secret's
 ``properties.value``); a dynamic resource's ``__provider`` (its serialized code) is not an input
 a person wrote and is skipped. A value marked secret in the program reaches policies unwrapped, so
-it is checked like any other and still fails when it is not a Key Vault reference.
+it is checked like any other and still fails when it is not a Key Vault reference. A value not
+known yet is "cannot check yet" only where a credential could sit (not under a name, ID,
+location, endpoint or public key: :mod:`policies.credential_carriers`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from policies import detection
+from policies.credential_carriers import can_carry_credential
 from policies.support import (
     DYNAMIC_RESOURCES,
     SECRET,
@@ -37,7 +40,8 @@ def _strings(
 ) -> Iterator[tuple[tuple[str | int, ...], str | None, str]]:
     """(path, setting name, text) of every string, descending into lists, dicts and JSON."""
     if is_unknown(value):
-        out.cannot_check(path)
+        if can_carry_credential(setting):
+            out.cannot_check(path)
     elif isinstance(value, str):
         parsed = _json_container(value)
         if parsed is None:

