@@ -39,7 +39,6 @@ import secrets
 import selectors
 import subprocess
 from collections.abc import Callable, Iterator, Mapping
-from concurrent import futures
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,7 +49,7 @@ import pulumi
 import yaml
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime import mocks, proto
-from pulumi.runtime.proto import engine_pb2_grpc, provider_pb2_grpc
+from pulumi.runtime.proto import provider_pb2_grpc
 
 ROOT = Path(__file__).resolve().parents[2]
 DYNAMIC_TYPE = "pulumi-python:dynamic:Resource"
@@ -215,30 +214,6 @@ def _struct_value(value: Any) -> Any:
 
 
 # --- The plugin process --------------------------------------------------------------------------
-
-
-class EngineService(engine_pb2_grpc.EngineServicer):
-    """The engine's gRPC service, whose address the plugin gets as its argument; records Log."""
-
-    def __init__(self) -> None:
-        self.logs: list[str] = []
-
-    def Log(self, request: Any, context: Any) -> Any:
-        self.logs.append(request.message)
-        return empty_pb2.Empty()
-
-
-@contextmanager
-def engine_service() -> Iterator[tuple[EngineService, str]]:
-    service = EngineService()
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-    engine_pb2_grpc.add_EngineServicer_to_server(service, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    try:
-        yield service, f"127.0.0.1:{port}"
-    finally:
-        server.stop(0)
 
 
 @dataclass

@@ -30,7 +30,6 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
-from concurrent import futures
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,12 +37,13 @@ from typing import Any
 
 import grpc
 import yaml
-from google.protobuf import empty_pb2, json_format, struct_pb2
+from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import proto
-from pulumi.runtime.proto import analyzer_pb2_grpc, engine_pb2_grpc
+from pulumi.runtime.proto import analyzer_pb2_grpc
 
 from preflight.evaluate import _merge
 from preflight.model import Plan, PlannedResource
+from tests.engine.engine_service import FakeEngine, fake_engine  # noqa: F401 (re-exported)
 
 ROOT = Path(__file__).resolve().parents[2]
 PACK_SOURCE = ROOT / "policies"
@@ -96,30 +96,6 @@ def pack_virtualenv(pack: Path, cache: Path) -> Path:
                 timeout=600,
             )
     return venv
-
-
-class FakeEngine(engine_pb2_grpc.EngineServicer):
-    """The engine's gRPC service the CLI passes to the analyzer; records every Log call."""
-
-    def __init__(self) -> None:
-        self.logs: list[Any] = []
-
-    def Log(self, request, context):
-        self.logs.append(request)
-        return empty_pb2.Empty()
-
-
-@contextmanager
-def fake_engine() -> Iterator[tuple[FakeEngine, str]]:
-    engine = FakeEngine()
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-    engine_pb2_grpc.add_EngineServicer_to_server(engine, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    try:
-        yield engine, f"127.0.0.1:{port}"
-    finally:
-        server.stop(0)
 
 
 @dataclass

@@ -34,15 +34,14 @@ from tests.engine.dynamic_host import (
     COMPUTED,
     UNKNOWN_STRING_VALUE,
     Engine,
-    EngineService,
     ProviderError,
     ProviderProcess,
     Secret,
     State,
-    engine_service,
     registration,
     running_provider,
 )
+from tests.engine.engine_service import FakeEngine, fake_engine
 
 PROVIDER = "__provider"
 DAY = timedelta(days=1)
@@ -102,7 +101,7 @@ class Cloud:
 class Host:
     engine: Engine
     process: ProviderProcess
-    service: EngineService
+    service: FakeEngine
     started: dict[str, Any]
     cloud: Cloud
     cli_env: dict[str, str]
@@ -117,7 +116,7 @@ MANAGED_IDENTITY = ("IDENTITY_ENDPOINT", "IDENTITY_HEADER")
 def provider_host(cloud: Cloud, env: dict[str, str], stderr: Path) -> Iterator[Host]:
     """One ``python -m pulumi.dynamic`` process with this environment, started and configured."""
     with (
-        engine_service() as (service, address),
+        fake_engine() as (service, address),
         running_provider(env, address, stderr) as process,
         grpc.insecure_channel(f"127.0.0.1:{process.port}") as channel,
     ):
@@ -227,7 +226,13 @@ def up(host: Host, name: str, **settings: Any) -> State:
 
 def assert_no_key(host: Host) -> None:
     """No answer, error, log line or stderr output of the provider holds either account key."""
-    seen = "\n".join([*host.engine.transcript, *host.service.logs, host.process.stderr()])
+    seen = "\n".join(
+        [
+            *host.engine.transcript,
+            *(log.message for log in host.service.logs),
+            host.process.stderr(),
+        ]
+    )
     for key in host.cloud.account_keys():
         assert key not in seen
 
