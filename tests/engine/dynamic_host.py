@@ -306,6 +306,10 @@ class Engine:
     def urn(self, name: str) -> str:
         return f"urn:pulumi:{self.stack}::{project()['name']}::{DYNAMIC_TYPE}::{name}"
 
+    def _resource(self, name: str) -> dict[str, str]:
+        """The fields naming the resource in every request."""
+        return {"urn": self.urn(name), "name": name, "type": DYNAMIC_TYPE}
+
     def _call(self, method: str, request: Any) -> Any:
         try:
             response = getattr(self.stub, method)(request, timeout=120)
@@ -356,9 +360,7 @@ class Engine:
         response = self._call(
             "Check",
             proto.CheckRequest(
-                urn=self.urn(name),
-                name=name,
-                type=DYNAMIC_TYPE,
+                **self._resource(name),
                 olds=to_provider(olds, allow_unknowns=preview),
                 news=to_provider(news, allow_unknowns=preview),
                 randomSeed=secrets.token_bytes(32),
@@ -372,9 +374,7 @@ class Engine:
             "Diff",
             proto.DiffRequest(
                 id=old.id,
-                urn=self.urn(name),
-                name=name,
-                type=DYNAMIC_TYPE,
+                **self._resource(name),
                 old_inputs=to_provider(old.inputs, allow_unknowns=preview),
                 olds=to_provider(old.outputs, allow_unknowns=preview),
                 news=to_provider(news, allow_unknowns=preview),
@@ -385,9 +385,7 @@ class Engine:
         response = self._call(
             "Create",
             proto.CreateRequest(
-                urn=self.urn(name),
-                name=name,
-                type=DYNAMIC_TYPE,
+                **self._resource(name),
                 properties=to_provider(inputs),
                 timeout=0,
                 preview=False,
@@ -401,9 +399,7 @@ class Engine:
             "Read",
             proto.ReadRequest(
                 id=old.id,
-                urn=self.urn(name),
-                name=name,
-                type=DYNAMIC_TYPE,
+                **self._resource(name),
                 properties=to_provider(old.outputs),
                 inputs=to_provider(old.inputs),
             ),
@@ -416,9 +412,7 @@ class Engine:
             "Update",
             proto.UpdateRequest(
                 id=old.id,
-                urn=self.urn(name),
-                name=name,
-                type=DYNAMIC_TYPE,
+                **self._resource(name),
                 olds=to_provider(old.outputs),
                 news=to_provider(news),
                 old_inputs=to_provider(old.inputs),
@@ -433,9 +427,7 @@ class Engine:
             "Delete",
             proto.DeleteRequest(
                 id=old.id,
-                urn=self.urn(name),
-                name=name,
-                type=DYNAMIC_TYPE,
+                **self._resource(name),
                 properties=to_provider(old.outputs),
                 old_inputs=to_provider(old.inputs),
                 timeout=0,
