@@ -47,7 +47,7 @@ from typing import Any
 import grpc
 import pulumi
 import yaml
-from google.protobuf import empty_pb2, struct_pb2
+from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime import mocks, proto
 from pulumi.runtime.proto import provider_pb2_grpc
 
@@ -202,15 +202,7 @@ def registration(
 
 def _wire_dict(struct: struct_pb2.Struct) -> dict[str, Any]:
     """A Struct as plain JSON values, signatures and sentinels left as they are."""
-    return json.loads(json.dumps(_struct_value(struct)))
-
-
-def _struct_value(value: Any) -> Any:
-    if isinstance(value, struct_pb2.Struct):
-        return {k: _struct_value(v) for k, v in value.items()}
-    if isinstance(value, struct_pb2.ListValue):
-        return [_struct_value(v) for v in value]
-    return value
+    return json_format.MessageToDict(struct)
 
 
 # --- The plugin process --------------------------------------------------------------------------
