@@ -102,6 +102,18 @@ def test_a_bad_policy_config_file_is_one_line_and_exit_2(
     )
 
 
+def test_alias_expansion_over_the_limit_is_refused_before_loading() -> None:
+    """9**6 = 531,441 scalars once expanded: refused from the event stream. Loaded, the shared
+    objects would be small, but every consumer that walks them (json.dumps of a config value)
+    would expand them."""
+    with pytest.raises(InputError) as error:
+        inputs.load_yaml(_laughs(6), "config file", "x.yaml")
+    assert str(error.value) == (
+        "config file 'x.yaml': expands to more than 100,000 nodes (YAML aliases); the rule is at "
+        "most 100,000"
+    )
+
+
 def test_aliases_within_the_limit_load_as_ordinary_yaml() -> None:
     document = inputs.load_yaml(_laughs(4), "config file", "x.yaml")  # 9**4 = 6,561 scalars
     assert len(document["config"]) == 4
