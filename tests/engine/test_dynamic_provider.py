@@ -1,7 +1,9 @@
 """AccountKeySecret's provider under the real dynamic provider host, driven as the engine drives it.
 
-One ``python -m pulumi.dynamic`` process (started as pulumi-resource-pulumi-python starts it) and
-one ``python -m emulator`` process (TLS, CONNECT proxy, managed identity) serve the whole module.
+One ``python -m emulator`` process (TLS, CONNECT proxy, managed identity, GitHub's ID token
+endpoint) serves the whole module, with two ``python -m pulumi.dynamic`` processes started as
+pulumi-resource-pulumi-python starts them: one in a workstation's environment (the managed identity
+answers DefaultAzureCredential), one in the deploy workflow's (GitHub OIDC).
 The program side is the SDK itself: each test runs the registration under the SDK and takes the
 Struct it sends, ``__provider`` included (pulumi/dynamic/dynamic.py ``Resource.__init__``).
 tests/engine/dynamic_host.py says which pulumi/pulumi source defines each engine behaviour.
@@ -21,6 +23,7 @@ from unittest import mock
 
 import grpc
 import pulumi
+import pulumi.dynamic
 import pytest
 import requests
 from azure.identity import ManagedIdentityCredential
@@ -29,7 +32,7 @@ from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
 from pulumi.runtime import proto, rpc
 
 import emulator
-from components.api_key_secret import CONTENT_TYPE, AccountKeySecret
+from components.api_key_secret import CONTENT_TYPE, AccountKeySecret, AccountKeySecretProvider
 from tests.engine.dynamic_host import (
     COMPUTED,
     UNKNOWN_STRING_VALUE,
@@ -285,6 +288,8 @@ def test_a_first_preview_passes_check_with_the_account_and_vault_unknown(
         "rotation_period_days": 90,
         "consumers": ["app-a"],
     }
+    # What the SDK registered: the provider pickled by reference, not marked secret.
+    assert news[PROVIDER] == pulumi.dynamic.dynamic.serialize_provider(AccountKeySecretProvider())
     assert inputs[PROVIDER] == news[PROVIDER]
     # Check reads nothing from Azure: a preview needs no credential for this resource.
     assert host.cloud.azure_requests() == before
