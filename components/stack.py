@@ -19,7 +19,6 @@ from components.rotator_access import Rotator, RotatorAccess, RotatorAccessArgs
 from components.web_app import (
     HEALTH_CHECK_PATH,
     IdentityGrant,
-    PrivateInbound,
     SecureWebApp,
     SecureWebAppArgs,
 )
@@ -287,6 +286,7 @@ class SecureAiStack(pulumi.ComponentResource):
 
         apps = {}
         sites: dict[str, SecureWebApp] = {}
+        private_inbound = net is not None and config.network and config.network.private_inbound
         for app in config.apps:
             site = SecureWebApp(
                 f"{name}-app-{app.name}",
@@ -301,20 +301,23 @@ class SecureAiStack(pulumi.ComponentResource):
                     settings_depend_on=[*settings_depend_on, *private_dns],
                     python_version=config.python_version,
                     integration_subnet_id=net.app_service_subnet_id if net else None,
-                    private_inbound=(
-                        PrivateInbound(
-                            subnet_id=net.private_endpoint_subnet_id,
-                            zone_ids={
-                                private_link.SITES_ZONE: net.zone_ids[private_link.SITES_ZONE]
-                            },
-                        )
-                        if net is not None and config.network and config.network.private_inbound
-                        else None
-                    ),
+                    private_inbound=bool(private_inbound),
                     tags=tags,
                 ),
                 opts=child,
             )
+            if net is not None and private_inbound:
+                self._private_endpoint(
+                    f"{name}-app-{app.name}",
+                    net,
+                    config,
+                    group_name,
+                    names.web_apps[app.name],
+                    site.id,
+                    private_link.SITES_GROUP,
+                    (private_link.SITES_ZONE,),
+                    tags,
+                )
             sites[app.name] = site
             apps[app.name] = {
                 "siteName": site.name,

@@ -9,9 +9,7 @@ import pulumi
 from pulumi_azure_native import web
 
 from catalog.roles import ROLE_NAMES
-from components import private_link
 from components.access import RoleGrant, RoleGrantArgs
-from components.private_endpoint import ServicePrivateEndpoint, ServicePrivateEndpointArgs
 
 MIN_TLS_VERSION = "1.2"
 HEALTH_CHECK_PATH = "/healthz"
@@ -29,16 +27,6 @@ class IdentityGrant:
     """ARM scope: the secret (key mode) or the AI account (keyless mode)."""
     description: str
     """Why the app needs it."""
-
-
-@dataclass
-class PrivateInbound:
-    """Where an app's own private endpoint goes (privateInbound: true)."""
-
-    subnet_id: pulumi.Input[str]
-    """The private-endpoint subnet."""
-    zone_ids: Mapping[str, pulumi.Input[str]]
-    """The privatelink.azurewebsites.net zone (by name) the endpoint registers in."""
 
 
 @dataclass
@@ -67,8 +55,9 @@ class SecureWebAppArgs:
     """Private mode: the subnet (delegated to Microsoft.Web/serverFarms) that all of the app's
     outbound traffic leaves through, so Key Vault references and AI calls reach private
     endpoints. None: the app calls out over the internet."""
-    private_inbound: PrivateInbound | None = None
-    """A private endpoint for the app, which then takes no request from the internet."""
+    private_inbound: bool = False
+    """The app takes requests only through its private endpoint (publicNetworkAccess Disabled);
+    the endpoint is the caller's (ServicePrivateEndpoint on the site's ``sites``)."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags applied to the app."""
 
@@ -93,7 +82,7 @@ class SecureWebApp(pulumi.ComponentResource):
             # VnetRouteAllEnabled"; a site property, so Azure Policy can deny it, not only audit).
             network["virtual_network_subnet_id"] = args.integration_subnet_id
             network["outbound_vnet_routing"] = {"application_traffic": True}
-        if args.private_inbound is not None:
+        if args.private_inbound:
             network["public_network_access"] = "Disabled"
         site = web.WebApp(
             f"{name}-site",
@@ -120,21 +109,7 @@ class SecureWebApp(pulumi.ComponentResource):
             tags=args.tags,
             opts=child,
         )
-        if args.private_inbound is not None:
-            ServicePrivateEndpoint(
-                f"{name}-inbound",
-                ServicePrivateEndpointArgs(
-                    resource_group_name=args.resource_group_name,
-                    location=args.location,
-                    endpoint_name=f"{args.site_name}-pe",
-                    subnet_id=args.private_inbound.subnet_id,
-                    target_id=site.id,
-                    group_id=private_link.SITES_GROUP,
-                    zone_ids=args.private_inbound.zone_ids,
-                    tags=args.tags,
-                ),
-                opts=child,
-            )
+
         disable_basic_auth_publishing(name, site.name, args.resource_group_name, child)
         principal_id = site.identity.apply(lambda i: i.principal_id if i else "")
         grants = [
