@@ -417,3 +417,18 @@ def test_the_dev_stack_declares_no_network_at_all():
     for site in dev.of_type("azure-native:web:WebApp"):
         assert "virtualNetworkSubnetId" not in site.inputs
         assert "outboundVnetRouting" not in site.inputs
+
+
+def test_public_access_disabled_in_a_public_stack_also_denies_by_default():
+    """Whenever the public endpoint is off, the ACLs deny too: re-enabling it admits no one."""
+    dev_config = load_stack_config(ROOT / "Pulumi.dev.yaml")
+    plan = run_program(ROOT, {**dev_config, "secure-azure-ai:publicNetworkAccess": "Disabled"})
+    account = plan.of_type("azure-native:cognitiveservices:Account")[0].inputs["properties"]
+    vault = plan.of_type("azure-native:keyvault:Vault")[0].inputs["properties"]
+    assert account["networkAcls"] == {"defaultAction": "Deny", "ipRules": []}
+    assert vault["networkAcls"] == {
+        "bypass": "AzureServices",
+        "defaultAction": "Deny",
+        "ipRules": [],
+    }
+    assert network_inventory(plan) == []
