@@ -23,6 +23,7 @@ import ast
 import hashlib
 import io
 import logging
+import os
 import re
 import time
 import zipfile
@@ -33,6 +34,8 @@ from typing import Any
 import pulumi
 import pulumi.dynamic
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, UpdateResult
+
+from components import deploy_credential
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +200,7 @@ class FunctionCodeDeploymentProvider(pulumi.dynamic.ResourceProvider):
     """Deploy the package by OneDeploy with an Entra token; redeploy only when its digest moves.
 
     The session, token source, package builder, sleep and clock are for tests; in a deployment the
-    provider uses ``requests`` and ``DefaultAzureCredential`` (the deployer's sign-in). Nothing
+    provider uses ``requests`` and the deployer's sign-in (components/deploy_credential.py). Nothing
     survives serialisation into the ``__provider`` input but the deadline.
     """
 
@@ -238,9 +241,9 @@ class FunctionCodeDeploymentProvider(pulumi.dynamic.ResourceProvider):
 
     def _bearer(self) -> dict[str, str]:
         if self._token is None:
-            from azure.identity import DefaultAzureCredential
-
-            credential = DefaultAzureCredential()
+            # The deployer's sign-in, chosen as for the key write: in GitHub Actions a fresh
+            # OIDC assertion per token, since the upload comes late in a long deployment.
+            credential = deploy_credential.build(deploy_credential.choose(os.environ), os.environ)
             self._token = lambda: credential.get_token(ARM_SCOPE).token
         return {"Authorization": f"Bearer {self._token()}"}
 
