@@ -487,7 +487,7 @@ def _dns_zone_ids(raw: Any) -> dict[str, str]:
 
 
 def _network(
-    own: Mapping[str, Any], values: Mapping[str, Any], hosted_functions: bool
+    own: Mapping[str, Any], values: Mapping[str, Any], hosted_functions: bool, subscription_id: str
 ) -> tuple[NetworkConfig | None, list[str]]:
     """Private mode's network from the validated values, and every rule it breaks, one line each.
 
@@ -522,6 +522,12 @@ def _network(
     given = values.get("subnetPrefixes") or {}
     needed = ["privateEndpoints", "appService"] + (["functions"] if hosted_functions else [])
     if existing:
+        vnet_subscription = parse_resource_id(existing)["subscription"]
+        if vnet_subscription.lower() != subscription_id.lower():
+            problems.append(
+                f"config {ns}virtualNetworkId: the VNet is in subscription {vnet_subscription}; "
+                "the rule is: a VNet in the subscription the stack deploys into"
+            )
         if "vnetAddressSpace" in own:
             problems.append(
                 f"config {ns}vnetAddressSpace: set with {ns}virtualNetworkId; the rule is: an "
@@ -743,7 +749,7 @@ def load(raw: Mapping[str, Any], stack: str, subscription_id: str) -> StackConfi
         )
 
     hosted = values.get("authMode") == "keyVault" and values.get("hostedRotation") is True
-    network, network_problems = _network(own, values, hosted_functions=hosted)
+    network, network_problems = _network(own, values, hosted, subscription_id)
     problems.extend(network_problems)
 
     if "prefix" in values and "apps" in values:

@@ -132,8 +132,8 @@ def test_existing_vnet_and_hub_zones_are_taken_as_given():
         (
             {"virtualNetworkId": f"{HUB}/networkSecurityGroups/spoke"},
             "config secure-azure-ai:virtualNetworkId: '/subscriptions/00000000-0000-4000-8000-"
-            "000000000001/resou...' is not the resource ID of a virtual network (/subscriptions/<id>/resourceGroups/<group>/providers/"
-            "Microsoft.Network/virtualNetworks/<name>)",
+            "000000000001/resou...' is not the resource ID of a virtual network (/subscriptions/"
+            "<id>/resourceGroups/<group>/providers/Microsoft.Network/virtualNetworks/<name>)",
         ),
         (
             {"virtualNetworkId": "spoke-vnet"},
@@ -259,4 +259,21 @@ def test_a_misspelt_network_mode_is_named_once_with_a_hint():
     assert problems(raw) == [
         "config secure-azure-ai:networkMode: 'privat' is not one of public, private (did you mean "
         "'private'?)"
+    ]
+
+
+def test_an_existing_vnet_in_another_subscription_is_refused():
+    other = "/subscriptions/00000000-0000-4000-8000-0000000000ff/resourceGroups/hub/providers"
+    raw = private(
+        virtualNetworkId=f"{other}/Microsoft.Network/virtualNetworks/spoke",
+        subnetPrefixes={
+            "privateEndpoints": "10.8.4.0/27",
+            "appService": "10.8.5.0/26",
+            "functions": "10.8.6.0/26",
+        },
+    )
+    assert problems(raw) == [
+        "config secure-azure-ai:virtualNetworkId: the VNet is in subscription "
+        "00000000-0000-4000-8000-0000000000ff; the rule is: a VNet in the subscription the stack "
+        "deploys into"
     ]
