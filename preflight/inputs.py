@@ -67,28 +67,45 @@ def os_problem(error: OSError) -> str:
     return (error.strerror or str(error)).lower()
 
 
-def open_regular(path: os.PathLike[str] | str, label: str) -> int:
+class FileProblem(Exception):
+    """Why a path cannot be read as a regular file, without the path: "is a FIFO", "not found",
+    "is a symlink loop", "cannot be read (permission denied)"."""
+
+    @property
+    def about_the_kind(self) -> bool:
+        """True when the path is not a regular file (a rule to state), not when reading failed."""
+        return not str(self).startswith(("cannot", "not found"))
+
+
+def open_nonblocking(path: os.PathLike[str] | str) -> int:
     """A read-only descriptor of a regular file, never blocking: a FIFO, a device or a directory is
-    refused before it is opened, and again on the descriptor if the path changed in between."""
+    refused from ``os.stat`` before it is opened (opening a FIFO waits for a writer), and again
+    from ``os.fstat`` on the descriptor, opened with O_NONBLOCK, if the path changed in between."""
     try:
         mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        raise InputError(f"{_what(label, path)}: not found") from None
     except OSError as error:
-        problem = os_problem(error)
-        raise InputError(f"{_what(label, path)}: {problem}; the rule is a regular file") from None
+        raise FileProblem(os_problem(error)) from None
     kind = kind_of(mode)
     if kind is not None:
-        raise InputError(f"{_what(label, path)}: is {kind}; the rule is a regular file")
+        raise FileProblem(f"is {kind}")
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as error:
-        raise InputError(f"{_what(label, path)}: cannot be read ({os_problem(error)})") from None
+        raise FileProblem(f"cannot be read ({os_problem(error)})") from None
     kind = kind_of(os.fstat(fd).st_mode)
     if kind is not None:
         os.close(fd)
-        raise InputError(f"{_what(label, path)}: is {kind}; the rule is a regular file")
+        raise FileProblem(f"is {kind}")
     return fd
+
+
+def open_regular(path: os.PathLike[str] | str, label: str) -> int:
+    """``open_nonblocking``, its problem as a one-line ``InputError`` naming the input."""
+    try:
+        return open_nonblocking(path)
+    except FileProblem as problem:
+        rule = "; the rule is a regular file" if problem.about_the_kind else ""
+        raise InputError(f"{_what(label, path)}: {problem}{rule}") from None
 
 
 def read_text(path: os.PathLike[str] | str, label: str, *, max_bytes: int = MAX_INPUT_BYTES) -> str:

@@ -39,10 +39,12 @@ from urllib.parse import quote
 
 from policies.detection import KINDS, find_secrets, redact
 from preflight.inputs import (
+    FileProblem,
     InputError,
     check_output,
     display,
     kind_of,
+    open_nonblocking,
     os_problem,
     read_text,
     write_atomically,
@@ -121,6 +123,9 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
 _PRINTABLE_RUN = re.compile(rf"[\t\x20-\x7e]{{{MIN_RUN},}}")
+
+
+READABLE = "the rule is a readable regular file"
 
 
 class ScanInputError(Exception):
@@ -381,25 +386,14 @@ def _is_pulumi_stack_file(path: str) -> bool:
 
 def _open(path: str) -> int:
     """A descriptor for reading, without blocking; NotScanned when the path is not a readable
-    regular file (a FIFO is refused before it is opened: opening one waits for a writer)."""
+    regular file."""
     try:
-        mode = os.stat(path).st_mode
-    except OSError as error:
-        if error.errno == errno.ENOENT:
-            raise NotScanned("a dangling symlink; the rule is a readable regular file") from None
-        raise NotScanned(f"{os_problem(error)}; the rule is a readable regular file") from None
-    kind = kind_of(mode)
-    if kind is not None:
-        raise NotScanned(f"is {kind}; the rule is a readable regular file")
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except OSError as error:
-        raise NotScanned(f"cannot be read ({os_problem(error)})") from None
-    kind = kind_of(os.fstat(fd).st_mode)
-    if kind is not None:
-        os.close(fd)
-        raise NotScanned(f"is {kind}; the rule is a readable regular file")
-    return fd
+        return open_nonblocking(path)
+    except FileProblem as problem:
+        if str(problem) == "not found":  # listed, so the name exists: it points nowhere
+            raise NotScanned(f"a dangling symlink; {READABLE}") from None
+        reason = f"{problem}; {READABLE}" if problem.about_the_kind else str(problem)
+        raise NotScanned(reason) from None
 
 
 def _chunks(path: str) -> tuple[Iterator[str], bool]:
