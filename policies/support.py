@@ -68,6 +68,9 @@ AI_ACCOUNT = "azure-native:cognitiveservices:Account"
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 USER_ASSIGNED_IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
 DYNAMIC_RESOURCES = frozenset({"pulumi-python:dynamic:Resource", "pulumi-nodejs:dynamic:Resource"})
+# The root stack resource: in AnalyzeStack its properties are the stack outputs (the engine
+# finalises them before analysing: pulumi/pulumi pkg/resource/deploy/deployment_executor.go).
+ROOT_STACK = "pulumi:pulumi:Stack"
 
 # Every policy accepts this allow-list: resources (by exact name or URN) the policy skips.
 EXEMPT_RESOURCES = "exemptResources"

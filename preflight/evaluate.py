@@ -192,7 +192,8 @@ def _evaluate_servicer(servicer_class: type, plan: Plan, config: dict) -> list[V
         )
         response = servicer.Analyze(request, None)
         violations += [_violation(d, resource.urn) for d in response.diagnostics]
-    stack = proto.AnalyzeStackRequest(resources=[_analyzer_resource(r) for r in plan.resources])
+    everything = [*plan.resources, plan.stack_resource()]
+    stack = proto.AnalyzeStackRequest(resources=[_analyzer_resource(r) for r in everything])
     response = servicer.AnalyzeStack(stack, None)
     return violations + [_violation(d, None) for d in response.diagnostics]
 
@@ -300,13 +301,14 @@ def _options(resource: PlannedResource) -> PolicyResourceOptions:
 
 
 def _policy_resources(plan: Plan) -> list[PolicyResource]:
+    everything = [*plan.resources, plan.stack_resource()]
     built = {
         r.urn: PolicyResource(
             r.type, _proxied(_stack_props(r)), r.urn, r.name, _options(r), None, None, [], {}
         )
-        for r in plan.resources
+        for r in everything
     }
-    for r in plan.resources:
+    for r in everything:
         resource = built[r.urn]
         resource.parent = built.get(r.parent) if r.parent else None
         resource.dependencies = [built[u] for u in r.dependencies if u in built]

@@ -114,6 +114,20 @@ class Plan:
         ]
         return cls(**{**data, "resources": resources})
 
+    def stack_resource(self) -> PlannedResource:
+        """The root ``pulumi:pulumi:Stack`` resource as AnalyzeStack receives it: its
+        properties are the stack outputs (pulumi/pulumi pkg/resource/deploy/step_generator.go
+        ``AnalyzeResources`` sends every registered resource, the root stack included)."""
+        name = f"{self.project}-{self.stack}"
+        return PlannedResource(
+            urn=f"urn:pulumi:{self.stack}::{self.project}::pulumi:pulumi:Stack::{name}",
+            type="pulumi:pulumi:Stack",
+            name=name,
+            inputs={},
+            outputs=dict(self.outputs),
+            custom=False,
+        )
+
     def by_urn(self) -> dict[str, PlannedResource]:
         return {r.urn: r for r in self.resources}
 

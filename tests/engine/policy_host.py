@@ -217,7 +217,8 @@ def analyze_request(resource: PlannedResource) -> Any:
 
 
 def analyze_stack_request(plan: Plan) -> Any:
-    """AnalyzeStack: every resource's state (outputs over inputs, as a preview records them)."""
+    """AnalyzeStack: every resource's state (outputs over inputs, as a preview records them), the
+    root stack resource included, its properties the stack outputs."""
     return proto.AnalyzeStackRequest(
         resources=[
             proto.AnalyzerResource(
@@ -234,6 +235,6 @@ def analyze_stack_request(plan: Plan) -> Any:
                     if urns
                 },
             )
-            for r in plan.resources
+            for r in [*plan.resources, plan.stack_resource()]
         ]
     )

@@ -14,6 +14,7 @@ from preflight.model import is_secret
 REPO = Path(__file__).resolve().parents[2]
 PROGRAMS = Path(__file__).resolve().parent / "programs"
 PREFIX = "urn:pulumi:dev::secure-azure-ai::pulumi:pulumi:Stack$"
+ROOT_STACK_URN = "urn:pulumi:dev::secure-azure-ai::pulumi:pulumi:Stack::secure-azure-ai-dev"
 
 
 def _run(case: str, key: str):
@@ -62,6 +63,18 @@ def test_the_dev_stack_passes_with_only_the_public_network_advisory() -> None:
             {
                 ("no-hardcoded-secrets", "azure-native:web:WebApp::site"),
                 ("app-settings-use-key-vault-references", "azure-native:web:WebApp::site"),
+            },
+        ),
+        (
+            # listAccountKeys answered with a synthetic key (the preview's invoke mock), then
+            # exported and copied into a secret: both land in Pulumi state.
+            "key_from_invoke",
+            {
+                (
+                    "key-vault-secret-value-stays-out-of-state",
+                    "azure-native:keyvault:Secret::ai-key",
+                ),
+                ("stack-outputs-hold-no-credential", ROOT_STACK_URN),
             },
         ),
     ],

@@ -266,3 +266,56 @@ def test_a_password_in_deployment_parameters_is_judged_by_its_parameter_name() -
     assert [(v.policy, v.urn) for v in violations] == [("no-hardcoded-secrets", deployment.urn)]
     assert violations[0].message.startswith("properties.parameters.adminPassword.value holds")
     assert "Tr0ub4dor&3x" not in violations[0].message
+
+
+STATE = "key-vault-secret-value-stays-out-of-state"
+OUTPUTS = "stack-outputs-hold-no-credential"
+ROOT_STACK = "urn:pulumi:dev::secure-azure-ai::pulumi:pulumi:Stack::secure-azure-ai-dev"
+
+
+@pytest.mark.parametrize("wrap", [lambda v: v, secret], ids=["plain", "secret-marked"])
+def test_a_key_written_into_a_secret_lands_in_state_and_fails(wrap) -> None:
+    key = synthetic_hex_key()
+    resources = changed(
+        good_resources(), "ai-key", lambda p: p["properties"].update(value=wrap(key))
+    )
+    violations = evaluate(plan_of(resources))
+    assert {(v.policy, v.enforcement, v.urn) for v in violations} == {
+        (STATE, "mandatory", SECRET_URN)
+    }
+    assert key not in violations[0].message
+
+
+def test_a_secret_value_not_known_yet_cannot_be_checked() -> None:
+    resources = changed(good_resources(), "ai-key", lambda p: p["properties"].update(value=UNKNOWN))
+    assert found_levels(resources) == {(STATE, "advisory", SECRET_URN)}
+
+
+def _with_outputs(outputs: dict) -> set:
+    plan = plan_of(good_resources())
+    plan.outputs = outputs
+    return {(v.policy, v.enforcement, v.urn) for v in evaluate(plan)}
+
+
+@pytest.mark.parametrize(
+    "outputs",
+    [
+        lambda k: {"apiKey": k},
+        lambda k: {"apiKey": secret(k)},
+        lambda k: {"app": {"settings": json.dumps({"key": k})}},
+        lambda k: {"keys": [k[:4], k]},
+    ],
+    ids=["plain", "secret-marked", "json-in-a-map", "in-a-list"],
+)
+def test_a_credential_in_a_stack_output_fails_on_the_stack(outputs) -> None:
+    assert _with_outputs(outputs(synthetic_hex_key())) == {(OUTPUTS, "mandatory", ROOT_STACK)}
+
+
+def test_outputs_that_say_where_the_key_lives_pass() -> None:
+    outputs = {
+        "secretUri": "https://kv-test.vault.azure.net/secrets/ai-api-key",
+        "secretId": f"{SECRET_URN}",
+        "principalId": "00000000-0000-4000-8000-0000000000b1",
+        "aiEndpoint": UNKNOWN,
+    }
+    assert _with_outputs(outputs) == set()
