@@ -707,6 +707,8 @@ def _labelled_values(value: str, lowered: str, first: int) -> Iterator[tuple[str
         m = _AFTER_LABEL.match(value, end)
         if m is None:
             continue
+        if value[end : m.start("s")].strip() == ">" and not value.startswith("<", m.end("s")):
+            continue  # `<password>@host` is a template; an element is `<password>v</password>`
         backwards = backwards or value[::-1]
         start = n - _LABEL_RUN.match(backwards, n - hint.start()).end()  # type: ignore[union-attr]
         while start < end and not value[start].isalpha():

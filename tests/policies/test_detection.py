@@ -353,6 +353,7 @@ CODE_NEGATIVES = [
     ("a PEM header in prose", '"private_key": "...-----BEGIN PRIVATE KEY-----... in PEM format",'),
     ("a URL in documentation", '# "https://username:password@host.com:80/path?query#fragment"'),
     ("a printf template", 'SECRET = "%(secret)s";'),
+    ("a URL template", 'proxy_url="socks5h://<username>:<password>@proxy-host"'),
     ("Pulumi resource signature", '_special_resource_sig = "5cf8f73096256a8f31e491e813e4eb8e"'),
     ("Pulumi output signature", '_special_output_value_sig = "d0e6a833031e9bbcd3f4e8bde6ca49a4"'),
 ]
