@@ -48,11 +48,40 @@ control_socket_disable = True
 
 
 def on_starting(server: object) -> None:
-    """Check the app settings once in the master, so a bad one stops the start with one line."""
+    """Check the app settings once in the master, so a bad one stops the start with one line;
+    create the folder where the workers report their key versions (app/workers.py)."""
+    import tempfile
+
     from app.settings import Settings, SettingsError
+    from app.workers import STATE_DIR_SETTING
 
     try:
         Settings.from_env(os.environ)
     except SettingsError as exc:
         print(f"app: {exc}", file=sys.stderr, flush=True)
         sys.exit(2)
+    # Local to this instance (not /home, which every instance shares); workers inherit it.
+    os.environ[STATE_DIR_SETTING] = tempfile.mkdtemp(prefix="app-workers-")
+
+
+def post_worker_init(worker: object) -> None:
+    """Start the worker's key re-check, so an idle worker moves to a new version too."""
+    watch = getattr(getattr(worker, "wsgi", None), "extensions", {}).get("key_watch")
+    if watch is not None:
+        watch.start()
+
+
+def worker_exit(server: object, worker: object) -> None:
+    """Remove the exiting worker's report."""
+    watch = getattr(getattr(worker, "wsgi", None), "extensions", {}).get("key_watch")
+    if watch is not None:
+        watch.stop()
+
+
+def on_exit(server: object) -> None:
+    """Remove the workers' report folder."""
+    import shutil
+
+    from app.workers import STATE_DIR_SETTING
+
+    shutil.rmtree(os.environ.get(STATE_DIR_SETTING, ""), ignore_errors=True)

@@ -161,6 +161,11 @@ class KeyClient:
                 self.reference_state = "resolved"
 
     @property
+    def max_age(self) -> float:
+        """Seconds after which a key read through the SDK is re-checked against Key Vault."""
+        return self._max_age
+
+    @property
     def cached(self) -> CachedKey | None:
         """The key in use, without loading one."""
         return self._cached

@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 from app.ai_client import AiCallError, AiClient
 from app.key_client import KeyClient, KeyClientError, KeyRejectedError
 from app.settings import Settings
+from app.workers import STATE_DIR_SETTING, KeyWatch, WorkerBoard
 
 if TYPE_CHECKING:
     import requests
@@ -91,16 +92,29 @@ def create_app(
     *,
     key_client: KeyClient | None = None,
     ai_client: AiClient | None = None,
+    board: WorkerBoard | None = None,
+    instance: str | None = None,
 ) -> flask.Flask:
-    """The WSGI app; clients not given are built from `settings` (default: the environment)."""
+    """The WSGI app; clients not given are built from `settings` (default: the environment).
+
+    `board`: where this instance's workers report their key version (default: the folder in
+    APP_WORKER_STATE_DIR, set by gunicorn's master); `instance`: the App Service instance ID
+    reported by /healthz (default: WEBSITE_INSTANCE_ID).
+    """
     if ai_client is None:
         settings = settings or Settings.from_env(os.environ)
         key_client, ai_client = build_clients(settings, key_client=key_client)
     elif key_client is None:
         key_client = ai_client.key_client
+    if board is None and os.environ.get(STATE_DIR_SETTING):
+        board = WorkerBoard(os.environ[STATE_DIR_SETTING])
+    instance = instance or os.environ.get("WEBSITE_INSTANCE_ID") or None
     app = flask.Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     ai: AiClient = ai_client
+    if board is not None and key_client is not None:
+        interval = min(max(key_client.max_age, 1.0), 30.0)
+        app.extensions["key_watch"] = KeyWatch(key_client, board, interval)
 
     @app.get("/healthz")
     def healthz() -> tuple[flask.Response, int]:
@@ -148,6 +162,12 @@ def create_app(
         if last is not None and not last.ok:
             answer = f"HTTP {last.status}" if last.status is not None else "no answer"
             problems.append(f"last AI call failed ({answer})")
+        if instance is not None:
+            report["instance"] = instance
+        if board is not None and key_client is not None:
+            # Every worker of this instance, not only the one answering.
+            board.publish(key_client.cached)
+            report["workers"] = board.read()
         report["status"] = "unavailable" if not available else "degraded" if problems else "ok"
         report["problems"] = problems
         return flask.jsonify(report), 200 if available else 503
@@ -166,6 +186,9 @@ def create_app(
             return flask.jsonify(error=str(exc)), 503
         except AiCallError as exc:
             return flask.jsonify(error=str(exc), upstreamStatus=exc.status), 502
+        finally:
+            if board is not None and key_client is not None:
+                board.publish(key_client.cached)
         try:
             reply = payload["choices"][0]["message"]["content"]
         except (KeyError, IndexError, TypeError):

@@ -976,6 +976,8 @@ class AzureState:
             target = self.site(site)
             if instance is None:
                 target.wsgi_app = wsgi_app
+                if wsgi_app is None:
+                    target.instance_apps.clear()
             elif instance not in target.instances:
                 raise EmulatorError(f"site {site!r} has no instance {instance!r}")
             elif wsgi_app is None:

@@ -391,22 +391,55 @@ class Consumers:
     # -- SDK apps -----------------------------------------------------------------------------
 
     def _observe_health(self, consumer: Consumer, expected: str) -> Observation:
-        response = self._session.get(consumer.target, timeout=15)
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        version = _reported_version(body)
-        if version is None:
-            return Observation(
-                consumer,
-                False,
-                None,
-                f"health endpoint answered {response.status_code} with no secret version",
-            )
-        if version != expected:
-            return Observation(consumer, False, version, f"on version {version}")
-        return Observation(consumer, True, version, f"health {response.status_code}")
+        """Confirmed only when every process reports `expected`: each App Service instance of
+        the consumer's site (ARM `GET {siteId}/instances`, each asked through its ARRAffinity
+        cookie, App Service's instance routing), and each worker an answer lists (`workers`,
+        app/workers.py). An answer without a worker list speaks for one process only; the
+        detail says exactly what was confirmed."""
+        instances: list[str | None] = [None]
+        scope = "the front end's instance"
+        if consumer.site_id:
+            subscription, group, site = consumer.site
+            try:
+                listed = self._web_client(subscription).web_apps.list_instance_identifiers(
+                    group, site
+                )
+                instances = [i.name for i in listed] or [None]
+                scope = f"{len(instances)} instance(s)"
+            except AzureError as exc:
+                scope = f"the front end's instance (instances not listed: {describe_error(exc)})"
+        processes = 0
+        for instance in instances:
+            cookies = {"ARRAffinity": instance} if instance else None
+            response = self._session.get(consumer.target, cookies=cookies, timeout=15)
+            try:
+                body = response.json()
+            except ValueError:
+                body = {}
+            where = f"instance {instance[:12]}: " if instance else ""
+            answered = body.get("instance") if isinstance(body, dict) else None
+            if instance and answered and answered != instance:
+                return Observation(
+                    consumer, False, None, f"{where}answered by instance {str(answered)[:12]}"
+                )
+            version = _reported_version(body)
+            if version is None:
+                return Observation(
+                    consumer,
+                    False,
+                    None,
+                    f"{where}health endpoint answered {response.status_code} with no secret "
+                    "version",
+                )
+            workers = body.get("workers") if isinstance(body.get("workers"), list) else None
+            held = [version] if workers is None else [_reported_version(w) for w in workers]
+            behind = [v for v in held if v != expected]
+            if version != expected or behind:
+                shown = version if version != expected else behind[0]
+                return Observation(consumer, False, shown, f"{where}a process on version {shown}")
+            processes += 1 if workers is None else len(workers)
+        unit = "worker(s)" if consumer.site_id or processes > 1 else "process"
+        return Observation(consumer, True, expected, f"{scope}, {processes} {unit} on {expected}")
 
 
 def _reported_version(body: Any) -> str | None:

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -39,6 +40,9 @@ KEY_MAX_AGE = 1.5
 # Hosted rounds run longer (deliveries, queue, timer): the SDK app re-checks less often.
 HOSTED_KEY_MAX_AGE = 3.0
 ACCEPT_DELAY = 0.05
+# The SDK app as App Service scales it: instances of gunicorn workers, each its own process.
+SDK_INSTANCES = 2
+SDK_WORKERS = 2
 KV_HOST_SUFFIX = ".vault.azure.net"
 ARM_HOST = "management.azure.com"
 
@@ -166,9 +170,16 @@ class LocalWorld:
     @property
     def consumers(self) -> tuple[Consumer, ...]:
         """The reference site (refreshed through ARM) and the SDK app (its /healthz)."""
+        sdk_site_id = self.state.site(self.sdk_site).id
         return (
             Consumer(REFERENCE_SITE, "site", self.state.site(REFERENCE_SITE).id),
-            Consumer(self.sdk_site, "health", f"https://{self.sdk_site}.azurewebsites.net/healthz"),
+            Consumer(self.sdk_site, "site", sdk_site_id),
+            Consumer(
+                self.sdk_site,
+                "health",
+                f"https://{self.sdk_site}.azurewebsites.net/healthz",
+                sdk_site_id,
+            ),
         )
 
     def stack_outputs(self) -> dict[str, Any]:
@@ -182,7 +193,10 @@ class LocalWorld:
             "chatDeployment": self.world.deployment,
             "apps": {
                 REFERENCE_SITE: {"siteId": self.state.site(REFERENCE_SITE).id},
-                self.sdk_site: {"healthUrl": f"https://{self.sdk_site}.azurewebsites.net/healthz"},
+                self.sdk_site: {
+                    "siteId": self.state.site(self.sdk_site).id,
+                    "healthUrl": f"https://{self.sdk_site}.azurewebsites.net/healthz",
+                },
             },
         }
 
@@ -231,15 +245,42 @@ def initial_tags(account_id: str, consumers: str) -> dict[str, str]:
     }
 
 
+class Workers:
+    """One App Service instance running gunicorn-style workers: each request goes to the next
+    worker; each worker has its own key client and reports to the instance's board."""
+
+    def __init__(self, apps: list[Any]) -> None:
+        self._apps = apps
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        with self._lock:
+            app = self._apps[self._next % len(self._apps)]
+            self._next += 1
+        return app(environ, start_response)
+
+
 @contextmanager
-def local_world(*, accept_delay: float = 0.0, key_max_age: float = 0.5) -> Iterator[LocalWorld]:
-    """Build the emulated deployment; IDENTITY_ENDPOINT/HEADER are set while it is in use."""
+def local_world(
+    *,
+    accept_delay: float = 0.0,
+    key_max_age: float = 0.5,
+    instances: int = 1,
+    workers: int = 1,
+) -> Iterator[LocalWorld]:
+    """Build the emulated deployment; IDENTITY_ENDPOINT/HEADER are set while it is in use.
+
+    The SDK app runs on `instances` App Service instances of `workers` processes each."""
+    import tempfile
+
     from azure.keyvault.secrets import SecretClient
 
     import emulator
     from app.ai_client import AiClient
     from app.key_client import KeyClient
     from app.web import create_app
+    from app.workers import WorkerBoard
 
     emulated = emulator.AzureState()
     world = emulator.seed_world(
@@ -250,13 +291,29 @@ def local_world(*, accept_delay: float = 0.0, key_max_age: float = 0.5) -> Itera
         world.secret_name,
         emulated.keys(world.account.name)["key1"],
         content_type="text/plain",
-        tags=initial_tags(world.account.id, REFERENCE_SITE),
+        tags=initial_tags(world.account.id, f"{REFERENCE_SITE},{SDK_SITE}"),
     )
     emulated.refresh_references(REFERENCE_SITE)
     sdk_site = emulated.add_site(SDK_SITE)
     sdk_identity = emulated.add_identity("id-app-sdk-drill")
     emulated.grant(sdk_identity, world.vault.secret_id(world.secret_name), "Key Vault Secrets User")
-    emulated.grant(world.rotator, sdk_site.id, actions=("Microsoft.Web/sites/config/read",))
+    # The SDK app's site carries the reference too (the stack gives every app one); the app
+    # itself reads the secret through the SDK.
+    emulated.grant(sdk_site, world.vault.secret_id(world.secret_name), "Key Vault Secrets User")
+    emulated.set_app_settings(
+        SDK_SITE, {"AZURE_AI_API_KEY": f"@Microsoft.KeyVault(SecretUri={world.secret_uri})"}
+    )
+    emulated.grant(
+        world.rotator,
+        sdk_site.id,
+        actions=(
+            "Microsoft.Web/sites/config/read",
+            "Microsoft.Web/sites/config/write",
+            "Microsoft.Web/sites/instances/read",
+        ),
+    )
+    emulated.grant(world.rotator, world.site.id, actions=("Microsoft.Web/sites/instances/read",))
+    boards = tempfile.TemporaryDirectory(prefix="drill-workers-")
     key_clients: list[Any] = []
     emulator.clear_challenge_cache()
     with emulator.identity_environment(emulated) as env:
@@ -280,20 +337,38 @@ def local_world(*, accept_delay: float = 0.0, key_max_age: float = 0.5) -> Itera
         process = SiteProcess(emulated, REFERENCE_SITE, reference_app)
         emulated.mount(REFERENCE_SITE, process)
         app_credential = emulator.managed_identity_credential(emulated, sdk_identity)
-        sdk_key_client = KeyClient(
-            SecretClient(world.vault_url, app_credential, transport=emulator.transport(emulated)),
-            secret_name=world.secret_name,
-            env_value=None,
-            max_age=key_max_age,
-            slot_tag=machine.TAG_SLOT,
-        )
-        key_clients.append(sdk_key_client)
-        sdk_ai = AiClient(
-            world.endpoint, world.deployment, sdk_key_client, emulator.session(emulated)
-        )
-        emulated.mount(SDK_SITE, create_app(key_client=sdk_key_client, ai_client=sdk_ai))
-        yield LocalWorld(emulated, world, connection, key_clients, process, SDK_SITE, env)
-        emulator.clear_challenge_cache()
+        for instance in emulated.scale_out(SDK_SITE, instances):
+            board_dir = Path(boards.name) / instance
+            board_dir.mkdir()
+            apps = []
+            for worker in range(workers):
+                sdk_key_client = KeyClient(
+                    SecretClient(
+                        world.vault_url, app_credential, transport=emulator.transport(emulated)
+                    ),
+                    secret_name=world.secret_name,
+                    env_value=None,
+                    max_age=key_max_age,
+                    slot_tag=machine.TAG_SLOT,
+                )
+                key_clients.append(sdk_key_client)
+                sdk_ai = AiClient(
+                    world.endpoint, world.deployment, sdk_key_client, emulator.session(emulated)
+                )
+                board = WorkerBoard(
+                    board_dir, worker=lambda w=worker: f"worker-{w}", alive=lambda _: True
+                )
+                apps.append(
+                    create_app(
+                        key_client=sdk_key_client, ai_client=sdk_ai, board=board, instance=instance
+                    )
+                )
+            emulated.mount(SDK_SITE, Workers(apps), instance=instance)
+        try:
+            yield LocalWorld(emulated, world, connection, key_clients, process, SDK_SITE, env)
+        finally:
+            emulator.clear_challenge_cache()
+            boards.cleanup()
 
 
 def _percentile(values: list[float], fraction: float) -> float:
@@ -375,7 +450,12 @@ def drill_local(
 ) -> dict[str, Any]:
     """The drill against the in-memory emulator."""
     faults = faults or Faults()
-    with local_world(accept_delay=faults.accept_delay, key_max_age=KEY_MAX_AGE) as local:
+    with local_world(
+        accept_delay=faults.accept_delay,
+        key_max_age=KEY_MAX_AGE,
+        instances=SDK_INSTANCES,
+        workers=SDK_WORKERS,
+    ) as local:
         hits = apply_faults(local.state, local.world.vault.name + KV_HOST_SUFFIX, faults)
         report = run_local_drill(local, rotations, clients, waits=waits)
         report["faults"] = {**faults.describe(), "hits": hits()}

@@ -41,6 +41,8 @@ from rotation.drill import (
     HOSTED_KEY_MAX_AGE,
     KV_HOST_SUFFIX,
     REFERENCE_SITE,
+    SDK_INSTANCES,
+    SDK_WORKERS,
     Faults,
     Waits,
     apply_faults,
@@ -110,7 +112,9 @@ def app_settings(local: Any, storage: Any) -> dict[str, str]:
         names.ACCOUNT_ID: world.account.id,
         names.AI_ENDPOINT: world.endpoint,
         names.DEPLOYMENT: world.deployment,
-        names.CONSUMER_SITE_IDS: local.state.site(REFERENCE_SITE).id,
+        names.CONSUMER_SITE_IDS: names.join_list(
+            [local.state.site(REFERENCE_SITE).id, local.state.site(local.sdk_site).id]
+        ),
         names.CONSUMER_HEALTH_URLS: f"https://{local.sdk_site}.azurewebsites.net/healthz",
         names.LEASE_CONTAINER_SETTING: names.LEASE_CONTAINER,
         names.QUEUE_NAME_SETTING: names.QUEUE_NAME,
@@ -200,7 +204,12 @@ def drill(
     waits = waits or Waits()
     with (
         azurite() as storage,
-        local_world(accept_delay=faults.accept_delay, key_max_age=HOSTED_KEY_MAX_AGE) as local,
+        local_world(
+            accept_delay=faults.accept_delay,
+            key_max_age=HOSTED_KEY_MAX_AGE,
+            instances=SDK_INSTANCES,
+            workers=SDK_WORKERS,
+        ) as local,
     ):
         hits = apply_faults(local.state, local.world.vault.name + KV_HOST_SUFFIX, faults)
         report = _rehearse(local, storage, rotations, clients, waits)

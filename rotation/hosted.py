@@ -141,12 +141,17 @@ def settings_from_environment(environ: Mapping[str, str]) -> HostedSettings:
     endpoint = target.endpoint_url(required(names.AI_ENDPOINT), where(names.AI_ENDPOINT))
     deployment = target.deployment_name(required(names.DEPLOYMENT), where(names.DEPLOYMENT))
     consumers: list[target.Consumer] = []
+    sites: dict[str, str] = {}
     for site_id in names.split_list(environ.get(names.CONSUMER_SITE_IDS, "")):
         consumer = target.consumer("", "site", site_id, where(names.CONSUMER_SITE_IDS))
+        sites[consumer.site[2].lower()] = site_id
         consumers.append(target.Consumer(consumer.site[2], "site", site_id))
     for url in names.split_list(environ.get(names.CONSUMER_HEALTH_URLS, "")):
         target.consumer("", "health", url, where(names.CONSUMER_HEALTH_URLS))
-        consumers.append(target.Consumer(urlsplit(url).hostname or url, "health", url))
+        host = urlsplit(url).hostname or url
+        # An app on one of the consumer sites: each of its instances is asked.
+        site_id = sites.get(host.removesuffix(".azurewebsites.net"))
+        consumers.append(target.Consumer(host, "health", url, site_id))
     if not consumers:
         raise target.InputError(
             f"app settings {names.CONSUMER_SITE_IDS} / {names.CONSUMER_HEALTH_URLS}: both empty; "

@@ -77,11 +77,14 @@ class Consumer:
     name: str
     kind: str
     target: str
+    site_id: str | None = None
+    """For a health consumer running on App Service: its site, whose instances are each asked."""
 
     @property
     def site(self) -> tuple[str, str, str]:
-        """(subscription, resource group, site name) of a site consumer."""
-        match = _SITE_ID.match(self.target)
+        """(subscription, resource group, site name) of a site consumer (or of the site a
+        health consumer runs on)."""
+        match = _SITE_ID.match(self.site_id or self.target)
         if match is None:  # checked when the consumer was made
             raise InputError(f"consumer {self.name!r}: {self.target!r} is not a site ID")
         return match["sub"], match["rg"], match["name"]
@@ -234,13 +237,19 @@ def parse_stack_outputs(outputs: Any, source: str = "stack outputs") -> StackOut
         if app.get("siteId"):
             where = f"{source} output 'apps.{app_name}.siteId'"
             consumers.append(consumer(app_name, "site", str(app["siteId"]), where))
+        site_id = str(app["siteId"]) if app.get("siteId") else None
         if app.get("healthUrl"):
             where = f"{source} output 'apps.{app_name}.healthUrl'"
-            consumers.append(consumer(app_name, "health", str(app["healthUrl"]), where))
+            health = consumer(app_name, "health", str(app["healthUrl"]), where)
+            consumers.append(Consumer(app_name, "health", health.target, site_id))
         elif app.get("hostName"):
             where = f"{source} output 'apps.{app_name}.hostName'"
             url = f"https://{app['hostName']}{HEALTH_PATH}"
-            consumers.append(consumer(app_name, "health", url, where))
+            consumers.append(
+                Consumer(
+                    app_name, "health", consumer(app_name, "health", url, where).target, site_id
+                )
+            )
     return StackOutputs(
         vault_url=vault_url(vault, f"{source} output 'vaultUri'") if vault else None,
         secret_name=secret_name(name, f"{source} output 'secretName'") if name else None,

@@ -105,3 +105,40 @@ def test_gunicorn_serves_healthz_with_a_resolved_reference() -> None:
         output, _ = server.communicate(timeout=30)
     assert "AI key loaded from the Key Vault reference" in output
     assert key not in output
+
+
+def test_every_worker_reports_its_key_version_in_healthz() -> None:
+    """gunicorn forks GUNICORN_WORKERS processes, each with its own cached key: /healthz (served
+    by any one of them) lists all of them, so a rotation confirms every process."""
+    port = free_port()
+    env = clean_env(
+        AZURE_AI_ENDPOINT="https://example.openai.azure.com",
+        AZURE_AI_DEPLOYMENT="chat",
+        AZURE_AI_API_KEY=secrets.token_hex(16),
+        GUNICORN_WORKERS="3",
+    )
+    server = subprocess.Popen(
+        startup_command(port),
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        workers: list[dict] = []
+        while len(workers) < 3:
+            assert server.poll() is None, "gunicorn exited before serving"
+            assert time.monotonic() < deadline, f"workers reported: {workers}"
+            try:
+                body = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json()
+                workers = body.get("workers", [])
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.1)
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+        assert sorted(w["pid"] for w in workers) == sorted(int(c) for c in children)
+        assert {(w["source"], w["secretVersion"]) for w in workers} == {("reference", None)}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

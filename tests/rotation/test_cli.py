@@ -67,6 +67,7 @@ def test_rotate_then_status_is_healthy_and_reports_every_consumer(local, outputs
     )
     assert [(c["name"], c["kind"], c["confirmed"], c["version"]) for c in report["consumers"]] == [
         (REFERENCE_SITE, "site", True, latest.version),
+        (SDK_SITE, "site", True, latest.version),
         (SDK_SITE, "health", True, latest.version),
     ]
     assert report["versions"][0]["slot"] == "key2"
@@ -253,7 +254,8 @@ def test_consumers_from_the_secret_tag_when_outputs_name_none(local, capsys):
     _, out, _ = run(local, ["status", *flags, "--format", "json"], capsys)
     report = json.loads(out)
     assert [(c["name"], c["kind"], c["target"]) for c in report["consumers"]] == [
-        (REFERENCE_SITE, "site", local.state.site(REFERENCE_SITE).id)
+        (REFERENCE_SITE, "site", local.state.site(REFERENCE_SITE).id),
+        (SDK_SITE, "site", local.state.site(SDK_SITE).id),
     ]
 
 

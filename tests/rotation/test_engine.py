@@ -43,7 +43,7 @@ def test_rotate_publishes_a_fresh_standby_key_and_moves_every_consumer(local, lo
         "ProviderAddress": local.world.account.id,
         "ValidityPeriodDays": "90",
         "RotationState": "idle",
-        "Consumers": REFERENCE_SITE,
+        "Consumers": f"{REFERENCE_SITE},{SDK_SITE}",
         "RotatedAt": "2026-11-26T12:00:00+00:00",
         "SwitchedAt": "2026-11-26T12:00:00.000+00:00",
     }
@@ -196,10 +196,11 @@ def test_unconfirmable_consumer_stops_before_any_key_it_may_use_is_regenerated(l
     with pytest.raises(RotationStopped) as caught:
         engine(local, confirm_timeout=0.1).run(Operation("rotate"))
     latest = look.latest()
+    instance = local.state.site(SDK_SITE).instances[0][:12]
     assert str(caught.value) == (
         f"consumer not confirmed on version {latest.version} (slot key1): {SDK_SITE} (health): "
-        "health endpoint answered 503 with no secret version; stopped before regenerating key2, "
-        "nothing broken; fix it and re-run"
+        f"instance {instance}: health endpoint answered 503 with no secret version; stopped "
+        "before regenerating key2, nothing broken; fix it and re-run"
     )
     assert look.keys() == before
     assert len(look.versions()) == versions

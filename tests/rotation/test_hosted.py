@@ -74,9 +74,12 @@ def test_settings_from_the_function_app_environment(local, storage, hosted_env):
     assert settings.secret_name == world.secret_name
     assert settings.account.resource_id == world.account.id
     assert settings.endpoint == world.endpoint.rstrip("/")
-    assert [(c.name, c.kind) for c in settings.consumers] == [
-        ("app-ref-drill", "site"),
-        ("app-sdk-drill.azurewebsites.net", "health"),
+    sdk_site = local.state.site(local.sdk_site).id
+    assert [(c.name, c.kind, c.site_id) for c in settings.consumers] == [
+        ("app-ref-drill", "site", None),
+        ("app-sdk-drill", "site", None),
+        # The health URL of an app on a consumer site: its instances are each asked.
+        ("app-sdk-drill.azurewebsites.net", "health", sdk_site),
     ]
     assert settings.blob_url == storage.blob_url
     assert settings.lease_blob == f"{world.vault.name}/{world.secret_name}"

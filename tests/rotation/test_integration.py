@@ -67,7 +67,7 @@ def test_rotate_and_status_over_tls_as_a_separate_process(tmp_path):
             local.state.requests(
                 "management.azure.com", method="POST", route="configreferences/appsettings/{key}"
             )
-            == 1
+            == 2  # one refresh per site, after publishing
         )
 
         status = cli(env, "status", "--stack-outputs", str(outputs), "--format", "json")

@@ -41,7 +41,8 @@ def test_the_stacks_own_outputs_name_every_input_and_both_consumer_kinds():
         deployment=None,
         consumers=(
             Consumer("web", "site", SITE),
-            Consumer("web", "health", "https://web-x.azurewebsites.net/healthz"),
+            # The health consumer runs on that site: each of its instances is asked.
+            Consumer("web", "health", "https://web-x.azurewebsites.net/healthz", SITE),
         ),
     )
     resolved = target.resolve_target(

@@ -1,0 +1,134 @@
+"""What every worker process of this instance holds: the secret version of its key.
+
+gunicorn runs several worker processes, each with its own cached key; a health request reaches
+one of them. So that the health report speaks for the whole instance, each worker writes a small
+file `<dir>/<pid>.json` (version, slot, source: never the key) whenever its key changes, and
+re-checks its key every `interval` seconds even when idle (a worker that serves no request would
+otherwise hold an old key forever). The health endpoint lists every live worker's file.
+
+The folder is APP_WORKER_STATE_DIR, which gunicorn's master creates before forking the workers
+(app/gunicorn.conf.py), on the instance's local disk: App Service's /home is shared by every
+instance, and each instance must report only its own workers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from app.key_client import CachedKey, KeyClient, KeyClientError
+
+log = logging.getLogger(__name__)
+
+STATE_DIR_SETTING = "APP_WORKER_STATE_DIR"
+MAX_WORKERS_LISTED = 256
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class WorkerBoard:
+    """The per-worker files of one instance."""
+
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        worker: Callable[[], int | str] = os.getpid,
+        alive: Callable[[int | str], bool] | None = None,
+    ) -> None:
+        """`worker`: this worker's ID (its pid); `alive`: whether a listed worker still runs
+        (default: a process with that pid exists)."""
+        self.directory = Path(directory)
+        self._pid = worker
+        self._alive = alive or (lambda pid: _alive(int(pid)))
+        self._last: tuple[Any, ...] | None = None
+        self._lock = threading.Lock()
+
+    def publish(self, key: CachedKey | None) -> None:
+        """Record this worker's key version (written only when it changed)."""
+        entry = {
+            "pid": self._pid(),
+            "secretVersion": key.version if key else None,
+            "slot": key.slot if key else None,
+            "source": key.source if key else None,
+        }
+        fingerprint = tuple(entry.values())
+        with self._lock:
+            if fingerprint == self._last:
+                return
+            path = self.directory / f"{entry['pid']}.json"
+            scratch = path.with_suffix(".tmp")
+            scratch.write_text(json.dumps({**entry, "at": time.time()}))
+            scratch.replace(path)  # atomic: a reader never sees half a file
+            self._last = fingerprint
+
+    def remove(self) -> None:
+        """Forget this worker (it is exiting)."""
+        (self.directory / f"{self._pid()}.json").unlink(missing_ok=True)
+
+    def read(self) -> list[dict[str, Any]]:
+        """Every live worker's entry, by pid; files of dead workers are removed."""
+        entries = []
+        for path in sorted(self.directory.glob("*.json"))[:MAX_WORKERS_LISTED]:
+            try:
+                entry = json.loads(path.read_text())
+                pid = entry["pid"]
+                running = self._alive(pid)
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+            if not running:
+                path.unlink(missing_ok=True)
+                continue
+            entries.append({k: entry.get(k) for k in ("pid", "secretVersion", "slot", "source")})
+        return sorted(entries, key=lambda e: str(e["pid"]))
+
+
+class KeyWatch:
+    """A worker's background re-check: every `interval` seconds, the key client's `current()`
+    (which asks Key Vault for a newer version once the key is older than its max age), then
+    `publish`."""
+
+    def __init__(self, key_client: KeyClient, board: WorkerBoard, interval: float) -> None:
+        self._key_client = key_client
+        self._board = board
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def tick(self) -> None:
+        try:
+            key = self._key_client.current()
+        except KeyClientError as exc:
+            log.warning("key re-check failed, the cached key is kept: %s", exc)
+            key = self._key_client.cached
+        self._board.publish(key)
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+
+        def loop() -> None:
+            self.tick()
+            while not self._stop.wait(self._interval):
+                self.tick()
+
+        self._thread = threading.Thread(target=loop, name="key-watch", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._board.remove()
