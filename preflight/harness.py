@@ -279,6 +279,24 @@ def _name_input(type_token: str) -> str | None:
     return None
 
 
+def _top_level_id(type_token: str, name_key: str, name: str, inputs: Mapping[str, Any]) -> str:
+    """``.../providers/Microsoft.<module>/<types>/<name>`` for a resource in a resource group
+    that names no parent (no other ``*Name`` input given); "" (unknown) otherwise."""
+    group = inputs.get("resourceGroupName")
+    if not isinstance(group, str) or group == UNKNOWN:
+        return ""
+    parents = [k for k in inputs if k.endswith("Name") and k not in (name_key, "resourceGroupName")]
+    if parents:
+        return ""
+    module, type_name = type_token.split(":")[1].split("/")[0], type_token.split(":")[2]
+    plural = type_name[:1].lower() + type_name[1:]
+    if plural.endswith("y") and plural[-2:-1] not in "aeiou":
+        plural = plural[:-1] + "ies"
+    else:
+        plural += "es" if plural.endswith(("s", "x", "ch", "sh")) else "s"
+    return f"{_rg_scope(inputs)}/providers/Microsoft.{module.title()}/{plural}/{name}"
+
+
 def _overlay(base: Any, known: Any) -> Any:
     """``known`` (synthesised) values written over ``base`` (previewed) ones, key by key."""
     if isinstance(base, dict) and isinstance(known, dict) and not _is_secret(base):
@@ -292,7 +310,7 @@ def _overlay(base: Any, known: Any) -> Any:
 # credentials, connection strings or tokens, and the few GETs that do (Log Analytics shared keys).
 # Matched on the function name, so every one in the installed SDK is covered, not a hand list.
 _CREDENTIAL_INVOKE = re.compile(
-    r"^(list\w*(Keys?|Credentials?|Secrets?|ConnectionStrings?|SasTokens?|Token)"
+    r"^(list\w*(Keys?|Credentials?|Secrets?|ConnectionStrings?|SasTokens?|Token|SAS)"
     r"|get\w*(SharedKeys|AccessToken|AuthToken|AccessKey|ApiKey|DefaultKey|SsoToken|ClientToken)"
     r")$"
 )
@@ -337,6 +355,12 @@ def _service_key(module: str, seed: str) -> str:
     if service == "containerregistry":
         return _base62(seed, 52)
     return _base64(seed, 32)  # SharedAccessKey and most other service keys: 43 + "="
+
+
+def _sas_token(key: str) -> str:
+    """A shared access signature as Azure Storage issues one (signed fields, then ``sig``)."""
+    signature = key.replace("+", "%2B").replace("/", "%2F").replace("=", "%3D")
+    return f"sv=2022-11-02&sr=c&sp=r&st=2026-01-01&se=2030-01-01&spr=https&sig={signature}"
 
 
 def _connection_string(module: str, key: str) -> str:
@@ -438,12 +462,19 @@ class AzureShapedMocks(pulumi.runtime.Mocks):
             return resource_id, outputs
         if typ.startswith("pulumi:providers:"):
             return f"{name}-id", outputs
-        # Anything else: the ID is assigned on create, unknown in a preview; an Azure resource's
-        # name is its name input, or the logical name where azure-native would autoname it.
+        # Any other Azure resource: its name is its name input, or the logical name where
+        # azure-native would autoname it; a top-level one's ID follows from it (ARM IDs are
+        # case-insensitive, so the module stands for the namespace). Anything else gets its ID
+        # on create: unknown in a preview.
         name_key = _name_input(typ) if typ.startswith("azure-native:") else None
-        if name_key is not None and isinstance(inputs.get(name_key, name), str):
-            outputs["name"] = inputs.get(name_key) or name
-        return "", outputs
+        if name_key is None or not isinstance(inputs.get(name_key, name), str):
+            return "", outputs
+        outputs["name"] = inputs.get(name_key) or name
+        resource_id = _top_level_id(typ, name_key, outputs["name"], inputs)
+        identity = _identity_outputs(inputs.get("identity"), resource_id) if resource_id else None
+        if identity is not None:
+            outputs["identity"] = identity
+        return resource_id, outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
         if args.token == "azure-native:authorization:getClientConfig":
@@ -501,6 +532,10 @@ class AzureShapedMocks(pulumi.runtime.Mocks):
             return _plain_leaf(name, path)
         key = _service_key(module, seed)
         self.origins[key] = f"invoke {token} ({_dotted(path)})"
+        if lowered.endswith("sastoken"):
+            sas = _sas_token(key)
+            self.origins[sas] = self.origins[sas.rsplit("sig=", 1)[1]] = self.origins[key]
+            return sas
         return _connection_string(module, key) if "connectionstring" in lowered else key
 
 
@@ -630,6 +665,8 @@ _ARM_PATHS: dict[str, tuple[str, str]] = {
         "queueName",
     ),
     "azure-native:applicationinsights:Component": ("Microsoft.Insights/components", "resourceName"),
+    # azure-native 2.x names the module `insights`
+    "azure-native:insights:Component": ("Microsoft.Insights/components", "resourceName"),
     "azure-native:eventgrid:SystemTopic": ("Microsoft.EventGrid/systemTopics", "systemTopicName"),
     "azure-native:eventgrid:SystemTopicEventSubscription": (
         "Microsoft.EventGrid/systemTopics/{systemTopicName}/eventSubscriptions",
@@ -676,7 +713,7 @@ def _azure_outputs(typ: str, resource_id: str, inputs: dict, outputs: dict) -> N
             kind: f"https://{outputs['name']}.{kind}.core.windows.net/"
             for kind in ("blob", "dfs", "queue", "table", "file")
         } | {"web": f"https://{outputs['name']}.z6.web.core.windows.net/"}
-    elif typ == "azure-native:applicationinsights:Component":
+    elif typ in ("azure-native:applicationinsights:Component", "azure-native:insights:Component"):
         # Microsoft: the instrumentation key and the connection string are not secrets.
         key = _guid("instrumentation", resource_id)
         outputs["instrumentationKey"] = key

@@ -166,12 +166,14 @@ def test_computed_outputs_are_unknown_in_a_preview_never_a_known_none(tmp_path: 
         app = web.WebApp("app", resource_group_name=rg.name, https_only=True,
                          site_config=web.SiteConfigArgs(min_tls_version="1.2"))
         unknown_id = web.WebApp("other", resource_group_name=ip.ip_address)
+        subnet = network.Subnet("subnet", resource_group_name=rg.name, virtual_network_name="vnet")
         pulumi.export("ip", ip.ip_address)
         pulumi.export("verification", app.custom_domain_verification_id)
         pulumi.export("httpsOnly", app.https_only)
         pulumi.export("host", app.default_host_name)
         pulumi.export("ipName", ip.name)
         pulumi.export("ipId", ip.id)
+        pulumi.export("subnetId", subnet.id)
         pulumi.export("otherHost", unknown_id.default_host_name)
         """,
     )
@@ -182,7 +184,11 @@ def test_computed_outputs_are_unknown_in_a_preview_never_a_known_none(tmp_path: 
         "httpsOnly": True,
         "host": "app.azurewebsites.net",
         "ipName": "ip",  # the autoname (the logical name here): known
-        "ipId": UNKNOWN,  # assigned on create
+        "ipId": (  # a top-level resource's ID follows from its name
+            "/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/rg/providers/"
+            "Microsoft.Network/publicIPAddresses/ip"
+        ),
+        "subnetId": UNKNOWN,  # a child's path is not derivable from the SDK: assigned on create
         "otherHost": UNKNOWN,  # its resource group is not known yet
     }
     site = resource(plan, "app").outputs
