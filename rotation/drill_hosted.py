@@ -345,6 +345,7 @@ def _rehearse(
             raise RotationStopped(f"round {r}: the timer found work left after the round")
 
     call = chat_caller(local, clients)
+    local.warm_up()
     regenerations_before = emulated.account(world.account.name).regenerations
     versions_before = len(emulated.secret_versions(world.vault.name, world.secret_name))
     workers = QueueWorkers(queue, poison, handle, ledger, count=2)
