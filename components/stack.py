@@ -60,9 +60,7 @@ def consumer_site_names(config: StackConfig) -> list[str] | None:
 
 
 class SecureAiStack(pulumi.ComponentResource):
-    """Everything `pulumi up` creates for one stack, with its exported outputs as attributes."""
-
-    outputs: dict[str, pulumi.Input[object]]
+    """Everything `pulumi up` creates for one stack, with its exported outputs in ``outputs``."""
 
     def __init__(
         self,
@@ -145,7 +143,7 @@ class SecureAiStack(pulumi.ComponentResource):
             "AZURE_AI_DEPLOYMENT": chat_deployment,
             "SCM_DO_BUILD_DURING_DEPLOYMENT": "true",
         }
-        self.outputs = {
+        self.outputs: dict[str, pulumi.Input[object]] = {
             "authMode": config.auth_mode,
             "resourceGroupName": group_name,
             "aiAccountId": ai.id,
