@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from preflight import preview, scan
+from preflight.inputs import ArgumentParser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m preflight", description=__doc__)
+    parser = ArgumentParser(prog="python -m preflight", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     preview.add_arguments(
         commands.add_parser("preview", help="run the program under mocks and evaluate the policies")

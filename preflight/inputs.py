@@ -12,6 +12,7 @@ only when YAML is parsed), so the scanner, which has no dependencies, can use th
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import errno
 import json
@@ -19,7 +20,7 @@ import os
 import stat
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 MAX_INPUT_BYTES = 16 * 1024 * 1024  # a configuration file, not a data set
 MAX_DEPTH = 64  # nesting levels of a YAML or JSON document
@@ -32,6 +33,16 @@ _KIND_OF_MODE = (
     (stat.S_ISCHR, "a character device"),
     (stat.S_ISBLK, "a block device"),
 )
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser, with its error line masked: an unrecognised argument or a bad choice is
+    echoed by argparse, and a key pasted on the command line must not be."""
+
+    def error(self, message: str) -> NoReturn:
+        from policies.detection import redact
+
+        super().error(redact(message))
 
 
 class InputError(ValueError):

@@ -39,6 +39,7 @@ from urllib.parse import quote
 
 from policies.detection import KINDS, find_secrets, redact
 from preflight.inputs import (
+    ArgumentParser,
     FileProblem,
     InputError,
     check_output,
@@ -668,7 +669,7 @@ def _uri(path: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     """`python -m preflight.scan`: the scanner alone, as the pre-commit hook runs it (standard
     library only, so the hook needs no dependencies)."""
-    parser = argparse.ArgumentParser(prog="python -m preflight.scan", description=__doc__)
+    parser = ArgumentParser(prog="python -m preflight.scan", description=__doc__)
     add_arguments(parser)
     args = parser.parse_args(argv)
     return int(args.run(args))

@@ -8,11 +8,13 @@ bytes that are not UTF-8, YAML nested too deep or expanding through aliases ("bi
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 from pathlib import Path
 
 import pytest
 
+from policies.detection import mask
 from preflight import inputs
 from preflight.__main__ import main
 from preflight.inputs import InputError
@@ -166,3 +168,20 @@ def test_a_utf8_byte_order_mark_is_accepted(tmp_path: Path) -> None:
 def test_display_escapes_undecodable_bytes_of_a_name() -> None:
     name = os.fsdecode(b"caf\xe9.yaml")
     assert inputs.display(name) == "caf\\xe9.yaml"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["preview", "{key}"], ["scan", "--bogus={key}"], ["{key}"]],
+    ids=["extra argument", "unknown option", "unknown command"],
+)
+def test_argparse_errors_mask_a_key_pasted_on_the_command_line(
+    capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    key = secrets.token_hex(16)
+    with pytest.raises(SystemExit) as done:
+        main([arg.format(key=key) for arg in argv])
+    err = capsys.readouterr().err
+    assert done.value.code == 2
+    assert key not in err
+    assert mask(key) in err
