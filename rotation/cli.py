@@ -48,6 +48,9 @@ MAX_LEASE_WAIT = 3600.0
 # The drill's load: enough to find contention on two cores, far from exhausting threads.
 MAX_CLIENTS = 256
 MAX_ROTATIONS = 100
+MAX_FAULT_COUNT = 100000
+MAX_LATENCY_MS = 5000.0
+MAX_ACCEPT_DELAY = 60.0
 
 
 def _positive(kind: type, what: str, maximum: float | None = None) -> Callable[[str], Any]:
@@ -214,41 +217,26 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"concurrent client threads (default 8, at most {MAX_CLIENTS})",
     )
     faults = p.add_argument_group("faults (local drills only)")
-    faults.add_argument(
-        "--kv-throttle",
-        type=_positive(int, "whole number", 100000),
-        metavar="N",
-        help="Key Vault answers 429 (Retry-After) past N requests per second",
-    )
-    faults.add_argument(
-        "--arm-throttle",
-        type=_positive(int, "whole number", 100000),
-        metavar="N",
-        help="ARM answers 429 (Retry-After) past N requests per second",
-    )
-    faults.add_argument(
-        "--kv-5xx",
-        type=_positive(int, "whole number", 100000),
-        metavar="K",
-        help="every K-th Key Vault request answers 503",
-    )
-    faults.add_argument(
-        "--arm-5xx",
-        type=_positive(int, "whole number", 100000),
-        metavar="K",
-        help="every K-th ARM request answers 503",
-    )
-    faults.add_argument(
-        "--latency-ms",
-        type=_positive(float, "number of milliseconds", 5000.0),
-        help="added to every Key Vault and ARM request",
-    )
-    faults.add_argument(
-        "--accept-delay",
-        type=_positive(float, "number of seconds", 60.0),
-        help="a regenerated key is accepted by the AI endpoint only this much later "
-        "(default 0.05 s)",
-    )
+    whole = _positive(int, "whole number", MAX_FAULT_COUNT)
+    for flag, kind, metavar, text in (
+        ("--kv-throttle", whole, "N", "Key Vault answers 429 (Retry-After) past N requests/s"),
+        ("--arm-throttle", whole, "N", "ARM answers 429 (Retry-After) past N requests/s"),
+        ("--kv-5xx", whole, "K", "every K-th Key Vault request answers 503"),
+        ("--arm-5xx", whole, "K", "every K-th ARM request answers 503"),
+        (
+            "--latency-ms",
+            _positive(float, "number of milliseconds", MAX_LATENCY_MS),
+            "MS",
+            "added to every Key Vault and ARM request",
+        ),
+        (
+            "--accept-delay",
+            _positive(float, "number of seconds", MAX_ACCEPT_DELAY),
+            "S",
+            "a regenerated key is accepted only this much later (default 0.05 s)",
+        ),
+    ):
+        faults.add_argument(flag, type=kind, metavar=metavar, help=text)
     p.add_argument("--format", choices=("text", "json"), default="text")
     # Resolved by rotation/drill.py: a local drill's waits fit the emulator, a remote one's Azure.
     p.set_defaults(probe_timeout=None, confirm_timeout=None, poll_interval=None, drain_seconds=None)
