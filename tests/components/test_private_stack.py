@@ -298,7 +298,12 @@ def test_the_key_is_written_only_once_the_vault_resolves_privately(prod):
 
 
 def test_the_vnet_id_is_a_stack_output(prod):
-    assert prod.outputs["virtualNetworkId"] == UNKNOWN  # Azure assigns it at create
+    vnet = named(prod, "secure-ai-network-vnet")
+    assert prod.outputs["virtualNetworkId"] == (vnet.id or UNKNOWN)
+    assert prod.outputs["virtualNetworkId"] in (
+        UNKNOWN,
+        f"{RG}/providers/Microsoft.Network/virtualNetworks/sai-prod-vnet",
+    )
 
 
 def test_an_existing_vnet_gets_only_subnets_in_its_own_resource_group():

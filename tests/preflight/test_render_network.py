@@ -93,6 +93,9 @@ def test_the_private_flow_is_valid_mermaid(prod):
 
 def test_the_tree_lists_network_resources_with_the_properties_that_matter(prod):
     tree = "\n".join(resource_tree(json.loads(render(*prod, "json"))))
+    # The VNet's ID as the preview knows it (derivable from its name, or not yet).
+    (vnet,) = [r for r in prod[0].resources if r.name == "secure-ai-network-vnet"]
+    vnet_id = vnet.id or "(known after apply)"
     for resource, properties in {
         "network:VirtualNetwork secure-ai-network-vnet": [
             "name: sai-prod-vnet",
@@ -121,7 +124,7 @@ def test_the_tree_lists_network_resources_with_the_properties_that_matter(prod):
         "privatedns:VirtualNetworkLink secure-ai-network-link-privatelink-openai-azure-com": [
             "zone: privatelink.openai.azure.com",
             "registrationEnabled: false",
-            "virtualNetwork: (known after apply)",
+            f"virtualNetwork: {vnet_id}",
         ],
         "web:WebApp secure-ai-app-web-site": [
             "virtualNetworkSubnetId: (known after apply)",
