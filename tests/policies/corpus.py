@@ -798,6 +798,6 @@ def _command_line_negatives(rng: random.Random) -> Iterator[Sample]:
 
 
 def corpus(seed: int = 20240601, per_case: int = 40) -> list[Sample]:
-    """The labelled corpus: about ``60 * per_case`` positives and ``30 * per_case`` negatives."""
+    """The labelled corpus: ``52 * per_case`` positives and ``33 * per_case`` negatives."""
     rng = random.Random(seed)
     return [*positives(rng, per_case), *negatives(rng, per_case)]

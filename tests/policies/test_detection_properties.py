@@ -5,10 +5,12 @@ from __future__ import annotations
 import random
 import string
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from policies.detection import find_secrets, mask
+from preflight import scan
 from tests.policies import corpus as c
 
 # Formats that identify themselves, so surrounding text cannot change the verdict.
@@ -85,3 +87,27 @@ def test_mask_reveals_at_most_three_sixteenths_of_the_secret(secret: str) -> Non
     assert secret.startswith(head) and secret.endswith(tail)
     assert (len(head) + len(tail)) * 16 <= 3 * len(secret)
     assert len(head) <= 4 and len(tail) <= 2
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    shape=st.sampled_from(sorted(SELF_IDENTIFYING)),
+    seed=st.integers(0, 2**32),
+    offset=st.integers(0, 1500),
+    chunk=st.integers(1, 300),
+)
+def test_a_secret_anywhere_in_a_streamed_long_line_is_found_once_at_its_column(
+    shape: str, seed: int, offset: int, chunk: int
+) -> None:
+    """The scanner's windows (shrunk here so a short line spans many of them) and chunks, at any
+    size and any offset: the secret is found once, at its exact column."""
+    make, kind = SELF_IDENTIFYING[shape]
+    secret = make(random.Random(seed)).replace("\n", "\\n")
+    line = "x" * offset + " " + secret + " " + "y" * 700
+    chunks = [line[i : i + chunk] for i in range(0, len(line), chunk)]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(scan, "WINDOW", 1024)
+        patch.setattr(scan, "OVERLAP", 800)
+        patch.setattr(scan, "CONTEXT", 64)
+        found = scan.scan_stream(chunks, "f.txt")
+    assert [(f.line, f.column, f.kind) for f in found] == [(1, offset + 2, kind)]
