@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from components import private_link
+from policies import network
 from preflight.evaluate import evaluate
 from preflight.harness import PREVIEW_SUBSCRIPTION, load_stack_config, run_program
 from preflight.model import UNKNOWN, Plan, PlannedResource
@@ -194,3 +196,15 @@ def test_an_endpoint_naming_its_account_by_id_counts_like_one_depending_on_it(pr
     assert findings(other) == {
         ("ai-account-has-private-endpoint", MANDATORY, "secure-ai-ai-account")
     }
+
+
+def test_the_packs_private_link_facts_equal_the_components_ones():
+    """The pack ships alone, so it carries its own copy of the zones and sub-resource names."""
+    assert {
+        kind: frozenset(zones) for kind, zones in private_link.ACCOUNT_ZONES.items()
+    } == network.ACCOUNT_ZONES
+    assert (network.ACCOUNT_GROUP, network.VAULT_GROUP, network.VAULT_ZONE) == (
+        private_link.ACCOUNT_GROUP,
+        private_link.VAULT_GROUP,
+        private_link.VAULT_ZONE,
+    )
