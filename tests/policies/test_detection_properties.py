@@ -94,16 +94,17 @@ def test_mask_reveals_at_most_three_sixteenths_of_the_secret(secret: str) -> Non
     shape=st.sampled_from(sorted(SELF_IDENTIFYING)),
     seed=st.integers(0, 2**32),
     offset=st.integers(0, 1500),
-    chunk=st.integers(1, 300),
+    chunk=st.integers(1, 3000),
+    ending=st.sampled_from(["", "\n", "\r\nnext line\n"]),
 )
 def test_a_secret_anywhere_in_a_streamed_long_line_is_found_once_at_its_column(
-    shape: str, seed: int, offset: int, chunk: int
+    shape: str, seed: int, offset: int, chunk: int, ending: str
 ) -> None:
     """The scanner's windows (shrunk here so a short line spans many of them) and chunks, at any
     size and any offset: the secret is found once, at its exact column."""
     make, kind = SELF_IDENTIFYING[shape]
     secret = make(random.Random(seed)).replace("\n", "\\n")
-    line = "x" * offset + " " + secret + " " + "y" * 700
+    line = "x" * offset + " " + secret + " " + "y" * 700 + ending
     chunks = [line[i : i + chunk] for i in range(0, len(line), chunk)]
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(scan, "WINDOW", 1024)
