@@ -71,6 +71,9 @@ class PrivateNetwork(pulumi.ComponentResource):
             vnet_id: pulumi.Input[str] = config.virtual_network_id
             previous: pulumi.Resource | None = None
         else:
+            # No inline subnets: since network API 2023-09-01 a VNet PUT without ``subnets`` keeps
+            # the subnets it has (Azure/azure-quickstart-templates#2786), so the standalone Subnet
+            # resources below survive an update of the VNet (pulumi-azure-native#611).
             vnet = network.VirtualNetwork(
                 f"{name}-vnet",
                 virtual_network_name=args.virtual_network_name,
