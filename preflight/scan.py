@@ -339,8 +339,9 @@ def _directory_files(root: Path) -> Iterator[Target]:
             mode = os.lstat(path).st_mode
         except OSError:
             continue  # listed by git but gone from the work tree: nothing to read
-        if stat.S_ISLNK(mode) or not stat.S_ISDIR(mode):  # a submodule is a directory
-            yield Target(str(path), relative)
+        if stat.S_ISDIR(mode) or (stat.S_ISLNK(mode) and os.path.isdir(path)):
+            continue  # a submodule, or a link to a directory: not a file (as os.walk sees them)
+        yield Target(str(path), relative)
 
 
 def _git_files(root: Path) -> list[str] | None:

@@ -672,3 +672,25 @@ def test_the_written_report_is_whole_and_has_ordinary_permissions(
     umask = os.umask(0)
     os.umask(umask)
     assert stat.S_IMODE((tree / "scan.txt").stat().st_mode) == 0o666 & ~umask
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_in_a_git_work_tree_special_files_are_not_scanned_and_links_to_directories_not_files(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, no_hang
+) -> None:
+    """git lists a tracked symlink whatever it points to; untracked FIFOs it does not list."""
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True, env=env)
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "app.yaml").write_text("model: gpt-4o\n")
+    (tmp_path / "linked.yaml").symlink_to("conf")
+    (tmp_path / "loop1.env").symlink_to("loop2.env")
+    (tmp_path / "loop2.env").symlink_to("loop1.env")
+    code, out, err = _run(capsys, str(tmp_path))
+    rule = "the rule is a readable regular file"
+    assert (code, out) == (2, "")
+    assert err == (
+        f"preflight scan: PATH '{tmp_path}/loop1.env': not scanned: is a symlink loop; {rule}\n"
+        f"preflight scan: PATH '{tmp_path}/loop2.env': not scanned: is a symlink loop; {rule}\n"
+        "preflight scan: 0 findings in 1 files; 2 NOT scanned\n"
+    )
