@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import signal
 from pathlib import Path
 
 import pytest
@@ -22,18 +21,7 @@ from preflight.inputs import InputError
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(autouse=True)
-def no_hang():
-    """Fail, rather than hang, if a FIFO is ever opened for reading."""
-
-    def interrupt(signum, frame):
-        raise AssertionError("preflight blocked on its input")
-
-    previous = signal.signal(signal.SIGALRM, interrupt)
-    signal.alarm(20)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
+pytestmark = pytest.mark.usefixtures("no_hang")
 
 
 def _laughs(levels: int) -> str:

@@ -11,7 +11,6 @@ import os
 import random
 import secrets
 import shutil
-import signal
 import stat
 import subprocess
 import sys
@@ -333,21 +332,6 @@ def test_the_repository_scans_clean(capsys: pytest.CaptureFixture[str]) -> None:
 def _validate_sarif(document: dict) -> None:
     schema = json.loads(SARIF_SCHEMA.read_text())
     jsonschema.Draft4Validator(schema, format_checker=jsonschema.FormatChecker()).validate(document)
-
-
-@pytest.fixture
-def no_hang():
-    """Fail, rather than hang, if the scanner ever opens a FIFO for reading (open() waits for a
-    writer; the alarm interrupts it)."""
-
-    def interrupt(signum, frame):
-        raise AssertionError("the scan blocked")
-
-    previous = signal.signal(signal.SIGALRM, interrupt)
-    signal.alarm(20)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
 
 
 def test_a_key_at_the_end_of_a_large_file_is_found(
