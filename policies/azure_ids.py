@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 
@@ -82,3 +83,20 @@ def scope_target(scope: str) -> SecretRef | str | None:
     if vault["secret"]:
         return SecretRef(vault["vault"].lower(), vault["secret"].lower())
     return vault["vault"].lower()
+
+
+# Any block with fewer fixed bits than this admits a sixteenth of the internet or more.
+_NARROWEST_WIDE_PREFIX = 8
+_ANYWHERE = frozenset({"*", "any", "internet", "0.0.0.0", "::"})
+
+
+def is_internet_wide(rule: str) -> bool:
+    """True for an IP rule that admits the whole internet or a large share of it."""
+    text = rule.strip().lower()
+    if text in _ANYWHERE:
+        return True
+    try:
+        network = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return False
+    return network.prefixlen < _NARROWEST_WIDE_PREFIX

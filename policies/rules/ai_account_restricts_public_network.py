@@ -7,6 +7,7 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel
 
+from policies.rules.network_rules_exclude_the_internet import wide_rules
 from policies.support import (
     AI_ACCOUNT,
     NOT_KNOWN,
@@ -30,6 +31,12 @@ def check(resource: Resource, config: Mapping[str, Any]) -> Outcome:
             f"properties.publicNetworkAccess is {shown(access)} and "
             f"properties.networkAcls.defaultAction is {shown(default_action)}; the account is "
             "reachable from any network"
+        )
+    elif default_action == "Deny" and wide_rules(resource, out):
+        # Deny with a 0.0.0.0/0 rule only looks closed.
+        out.fail(
+            "properties.networkAcls.defaultAction is 'Deny' but an IP rule admits the whole "
+            "internet; the account is reachable from any network"
         )
     return out
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import secrets
+import time
 from typing import Any
 
 from policies.roles import KEY_VAULT_SECRETS_OFFICER, KEY_VAULT_SECRETS_USER, role_definition_id
@@ -20,6 +21,8 @@ VAULT_NAME = "kv-test"
 VAULT_ID = f"{RG}/providers/Microsoft.KeyVault/vaults/{VAULT_NAME}"
 SECRET_NAME = "ai-api-key"
 SECRET_ID = f"{VAULT_ID}/secrets/{SECRET_NAME}"
+ACCOUNT_ID = f"{RG}/providers/Microsoft.CognitiveServices/accounts/ai-test"
+WORKSPACE_ID = f"{RG}/providers/Microsoft.OperationalInsights/workspaces/log-test"
 SITE_NAME = "web-test"
 APP_PRINCIPAL = "00000000-0000-4000-8000-0000000000b1"
 DEPLOYER_PRINCIPAL = "00000000-0000-4000-8000-0000000000d1"
@@ -74,6 +77,7 @@ FTP = "azure-native:web:WebAppFtpAllowed"
 SCM = "azure-native:web:WebAppScmAllowed"
 ACCOUNT = "azure-native:cognitiveservices:Account"
 ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+DIAGNOSTICS = "azure-native:monitor:DiagnosticSetting"
 
 VAULT_URN = urn(VAULT, "kv")
 SECRET_URN = urn(SECRET, "ai-key")
@@ -101,6 +105,7 @@ def vault_inputs() -> dict[str, Any]:
             "enabledForDeployment": False,
             "enabledForDiskEncryption": False,
             "enabledForTemplateDeployment": False,
+            "networkAcls": {"defaultAction": "Deny", "bypass": "AzureServices"},
         },
     }
 
@@ -144,7 +149,8 @@ def good_resources() -> list[PlannedResource]:
                     # (a key in a keyvault.Secret lands in Pulumi state).
                     "value": secret("https://ai-test.openai.azure.com/"),
                     "contentType": "text/plain",
-                    "attributes": {"expires": 1_900_000_000},
+                    # Within the longest rotation period from now, whenever the tests run.
+                    "attributes": {"expires": int(time.time()) + 90 * 86_400},
                 },
             },
             dependencies=(VAULT_URN, ACCOUNT_URN),
@@ -186,6 +192,7 @@ def good_resources() -> list[PlannedResource]:
                 "properties": {
                     "customSubDomainName": "ai-test",
                     "disableLocalAuth": False,
+                    "restrictOutboundNetworkAccess": True,
                     "publicNetworkAccess": "Enabled",
                     "networkAcls": {
                         "defaultAction": "Deny",
@@ -193,6 +200,28 @@ def good_resources() -> list[PlannedResource]:
                     },
                 },
             },
+        ),
+        resource(
+            DIAGNOSTICS,
+            "kv-audit",
+            {
+                "resourceUri": VAULT_ID,
+                "workspaceId": WORKSPACE_ID,
+                "logs": [{"category": "AuditEvent", "enabled": True}],
+            },
+            dependencies=(VAULT_URN,),
+            property_dependencies={"resourceUri": (VAULT_URN,)},
+        ),
+        resource(
+            DIAGNOSTICS,
+            "account-logs",
+            {
+                "resourceUri": ACCOUNT_ID,
+                "workspaceId": WORKSPACE_ID,
+                "logs": [{"categoryGroup": "audit", "enabled": True}],
+            },
+            dependencies=(ACCOUNT_URN,),
+            property_dependencies={"resourceUri": (ACCOUNT_URN,)},
         ),
         resource(
             ASSIGNMENT,

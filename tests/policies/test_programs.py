@@ -22,14 +22,18 @@ def _run(case: str, key: str):
     return plan, evaluate(plan)
 
 
-def test_the_dev_stack_passes_with_only_the_public_network_advisory() -> None:
+def test_the_dev_stack_passes_with_only_its_designed_advisories() -> None:
     plan = run_program(REPO, load_stack_config(REPO / "Pulumi.dev.yaml"))
     violations = evaluate(plan)
     account = next(r.urn for r in plan.resources if r.type.endswith("cognitiveservices:Account"))
-    # The dev stack keeps the AI endpoint public (App Service without VNet integration reaches it
-    # that way) and configures no IP rules: advisory by design, nothing mandatory.
+    vault = next(r.urn for r in plan.resources if r.type.endswith("keyvault:Vault"))
+    # The dev stack keeps the AI endpoint and the vault public (App Service without VNet
+    # integration reaches them that way), with no IP rules, and sends only the vault's audit log:
+    # advisory by design, nothing mandatory.
     assert [(v.policy, v.enforcement, v.urn) for v in violations] == [
-        ("ai-account-restricts-public-network", "advisory", account)
+        ("ai-account-restricts-public-network", "advisory", account),
+        ("key-vault-restricts-public-network", "advisory", vault),
+        ("ai-account-sends-diagnostic-logs", "advisory", account),
     ]
 
 

@@ -23,7 +23,7 @@ def test_dev_stack_passes_offline(capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
     code, out, err = run(capsys, "--stack", "dev")
     assert (code, err) == (0, "")
-    assert out.rstrip().splitlines()[-1] == "Verdict: PASS (mandatory violations: 0, advisory: 1)"
+    assert out.rstrip().splitlines()[-1] == "Verdict: PASS (mandatory violations: 0, advisory: 3)"
 
 
 def test_bad_config_exits_2_with_one_line_per_problem_and_no_report(capsys, tmp_path):
