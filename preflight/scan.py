@@ -226,7 +226,11 @@ def run(args: argparse.Namespace) -> int:
         _say(str(error))
         return 2
     if args.output is None:
-        sys.stdout.write(report)
+        try:
+            sys.stdout.write(report)
+            sys.stdout.flush()
+        except BrokenPipeError:  # `preflight scan . | head`: the reader has what it wanted
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     for skipped in result.skipped:
         if not skipped.excluded:
             _say(f"{_path_text(skipped.path)}: not scanned: {skipped.reason}")

@@ -678,3 +678,16 @@ def test_in_a_git_work_tree_special_files_are_not_scanned_and_links_to_directori
         f"preflight scan: PATH '{tmp_path}/loop2.env': not scanned: is a symlink loop; {rule}\n"
         "preflight scan: 0 findings in 1 files; 2 NOT scanned\n"
     )
+
+
+def test_a_reader_that_stops_early_ends_the_report_quietly(
+    capsys: pytest.CaptureFixture[str], tree: Path
+) -> None:
+    """`preflight scan . | head -1`: the pipe's reader is gone (Python ignores SIGPIPE, so the
+    write fails with EPIPE); the scan still ends with its exit status and summary."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    with open(write_end, "w") as closed_pipe, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sys, "stdout", closed_pipe)
+        code = scan.main(["."])
+    assert (code, capsys.readouterr().err) == (1, "preflight scan: 3 findings in 4 files\n")
