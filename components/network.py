@@ -67,7 +67,7 @@ class PrivateNetwork(pulumi.ComponentResource):
         if config.virtual_network_id:
             parts = parse_resource_id(config.virtual_network_id)
             vnet_group: pulumi.Input[str] = parts["resource_group"]
-            vnet_name: pulumi.Input[str] = parts["name"]
+            vnet_name: str = parts["name"]
             vnet_id: pulumi.Input[str] = config.virtual_network_id
             previous: pulumi.Resource | None = None
         else:
@@ -131,7 +131,7 @@ class PrivateNetwork(pulumi.ComponentResource):
             )
             link = privatedns.VirtualNetworkLink(
                 f"{name}-link-{zone_config_name(zone)}",
-                virtual_network_link_name=f"{args.virtual_network_name}-link",
+                virtual_network_link_name=f"{vnet_name}-link",
                 private_zone_name=zone,
                 resource_group_name=args.resource_group_name,
                 location=ZONE_LOCATION,

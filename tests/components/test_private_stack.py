@@ -332,7 +332,9 @@ def test_an_existing_vnet_gets_only_subnets_in_its_own_resource_group():
         "functions": ("spoke-ai", "hub-network", "10.8.6.0/26"),
     }
     links = plan.of_type("azure-native:privatedns:VirtualNetworkLink")
-    assert [link.inputs["virtualNetwork"] for link in links] == [{"id": vnet_id}] * 2
+    assert [
+        (link.inputs["virtualNetworkLinkName"], link.inputs["virtualNetwork"]) for link in links
+    ] == [("spoke-ai-link", {"id": vnet_id})] * 2
     assert plan.outputs["virtualNetworkId"] == vnet_id
 
 
