@@ -1,9 +1,11 @@
 """ai-account-disables-local-auth-when-keyless: a stack that uses no key turns keys off.
 
 Whether a stack is keyless comes from policy config ``authMode`` ("keyless" or "keyVault"), and
-when that is not set, from the stack itself: it is in key mode for an account when something
-carries that account's key into Key Vault, i.e. a Key Vault secret or a dynamic resource depends
-on the account. Otherwise no key is ever used and ``disableLocalAuth`` must be true.
+when that is not set, from the stack itself: keyless means no key in use anywhere. A key is in
+use when something carries the account's key into Key Vault (a Key Vault secret or a dynamic
+resource depends on the account) or when any resource holds a credential (an app setting, a
+container variable, a tag, an output with a key in it). Only then may local auth stay on;
+otherwise ``disableLocalAuth`` must be true.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from policies import detection
+from policies.credential_carriers import strings_in
 from policies.support import (
     AI_ACCOUNT,
     DYNAMIC_RESOURCES,
@@ -35,12 +39,29 @@ def _key_holders(account: StackResource, resources: list[StackResource]) -> list
     ]
 
 
+def _holds_a_credential(resource: StackResource) -> bool:
+    """True when any known string of the resource is a credential (a key wired in directly)."""
+    scratch = Outcome()
+    return any(
+        detection.find_secrets(text, setting_name=setting)
+        for key, value in resource.props.items()
+        if key != "__provider"
+        for _, setting, text in strings_in(value, (key,), key, scratch)
+    )
+
+
+def _key_in_use(account: StackResource, resources: list[StackResource]) -> bool:
+    return bool(_key_holders(account, resources)) or any(
+        _holds_a_credential(r) for r in resources if r.type != AI_ACCOUNT
+    )
+
+
 def check(resources: list[StackResource], config: Mapping[str, Any]) -> Outcome:
     """disableLocalAuth true on every account of a keyless stack."""
     out = Outcome()
     mode = config.get(AUTH_MODE)
     for account in (r for r in resources if r.type == AI_ACCOUNT):
-        keyless = mode == KEYLESS if mode else not _key_holders(account, resources)
+        keyless = mode == KEYLESS if mode else not _key_in_use(account, resources)
         if not keyless:
             continue
         properties = account.props.get("properties")
@@ -48,7 +69,7 @@ def check(resources: list[StackResource], config: Mapping[str, Any]) -> Outcome:
         if is_unknown(properties) or is_unknown(disabled):
             out.cannot_check((account.name, "properties", "disableLocalAuth"))
         elif disabled is not True:
-            why = "authMode is keyless" if mode else "no Key Vault secret holds its key"
+            why = "authMode is keyless" if mode else "no resource holds or carries a key"
             out.fail(
                 f"properties.disableLocalAuth is {shown(disabled)} but the stack is keyless "
                 f"({why}); it must be true",

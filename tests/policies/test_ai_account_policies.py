@@ -7,7 +7,15 @@ import dataclasses
 import pytest
 
 from preflight.model import UNKNOWN
-from tests.policies.fixtures import ACCOUNT_URN, changed, found, found_levels, good_resources
+from tests.policies.fixtures import (
+    ACCOUNT_URN,
+    SETTINGS_URN,
+    changed,
+    found,
+    found_levels,
+    good_resources,
+    synthetic_hex_key,
+)
 
 
 def _account(edit):
@@ -34,6 +42,20 @@ def test_an_account_without_custom_subdomain_fails(edit) -> None:
 def test_a_keyless_stack_with_local_auth_fails() -> None:
     assert found(_without_key_holder()) == {
         ("ai-account-disables-local-auth-when-keyless", ACCOUNT_URN)
+    }
+
+
+def test_a_key_wired_straight_into_app_settings_is_a_key_in_use_not_keyless() -> None:
+    # No secret carries the key, but an app setting holds one: the stack uses a key, so the
+    # finding is the leak itself, not "keyless with local auth on".
+    resources = changed(
+        _without_key_holder(),
+        "settings",
+        lambda p: p["properties"].update(MODEL_OPTION=synthetic_hex_key()),
+    )
+    assert found(resources) == {
+        ("no-hardcoded-secrets", SETTINGS_URN),
+        ("app-settings-use-key-vault-references", SETTINGS_URN),
     }
 
 
