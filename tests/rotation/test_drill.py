@@ -84,3 +84,19 @@ def test_hosted_drill_rotates_each_due_version_exactly_once():
     assert len(report["cli"]) == 1 and report["cli"][0].startswith("exit 0: rotate: ")
     assert report["poisoned"] == 0
     assert set(report) >= {"requests", "failed", "rotations", "deliveries"}
+
+
+def test_a_drill_whose_rotation_stops_keeps_its_figures_and_exits_1():
+    """A new key the AI endpoint accepts only after the probe gave up: the rotation stops with
+    nothing published, and the figures gathered until then are still printed."""
+    lines: list[str] = []
+    argv = ["drill", "--local", "--rotations", "2", "--clients", "2", "--format", "json"]
+    code = cli.main([*argv, "--accept-delay", "30", "--probe-timeout", "0.3"], out=lines.append)
+    report = json.loads(lines[0])
+    assert code == 1
+    assert report["stopped"] == (
+        "the AI endpoint did not accept key2 within 0.3 s; nothing was published (re-run to retry)"
+    )
+    assert (report["rotations"], report["failed"]) == (0, 0)
+    assert report["requests"] > 0
+    assert report["faults"] == {"accept_delay": 30.0, "hits": {}}
