@@ -1,0 +1,479 @@
+"""The component package in its own process, spoken to as the engine speaks to a provider plugin.
+
+What the Pulumi CLI does, and where it is defined (pulumi/pulumi):
+
+- **Install.** ``pulumi package add <repository>/components@<version>`` clones the repository,
+  installs it whole under ``~/.pulumi/plugins/resource-<repository>_components-v<version>`` and
+  runs the plugin from its ``components`` folder (sdk/go/common/workspace/plugins.go
+  ``gitSource.Download``, ``PluginDescriptor.Dir``/``SubDir``); the Python host makes ``venv`` there
+  from ``requirements.txt`` (pkg/workspace/plugin.go ``installDependenciesForPluginSpec``). Here the
+  folder is copied alone, so anything it reached outside itself would fail.
+- **Launch.** The engine finds ``PulumiPlugin.yaml`` and asks the Python host to run the plugin
+  (pkg/resource/plugin/plugin.go ``ExecPlugin``: ``RunPlugin`` with the folder as program
+  directory, the consumer's directory as working directory, the engine address as the argument).
+  The host runs ``<folder>/<virtualenv>/bin/python <folder> <engine address>`` with the virtualenv
+  activated (sdk/python/cmd/pulumi-language-python/main.go ``RunPlugin``, ``parseOptions``;
+  sdk/python/toolchain/toolchain.go ``ActivateVirtualEnv``). The first stdout line is the port
+  (plugin.go ``newPlugin``).
+- **Requests.** ``Handshake`` (``UNIMPLEMENTED`` falls back), ``GetPluginInfo``, ``CheckConfig``
+  and ``Configure`` (pkg/resource/plugin/provider_plugin.go); ``GetSchema`` for ``pulumi package
+  add`` and SDK generation (pkg/cmd/pulumi/packagecmd); ``Construct`` for each remote component,
+  inputs marshalled with unknowns, secrets, resources and output values kept
+  (provider_plugin.go ``Construct``), the resource monitor's address in ``monitorEndpoint``.
+- **Errors.** A Construct failing with ``InputPropertiesError`` details is printed one property at
+  a time (pkg/resource/deploy/source_eval.go ``errorToMessage``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from google.protobuf import empty_pb2, json_format, struct_pb2
+from google.rpc import status_pb2
+from pulumi.runtime.proto import errors_pb2, provider_pb2, provider_pb2_grpc
+
+from catalog import roles
+from components import config as stack_config
+from policies.detection import find_secrets
+from tests.engine.engine_service import fake_engine
+from tests.engine.monitor_service import FakeResourceMonitor, fake_monitor, stack_urn
+from tests.engine.policy_host import _first_line
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE_SOURCE = ROOT / "components"
+PACKAGE = "secure-azure-ai"
+STACK_TYPE = f"{PACKAGE}:index:SecureAiStack"
+CONSUMER_PROJECT, CONSUMER_STACK = "consumer", "dev"
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # rpc.go UnknownStringValue
+CLIENT = {
+    "clientId": "9a4a2ec5-1f0e-4a8e-8c1f-6f4f0a7d2b11",
+    "objectId": "3f2c1b4e-8d7a-4c6b-9e5f-1a2b3c4d5e6f",
+    "subscriptionId": "11111111-2222-3333-4444-555555555555",
+    "tenantId": "66666666-7777-8888-9999-000000000000",
+}
+INVOKES = {"azure-native:authorization:getClientConfig": CLIENT}
+KEYLESS_INPUTS = {
+    "location": "swedencentral",
+    "authMode": "keyless",
+    "deployments": [
+        {"name": "chat", "model": "gpt-4o-mini", "version": "2024-07-18", "capacity": 10}
+    ],
+    "apps": [{"name": "web"}, {"name": "api"}],
+}
+
+
+def package_version() -> str:
+    with (PACKAGE_SOURCE / "pyproject.toml").open("rb") as project:
+        return tomllib.load(project)["project"]["version"]
+
+
+@dataclass
+class RunningPackage:
+    process: subprocess.Popen
+    stub: provider_pb2_grpc.ResourceProviderStub
+
+
+@pytest.fixture(scope="module")
+def installed_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder alone, as a plugin install leaves it, with ``venv`` holding requirements.txt.
+
+    The virtualenv is the one running these tests: tests/components/test_package.py keeps the
+    package's requirements.txt equal to the program's, which this virtualenv installs.
+    """
+    plugin = tmp_path_factory.mktemp("plugins") / f"resource-{PACKAGE}-v{package_version()}"
+    shutil.copytree(
+        PACKAGE_SOURCE, plugin, ignore=shutil.ignore_patterns("__pycache__", "venv", "*.pyc")
+    )
+    (plugin / "venv").symlink_to(Path(sys.prefix), target_is_directory=True)
+    return plugin
+
+
+@pytest.fixture(scope="module")
+def package(
+    installed_package: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningPackage]:
+    consumer = tmp_path_factory.mktemp("consumer")  # the program's directory: RunPlugin's Pwd
+    venv = installed_package / "venv"
+    env = {
+        "PATH": os.pathsep.join([str(venv / "bin"), os.environ.get("PATH", "/usr/bin:/bin")]),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "VIRTUAL_ENV": str(venv),
+    }
+    with fake_engine() as (_, engine_address):
+        process = subprocess.Popen(
+            [str(venv / "bin" / "python"), str(installed_package), engine_address],
+            cwd=consumer,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            port = _first_line(process, timeout=60)
+            if not port.isdigit():
+                process.kill()
+                raise AssertionError(f"no port from the package: {process.communicate()[1]!r}")
+            with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+                yield RunningPackage(process, provider_pb2_grpc.ResourceProviderStub(channel))
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+            for stream in (process.stdout, process.stderr):
+                if stream is not None:
+                    stream.close()
+
+
+@pytest.fixture(scope="module")
+def schema(package: RunningPackage) -> dict[str, Any]:
+    return json.loads(package.stub.GetSchema(provider_pb2.GetSchemaRequest(version=0)).schema)
+
+
+def construct(
+    package: RunningPackage, inputs: Mapping[str, Any], *, name: str = "ai"
+) -> tuple[FakeResourceMonitor, Any]:
+    """Configure, then Construct one SecureAiStack in a preview, as the engine does for
+    ``new SecureAiStack(name, inputs)`` in the consumer's program."""
+    with fake_monitor(CONSUMER_PROJECT, CONSUMER_STACK, INVOKES) as (monitor, address):
+        package.stub.Configure(
+            provider_pb2.ConfigureRequest(acceptSecrets=True, acceptResources=True), timeout=30
+        )
+        request = provider_pb2.ConstructRequest(
+            project=CONSUMER_PROJECT,
+            stack=CONSUMER_STACK,
+            organization="organization",
+            dryRun=True,
+            parallel=16,
+            monitorEndpoint=address,
+            type=STACK_TYPE,
+            name=name,
+            parent=stack_urn(CONSUMER_PROJECT, CONSUMER_STACK),
+            inputs=json_format.ParseDict(dict(inputs), struct_pb2.Struct()),
+            accepts_output_values=True,
+        )
+        try:
+            response = package.stub.Construct(request, timeout=120)
+        except grpc.RpcError as error:
+            return monitor, error
+        return monitor, response
+
+
+def property_errors(error: grpc.RpcError) -> list[tuple[str, str]]:
+    """The InputPropertiesError details the engine prints (rpcerror.go InputPropertiesErrors)."""
+    details = dict(error.trailing_metadata() or ())["grpc-status-details-bin"]
+    status = status_pb2.Status.FromString(details)
+    found = []
+    for packed in status.details:
+        errors = errors_pb2.InputPropertiesError()
+        assert packed.Unpack(errors)
+        found += [(e.property_path, e.reason) for e in errors.errors]
+    return found
+
+
+# --- GetPluginInfo, GetSchema ---------------------------------------------------------------
+
+
+def test_the_package_starts_from_its_folder_alone_and_reports_its_version(
+    package: RunningPackage,
+) -> None:
+    # plugin.go newPlugin: the port on the first line, then host.go GetPluginInfo.
+    assert package.stub.GetPluginInfo(empty_pb2.Empty()).version == package_version()
+    with pytest.raises(grpc.RpcError) as handshake:
+        package.stub.Handshake(provider_pb2.ProviderHandshakeRequest(engine_address="x"))
+    assert handshake.value.code() == grpc.StatusCode.UNIMPLEMENTED  # the engine falls back
+
+
+EXPECTED_INPUTS = {
+    "location": ("string", None),
+    "deployments": ("array", "DeploymentArgs"),
+    "prefix": ("string", None),
+    "authMode": ("string", None),
+    "aiKind": ("string", None),
+    "aiSku": ("string", None),
+    "appServiceSku": ("string", None),
+    "pythonVersion": ("string", None),
+    "rotationPeriodDays": ("integer", None),
+    "secretName": ("string", None),
+    "publicNetworkAccess": ("string", None),
+    "allowedIpRanges": ("array", "string"),
+    "auditLogs": ("boolean", None),
+    "logAnalyticsWorkspaceId": ("string", None),
+    "resourceGroupName": ("string", None),
+    "rotatorPrincipalId": ("string", None),
+    "rotatorPrincipalType": ("string", None),
+    "hostedRotation": ("boolean", None),
+    "deployerPrincipalType": ("string", None),
+    "apps": ("array", "AppArgs"),
+    "networkMode": ("string", None),
+    "privateInbound": ("boolean", None),
+    "virtualNetworkId": ("string", None),
+    "vnetAddressSpace": ("string", None),
+    "subnetPrefixes": ("ref", "SubnetPrefixesArgs"),
+    "privateDnsZoneIds": ("array", "string"),
+}
+EXPECTED_OUTPUTS = {
+    "authMode": ("string", None),
+    "resourceGroupName": ("string", None),
+    "aiAccountId": ("string", None),
+    "aiEndpoint": ("string", None),
+    "chatDeployment": ("string", None),
+    "vaultUri": ("string", None),
+    "secretName": ("string", None),
+    "secretUri": ("string", None),
+    "secretId": ("string", None),
+    "virtualNetworkId": ("string", None),
+    "apps": ("object", "AppOutputs"),
+    "rotationAutomation": ("ref", "RotationAutomationOutputs"),
+}
+EXPECTED_TYPES = {
+    "DeploymentArgs": {
+        "name": "string",
+        "model": "string",
+        "version": "string",
+        "capacity": "integer",
+        "sku": "string",
+    },
+    "AppArgs": {"name": "string"},
+    "SubnetPrefixesArgs": {
+        "privateEndpoints": "string",
+        "appService": "string",
+        "functions": "string",
+    },
+    "AppOutputs": {
+        "siteName": "string",
+        "siteId": "string",
+        "hostName": "string",
+        "principalId": "string",
+    },
+    "RotationAutomationOutputs": {
+        "functionAppName": "string",
+        "functionAppId": "string",
+        "principalId": "string",
+    },
+}
+
+
+def shape(prop: Mapping[str, Any]) -> tuple[str, str | None]:
+    """A schema property as (type, item or referenced type name)."""
+    ref = prop.get("$ref")
+    if ref:
+        return "ref", ref.rsplit(":", 1)[-1]
+    inner = prop.get("items") or prop.get("additionalProperties")
+    if inner is None:
+        return prop["type"], None
+    return prop["type"], shape(inner)[1] or inner["type"]
+
+
+def test_the_schema_names_and_types_every_input_and_output(schema: dict[str, Any]) -> None:
+    # packagecmd get-schema / package add: the SDK of every language is generated from this.
+    assert schema["name"] == PACKAGE and schema["version"] == package_version()
+    assert set(schema["resources"]) == {STACK_TYPE}
+    stack = schema["resources"][STACK_TYPE]
+    assert stack["isComponent"] is True
+    assert {k: shape(p) for k, p in stack["inputProperties"].items()} == EXPECTED_INPUTS
+    assert sorted(stack["requiredInputs"]) == ["deployments", "location"]
+    assert {k: shape(p) for k, p in stack["properties"].items()} == EXPECTED_OUTPUTS
+    assert sorted(stack["required"]) == [
+        "aiAccountId",
+        "aiEndpoint",
+        "apps",
+        "authMode",
+        "chatDeployment",
+        "resourceGroupName",
+    ]
+    types = {
+        token.rsplit(":", 1)[-1]: {k: p["type"] for k, p in spec["properties"].items()}
+        for token, spec in schema["types"].items()
+    }
+    assert types == EXPECTED_TYPES
+    # The stack's shape is decided when it is declared: every input is a plain value.
+    assert all(p.get("plain") is True for p in stack["inputProperties"].values())
+
+
+def test_the_inputs_are_the_stack_config_keys(schema: dict[str, Any]) -> None:
+    # One validator: every key components/config.py reads is an input, and nothing else is.
+    inputs = set(schema["resources"][STACK_TYPE]["inputProperties"])
+    assert inputs == {"location", *stack_config.KNOWN_KEYS}
+
+
+def test_every_component_input_output_and_type_has_a_description(schema: dict[str, Any]) -> None:
+    stack = schema["resources"][STACK_TYPE]
+    described = [("SecureAiStack", stack)]
+    described += [(f"input {k}", p) for k, p in stack["inputProperties"].items()]
+    described += [(f"output {k}", p) for k, p in stack["properties"].items()]
+    for token, spec in schema["types"].items():
+        described.append((token, spec))
+        described += [(f"{token}.{k}", p) for k, p in spec["properties"].items()]
+    assert [what for what, spec in described if not (spec.get("description") or "").strip()] == []
+
+
+def test_no_input_can_carry_a_key(schema: dict[str, Any]) -> None:
+    stack = schema["resources"][STACK_TYPE]
+    assert not [k for k, p in stack["inputProperties"].items() if p.get("secret")]
+    assert not [k for k in stack["inputProperties"] if "key" in k.lower() and k != "secretName"]
+
+
+# --- Construct ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def keyless_stack(package: RunningPackage) -> tuple[FakeResourceMonitor, Any]:
+    monitor, response = construct(package, KEYLESS_INPUTS)
+    assert not isinstance(response, grpc.RpcError), property_errors(response)
+    return monitor, response
+
+
+def test_construct_registers_the_keyless_stack_under_the_component(
+    keyless_stack: tuple[FakeResourceMonitor, Any],
+) -> None:
+    monitor, response = keyless_stack
+    component = f"urn:pulumi:{CONSUMER_STACK}::{CONSUMER_PROJECT}::{STACK_TYPE}::ai"
+    assert response.urn == component
+    assert monitor.invoked[0] == "azure-native:authorization:getClientConfig"
+    assert set(monitor.invoked) == {"azure-native:authorization:getClientConfig"}
+    children = sorted((r.type, r.name) for r in monitor.registrations if r.urn != component)
+    assert children == [
+        (
+            "azure-native:authorization:RoleAssignment",
+            "ai-app-api-cognitive-services-openai-user-assignment",
+        ),
+        (
+            "azure-native:authorization:RoleAssignment",
+            "ai-app-web-cognitive-services-openai-user-assignment",
+        ),
+        ("azure-native:cognitiveservices:Account", "ai-ai-account"),
+        ("azure-native:cognitiveservices:Deployment", "ai-ai-deployment-chat"),
+        ("azure-native:resources:ResourceGroup", "ai-rg"),
+        ("azure-native:web:AppServicePlan", "ai-plan"),
+        ("azure-native:web:WebApp", "ai-app-api-site"),
+        ("azure-native:web:WebApp", "ai-app-web-site"),
+        ("azure-native:web:WebAppApplicationSettings", "ai-app-api-settings"),
+        ("azure-native:web:WebAppApplicationSettings", "ai-app-web-settings"),
+        ("azure-native:web:WebAppFtpAllowed", "ai-app-api-ftp-basic-auth"),
+        ("azure-native:web:WebAppFtpAllowed", "ai-app-web-ftp-basic-auth"),
+        ("azure-native:web:WebAppScmAllowed", "ai-app-api-scm-basic-auth"),
+        ("azure-native:web:WebAppScmAllowed", "ai-app-web-scm-basic-auth"),
+        (f"{PACKAGE}:index:AiAccount", "ai-ai"),
+        (f"{PACKAGE}:index:RoleGrant", "ai-app-api-cognitive-services-openai-user"),
+        (f"{PACKAGE}:index:RoleGrant", "ai-app-web-cognitive-services-openai-user"),
+        (f"{PACKAGE}:index:SecureWebApp", "ai-app-api"),
+        (f"{PACKAGE}:index:SecureWebApp", "ai-app-web"),
+    ]
+    assert monitor.by_type(STACK_TYPE)[0].parent == stack_urn(CONSUMER_PROJECT, CONSUMER_STACK)
+
+
+def test_construct_keeps_the_secure_defaults(
+    keyless_stack: tuple[FakeResourceMonitor, Any],
+) -> None:
+    monitor, _ = keyless_stack
+    (account,) = monitor.by_type("azure-native:cognitiveservices:Account")
+    props = account.inputs["properties"]
+    assert props["disableLocalAuth"] is True  # keyless: no key exists
+    assert props["customSubDomainName"].startswith("sai-dev-ai-")
+    assert props["restrictOutboundNetworkAccess"] is True
+    assert account.inputs["identity"] == {"type": "SystemAssigned"}
+    for site in monitor.by_type("azure-native:web:WebApp"):
+        config = site.inputs["siteConfig"]
+        assert site.inputs["httpsOnly"] is True
+        assert site.inputs["identity"] == {"type": "SystemAssigned"}
+        assert (config["minTlsVersion"], config["scmMinTlsVersion"]) == ("1.2", "1.2")
+        assert config["ftpsState"] == "Disabled" and config["remoteDebuggingEnabled"] is False
+    for policy in [
+        *monitor.by_type("azure-native:web:WebAppFtpAllowed"),
+        *monitor.by_type("azure-native:web:WebAppScmAllowed"),
+    ]:
+        assert policy.inputs["allow"] is False
+    # Each app's grant: Cognitive Services OpenAI User, scoped to the account it depends on.
+    for grant in monitor.by_type("azure-native:authorization:RoleAssignment"):
+        assert grant.inputs["roleDefinitionId"].endswith(roles.COGNITIVE_SERVICES_OPENAI_USER)
+        assert grant.inputs["principalType"] == "ServicePrincipal"
+        scope_from = set(grant.request.propertyDependencies["scope"].urns)
+        assert scope_from == {account.urn}
+
+
+def test_construct_registers_no_key_and_returns_identifiers(
+    keyless_stack: tuple[FakeResourceMonitor, Any],
+) -> None:
+    monitor, response = keyless_stack
+
+    def leaves(value: Any, name: str | None = None) -> Iterator[tuple[str | None, str]]:
+        if isinstance(value, str):
+            yield name, value
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                yield from leaves(item, key)
+        elif isinstance(value, list):
+            for item in value:
+                yield from leaves(item, name)
+
+    # The detection engine the policy pack and the scanner use, on every registered value.
+    found = [
+        (registration.name, name)
+        for registration in monitor.registrations
+        for name, value in leaves(registration.inputs)
+        if find_secrets(value, setting_name=name)
+    ]
+    assert found == []
+    state = json_format.MessageToDict(response.state)
+    assert set(state) == {
+        "authMode",
+        "resourceGroupName",
+        "aiAccountId",
+        "aiEndpoint",
+        "chatDeployment",
+        "apps",
+    }
+    # A first preview: what the stack decides is known, whatever Azure assigns is unknown.
+    assert state == {
+        "authMode": "keyless",
+        "chatDeployment": "chat",
+        "resourceGroupName": UNKNOWN,
+        "aiAccountId": UNKNOWN,
+        "aiEndpoint": UNKNOWN,
+        "apps": UNKNOWN,
+    }
+    # The component's registered outputs: each app by its short name, identifiers only.
+    app = dict.fromkeys(["siteName", "siteId", "hostName", "principalId"], UNKNOWN)
+    assert monitor.outputs[response.urn]["apps"] == {"web": app, "api": app}
+
+
+def test_construct_refuses_bad_inputs_one_line_each_before_declaring_anything(
+    package: RunningPackage,
+) -> None:
+    inputs = {**KEYLESS_INPUTS, "prefix": "Bad!", "rotationPeriodDays": 400}
+    monitor, error = construct(package, inputs, name="bad")
+    assert isinstance(error, grpc.RpcError)
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert property_errors(error) == [
+        (
+            "prefix",
+            "'Bad!' breaks the rule: 2-8 lower-case letters or digits, starting with a letter",
+        ),
+        ("rotationPeriodDays", "400 is out of range; the rule is 1 to 365 days"),
+    ]
+    assert monitor.registrations == []
+
+
+def test_construct_refuses_key_mode_whose_key_write_needs_the_programs_python(
+    package: RunningPackage,
+) -> None:
+    # The key write is a Python dynamic resource: the engine runs its provider in the consuming
+    # program's own Python environment (sdk/python/dist/pulumi-resource-pulumi-python), which
+    # cannot import this package. Refused before anything is declared, so nothing is half-done.
+    inputs = {k: v for k, v in KEYLESS_INPUTS.items() if k != "authMode"}
+    monitor, error = construct(package, inputs, name="keyed")
+    assert isinstance(error, grpc.RpcError)
+    ((path, reason),) = property_errors(error)
+    assert path == "authMode"
+    assert reason.startswith("keyVault (the default) writes the key with a Python dynamic")
+    assert monitor.registrations == []
