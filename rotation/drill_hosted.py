@@ -12,7 +12,8 @@ passed) and then plays what Azure does:
   that raises leaves its message to come back after the visibility timeout, and after
   `MAX_DEQUEUE` attempts the message goes to `<queue>-poison` (host.json `maxDequeueCount`);
 - one round's event is lost: the daily timer (`check_due`) finds the due version instead;
-- one round's first run crashes part-way (between steps), and the redelivered message resumes;
+- rounds 0 and 3 have their first run crash part-way (between steps: before and after the
+  publish), and the redelivered message resumes;
 - one round has `python -m rotation rotate --lease-account ...` racing the automation;
 - a timer tick after every round, which must find nothing due.
 
@@ -55,7 +56,9 @@ from rotation.drill import (
 MAX_DEQUEUE = 5
 VISIBILITY_SECONDS = 1
 ROUND_TIMEOUT = 90.0
-CRASH_POINT = "1:recorded"  # after the standby key's regeneration is recorded, before publishing
+# Where a round's first run crashes: after the standby key's regeneration is recorded (before
+# publishing), and, from the fourth round on, right after publishing (before the confirmation).
+CRASH_POINTS = {0: "1:recorded", 3: "2:done"}
 
 
 class InjectedCrash(RuntimeError):
@@ -239,18 +242,17 @@ def _rehearse(
     )
     services = hosted.Services(local.connection, container, timing=timing)
     ledger = Ledger()
-    crashes = {"pending": 0}
+    crashes: dict[str, str | None] = {"point": None}
     crash_lock = threading.Lock()
 
     def enqueue(text: str) -> None:
         queue.send_message(text.encode())
 
     def crash_hook(point: str) -> None:
-        if point == CRASH_POINT:
-            with crash_lock:
-                if crashes["pending"]:
-                    crashes["pending"] -= 1
-                    raise InjectedCrash(f"crash injected at {point}")
+        with crash_lock:
+            if point == crashes["point"]:
+                crashes["point"] = None
+                raise InjectedCrash(f"crash injected at {point}")
 
     def handle(content: bytes, dequeue_count: int) -> dict[str, Any]:
         return hosted.run_queued(content, settings, services, hook=crash_hook)
@@ -308,7 +310,6 @@ def _rehearse(
     previous: list[Any] = []
     missed_round = 1 if rotations > 1 else None
     cli_round = 2 if rotations > 2 else None
-    crash_round = 0
     rounds = {"n": 0}
 
     def one_round() -> None:
@@ -318,9 +319,8 @@ def _rehearse(
         # Two months later: the latest version expires in 29 days, so it is due.
         with emulated.lock:
             latest.exp = int((datetime.now(UTC) + timedelta(days=29)).timestamp())
-        if r == crash_round:
-            with crash_lock:
-                crashes["pending"] = 1
+        with crash_lock:
+            crashes["point"] = CRASH_POINTS.get(r)
         threads: list[threading.Thread] = []
         if r == cli_round:
             threads.append(threading.Thread(target=cli_run, name="cli-rotate"))
