@@ -11,10 +11,13 @@ Host                                           Emulated API
 ``management.azure.com``                       Cognitive Services accounts (get, listKeys,
                                                regenerateKey); App Service
                                                ``config/configreferences/appsettings`` (list,
-                                               get one, POST ``.../refresh``)
+                                               get one, POST ``.../refresh``); ``.../instances``
 ``{subdomain}.openai.azure.com``,              ``POST /openai/deployments/{d}/chat/completions``
-``{subdomain}.cognitiveservices.azure.com``    (``api-key`` header or Entra bearer token)
-``{site}.azurewebsites.net``                   a WSGI app you mount with ``state.mount(...)``
+``{subdomain}.cognitiveservices.azure.com``    and ``.../completions`` (``api-key`` header or
+                                               Entra bearer token; ``"stream": true``: SSE;
+                                               served api-versions only: emulator/inference.py)
+``{site}.azurewebsites.net``                   a WSGI app you mount with ``state.mount(...)``,
+                                               per instance by the ``ARRAffinity`` cookie
 ``127.0.0.1`` ``/_emulator/...``               admin: counters, faults, a site's environment
 =============================================  ==============================================
 
@@ -58,14 +61,16 @@ Seeding and inspecting (all on :class:`AzureState`, thread-safe under ``state.lo
   ``refresh_references(site)`` (the refresh call); ``restart_site(site)`` (does NOT
   re-resolve, like Azure); ``site_environment(site)`` -> the env App Service injects now (cached
   resolved values, or the literal ``@Microsoft.KeyVault(...)`` text when unresolved, plus
-  IDENTITY_ENDPOINT/IDENTITY_HEADER/WEBSITE_SITE_NAME); ``mount(site, wsgi_app)`` serves
-  ``https://{site}.azurewebsites.net``; ``site(name).refresh_count`` counts resolutions.
+  IDENTITY_ENDPOINT/IDENTITY_HEADER/WEBSITE_SITE_NAME); ``mount(site, wsgi_app, instance=None)``
+  serves ``https://{site}.azurewebsites.net`` (on every instance, or one);
+  ``scale_out(site, n)`` -> the instance IDs ARM lists; ``site(name).refresh_count`` counts
+  resolutions.
 - ``grant(principal, scope, role=None, actions=(), data_actions=())``: principal is an
   Identity, a Site (its system identity) or a principal id; role a built-in name or GUID from
   :data:`BUILTIN_ROLES`. With ``rbac=True`` (default) Key Vault answers 403 ForbiddenByRbac, ARM
   403 AuthorizationFailed and the AI data plane 401 PermissionDenied without a matching grant.
 - Faults: ``add_fault(host=, method=, path=<regex>, status=, times=, retry_after=, latency=,
-  throttle_limit=, throttle_window=)`` -> :class:`Fault` (``.hits``); ``clear_faults()``. Rules
+  throttle_limit=, throttle_window=, every=)`` -> :class:`Fault` (``.hits``); ``clear_faults()``. Rules
   apply to every emulated host, mounted sites included (e.g. make ``/healthz`` answer 503).
 - Counters: ``requests(host, method=, route=)`` counts requests, e.g.
   ``state.requests("kv-secure-demo.vault.azure.net", method="GET",
