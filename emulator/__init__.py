@@ -70,8 +70,9 @@ Seeding and inspecting (all on :class:`AzureState`, thread-safe under ``state.lo
   :data:`BUILTIN_ROLES`. With ``rbac=True`` (default) Key Vault answers 403 ForbiddenByRbac, ARM
   403 AuthorizationFailed and the AI data plane 401 PermissionDenied without a matching grant.
 - Faults: ``add_fault(host=, method=, path=<regex>, status=, times=, retry_after=, latency=,
-  throttle_limit=, throttle_window=, every=)`` -> :class:`Fault` (``.hits``); ``clear_faults()``. Rules
-  apply to every emulated host, mounted sites included (e.g. make ``/healthz`` answer 503).
+  throttle_limit=, throttle_window=, every=)`` -> :class:`Fault` (``.hits``);
+  ``clear_faults()``. Rules apply to every emulated host, mounted sites included (e.g. make
+  ``/healthz`` answer 503).
 - Counters: ``requests(host, method=, route=)`` counts requests, e.g.
   ``state.requests("kv-secure-demo.vault.azure.net", method="GET",
   route="/secrets/{name}/{version}")`` (routes: ``/secrets``, ``/secrets/{name}``,
