@@ -37,6 +37,7 @@ from pulumi_policy import policy as policy_sdk
 from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
+from policies import secret_marks
 from policies.detection import mask
 from policies.pack import DEFAULT_ENFORCEMENT, PACK_NAME, POLICIES
 from preflight.model import Plan, PlannedResource, Violation, unwrap_secrets
@@ -131,7 +132,42 @@ def evaluate(plan: Plan, *, policy_config: Mapping[str, Any] | None = None) -> l
         violations = _evaluate_public(plan, config)
     else:
         violations = _evaluate_servicer(servicer_class, plan, config)
+    violations += _marked_secrets(plan, config, violations)
     return [_with_origin(v, plan.origins) for v in violations]
+
+
+def _marked_secrets(plan: Plan, config: dict, found: list[Violation]) -> list[Violation]:
+    """Offline only: values the program marked secret where no secret may sit.
+
+    The engine hides the secret marker from policies; the recorded inputs keep it, so the
+    offline preview adds these findings under the policy that owns each place, at its level and
+    with its allow-lists (policies/secret_marks.py). A place that policy already reported is
+    not reported twice.
+    """
+    root = plan.stack_resource()
+    targets = [(r.urn, r.name, secret_marks.in_resource(r.type, r.inputs)) for r in plan.resources]
+    targets.append((root.urn, root.name, secret_marks.in_outputs(plan.outputs)))
+    extra = []
+    for urn, name, marks in targets:
+        for mark in marks:
+            level, settings = config[mark.policy]
+            exempt = set(settings.get("exemptResources") or ())
+            allowed = set(settings.get("allowedSettingNames") or ()) | set(
+                settings.get("allowedPaths") or ()
+            )
+            if level == EnforcementLevel.DISABLED or {name, urn} & exempt:
+                continue
+            if mark.setting in allowed or mark.path in allowed:
+                continue
+            if any(
+                v.policy == mark.policy and v.urn == urn and v.message.startswith(mark.path + " ")
+                for v in found
+            ):
+                continue
+            if level == EnforcementLevel.REMEDIATE:
+                level = EnforcementLevel.MANDATORY
+            extra.append(_make_violation(mark.policy, level.value, urn, mark.message(), ""))
+    return extra
 
 
 # Where a credential came from decides the fix: a literal is removed from the code; a secret
