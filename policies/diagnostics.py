@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from policies.support import StackResource, is_unknown
+from policies.support import Outcome, StackResource, is_unknown
 
 DIAGNOSTIC_SETTINGS = frozenset(
     {"azure-native:monitor:DiagnosticSetting", "azure-native:insights:DiagnosticSetting"}
@@ -60,3 +60,23 @@ def enabled_logs(setting: StackResource) -> set[str] | None:
 
 def covers(names: Iterable[str], wanted: Iterable[str]) -> bool:
     return bool(set(names) & {w.lower() for w in wanted})
+
+
+def without_logs(
+    resource_type: str, wanted: Iterable[str], resources: Sequence[StackResource], out: Outcome
+) -> list[StackResource]:
+    """Resources of ``resource_type`` no diagnostic setting sends ``wanted`` logs of to a
+    workspace; settings not readable yet are recorded on ``out`` and not counted against."""
+    missing = []
+    for resource in (r for r in resources if r.type == resource_type):
+        verdicts = []
+        for setting in settings_for(resource, resources):
+            logs, workspace = enabled_logs(setting), sends_to_workspace(setting)
+            if logs is None or workspace is None:
+                out.cannot_check((setting.name, "logs" if logs is None else "workspaceId"))
+                verdicts.append(None)
+            else:
+                verdicts.append(covers(logs, wanted) and workspace)
+        if True not in verdicts and None not in verdicts:
+            missing.append(resource)
+    return missing

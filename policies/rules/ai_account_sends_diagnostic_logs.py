@@ -12,7 +12,7 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel
 
-from policies.diagnostics import covers, enabled_logs, sends_to_workspace, settings_for
+from policies.diagnostics import without_logs
 from policies.support import AI_ACCOUNT, Controls, Outcome, StackResource, stack_policy
 
 ACCOUNT_LOGS = ("Audit", "RequestResponse", "audit", "allLogs")
@@ -21,21 +21,12 @@ ACCOUNT_LOGS = ("Audit", "RequestResponse", "audit", "allLogs")
 def check(resources: list[StackResource], config: Mapping[str, Any]) -> Outcome:
     """Each AI account: a diagnostic setting with its logs enabled, to a workspace."""
     out = Outcome()
-    for account in (r for r in resources if r.type == AI_ACCOUNT):
-        verdicts = []
-        for setting in settings_for(account, resources):
-            logs, workspace = enabled_logs(setting), sends_to_workspace(setting)
-            if logs is None or workspace is None:
-                out.cannot_check((setting.name, "logs" if logs is None else "workspaceId"))
-                verdicts.append(None)
-            else:
-                verdicts.append(covers(logs, ACCOUNT_LOGS) and workspace)
-        if True not in verdicts and None not in verdicts:
-            out.fail(
-                f"no diagnostic setting sends the logs of {account.name!r} to a Log Analytics "
-                "workspace: its key use and requests leave no record",
-                account.urn,
-            )
+    for account in without_logs(AI_ACCOUNT, ACCOUNT_LOGS, resources, out):
+        out.fail(
+            f"no diagnostic setting sends the logs of {account.name!r} to a Log Analytics "
+            "workspace: its key use and requests leave no record",
+            account.urn,
+        )
     return out
 
 

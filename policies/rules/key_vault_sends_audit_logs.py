@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from policies.diagnostics import covers, enabled_logs, sends_to_workspace, settings_for
+from policies.diagnostics import without_logs
 from policies.support import VAULT, Controls, Outcome, StackResource, stack_policy
 
 AUDIT_LOGS = ("AuditEvent", "audit", "allLogs")
@@ -19,21 +19,12 @@ AUDIT_LOGS = ("AuditEvent", "audit", "allLogs")
 def check(resources: list[StackResource], config: Mapping[str, Any]) -> Outcome:
     """Each vault: a diagnostic setting with AuditEvent enabled, to a workspace."""
     out = Outcome()
-    for vault in (r for r in resources if r.type == VAULT):
-        verdicts = []
-        for setting in settings_for(vault, resources):
-            logs, workspace = enabled_logs(setting), sends_to_workspace(setting)
-            if logs is None or workspace is None:
-                out.cannot_check((setting.name, "logs" if logs is None else "workspaceId"))
-                verdicts.append(None)
-            else:
-                verdicts.append(covers(logs, AUDIT_LOGS) and workspace)
-        if True not in verdicts and None not in verdicts:
-            out.fail(
-                f"no diagnostic setting sends the AuditEvent log of {vault.name!r} to a Log "
-                "Analytics workspace: reads of its secrets leave no record",
-                vault.urn,
-            )
+    for vault in without_logs(VAULT, AUDIT_LOGS, resources, out):
+        out.fail(
+            f"no diagnostic setting sends the AuditEvent log of {vault.name!r} to a Log "
+            "Analytics workspace: reads of its secrets leave no record",
+            vault.urn,
+        )
     return out
 
 
