@@ -39,6 +39,7 @@ import runpy
 import subprocess
 import sys
 import tempfile
+import threading
 import traceback
 import typing
 import uuid
@@ -749,11 +750,80 @@ def _identity_outputs(identity: Any, resource_id: str) -> dict[str, Any] | None:
 # --- the recording monitor ----------------------------------------------------------------------
 
 
+class _AsTheSdkSeesIt(pulumi.runtime.Mocks):
+    """Hands the SDK each state in its smallest equivalent form, and keeps the full one.
+
+    In a preview the SDK makes a missing output property unknown, and an object or list with an
+    unknown member is unknown as a whole (pulumi/runtime/rpc.py resolve_properties,
+    contains_unknowns): so the program sees the same values if such an object is sent as one
+    unknown. Serializing hundreds of unknown members per site is most of a large preview's
+    time; the policies still receive every member (``full``).
+    """
+
+    def __init__(self, inner: pulumi.runtime.Mocks) -> None:
+        self.inner = inner
+        self.local = threading.local()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+        resource_id, state = self.inner.new_resource(args)
+        self.local.full = state
+        collapsed = {k: _collapsed(v) for k, v in state.items()}
+        return resource_id, {k: v for k, v in collapsed.items() if not _is_unknown(v)}
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> Any:
+        return self.inner.call(args)
+
+
+def _collapsed(value: Any) -> Any:
+    if _is_secret(value):
+        return rpc.wrap_rpc_secret(_collapsed(value["value"]))
+    unknown = _is_unknown(value) or rpc.contains_unknowns(_sentinel_objects(value))
+    return UNKNOWN if unknown else value
+
+
+def _sentinel_objects(value: Any) -> Any:
+    """The value with the UNKNOWN sentinel string as the SDK's Unknown object (what it checks)."""
+    if isinstance(value, str) and value == UNKNOWN:
+        return pulumi.output.UNKNOWN
+    if isinstance(value, dict):
+        return {k: _sentinel_objects(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_sentinel_objects(v) for v in value]
+    return value
+
+
+class _NotPlain(Exception):
+    """A state value only the SDK's serializer knows (e.g. a resource reference)."""
+
+
+def _wire(value: Any) -> Any:
+    """A mock's state in wire format without the SDK's (async, per-value) serializer."""
+    if isinstance(value, pulumi.output.Unknown):
+        return UNKNOWN
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    if isinstance(value, dict):
+        return {k: _wire(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_wire(v) for v in value]
+    for kind, signature in ((pulumi.Asset, ASSET_SIG), (pulumi.Archive, ARCHIVE_SIG)):
+        if isinstance(value, kind):
+            for field in ("path", "text", "uri"):
+                if isinstance(getattr(value, field, None), str):
+                    return {SECRET_SIG_KEY: signature, field: getattr(value, field)}
+            if isinstance(getattr(value, "assets", None), dict):
+                return {SECRET_SIG_KEY: signature, "assets": _wire(value.assets)}
+    raise _NotPlain(type(value).__name__)
+
+
 class RecordingMonitor(mocks.MockMonitor):
     """A mock monitor that keeps each registration request as the engine would receive it."""
 
     def __init__(self, mock: pulumi.runtime.Mocks) -> None:
-        super().__init__(mock)
+        super().__init__(_AsTheSdkSeesIt(mock))
         self.recorded: list[PlannedResource] = []
         self.problems: list[str] = []  # registrations the engine would reject
         self.thread_loops: list[asyncio.AbstractEventLoop] = []
@@ -768,6 +838,12 @@ class RecordingMonitor(mocks.MockMonitor):
             loop = asyncio.new_event_loop()
             asyncio.set_event_loop(loop)
             self.thread_loops.append(loop)
+
+    def _full_state(self, response) -> dict[str, Any]:
+        try:
+            return _wire(self.mocks.local.full)
+        except _NotPlain:
+            return json_format.MessageToDict(response.object)
 
     def Invoke(self, request):
         self._thread_loop()
@@ -793,9 +869,7 @@ class RecordingMonitor(mocks.MockMonitor):
                     inputs=_engine_view(
                         json_format.MessageToDict(request.object), request.name, self.problems
                     ),
-                    outputs=_engine_view(
-                        json_format.MessageToDict(response.object), request.name, self.problems
-                    ),
+                    outputs=_engine_view(self._full_state(response), request.name, self.problems),
                     parent=request.parent or None,
                     dependencies=tuple(request.dependencies),
                     property_dependencies={
