@@ -22,7 +22,8 @@ $(POLICY_VENV)/.installed: $(POLICY_PACK)/requirements.txt constraints.txt
 	$(POLICY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $(POLICY_PACK)/requirements.txt -c constraints.txt
 	touch $@
 
-# Azurite (Microsoft's storage emulator) for the rotation lease and queue, pinned by package-lock.json.
+# Azurite (Microsoft's storage emulator) for the rotation lease and queue, and TypeScript's compiler
+# API for the TypeScript example's check, pinned by package-lock.json.
 AZURITE := node_modules/.bin/azurite
 
 $(AZURITE): package.json package-lock.json

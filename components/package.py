@@ -32,7 +32,7 @@ PACKAGE_NAME = stack_config.PROJECT
 INPUT_LOCATION = "location"
 
 
-class DeploymentArgs(TypedDict):
+class Deployment(TypedDict):
     """A model deployment on the AI account."""
 
     name: str
@@ -47,14 +47,14 @@ class DeploymentArgs(TypedDict):
     """Standard (default), GlobalStandard, DataZoneStandard or ProvisionedManaged."""
 
 
-class AppArgs(TypedDict):
+class App(TypedDict):
     """A web app that reads the AI key through its own managed identity."""
 
     name: str
     """Short name, 1-20 lower-case letters, digits or hyphens from a letter; unique."""
 
 
-class SubnetPrefixesArgs(TypedDict, total=False):
+class SubnetPrefixes(TypedDict, total=False):
     """Private mode: the subnets' IPv4 CIDR ranges, inside the address space, not overlapping."""
 
     private_endpoints: str
@@ -70,7 +70,7 @@ class SecureAiStackArgs(TypedDict, total=False):
 
     location: Required[str]
     """Azure region name, e.g. swedencentral."""
-    deployments: Required[list[DeploymentArgs]]
+    deployments: Required[list[Deployment]]
     """Model deployments on the AI account, at least one: the apps call the first."""
     prefix: str
     """2-8 lower-case letters or digits from a letter; starts every derived name (default sai)."""
@@ -106,7 +106,7 @@ class SecureAiStackArgs(TypedDict, total=False):
     """Key mode: deploy the rotation automation, Event Grid and a Function App (default true)."""
     deployer_principal_type: str
     """User, ServicePrincipal or Group: the deploying identity's kind (default: from sign-in)."""
-    apps: list[AppArgs]
+    apps: list[App]
     """The web apps that read the key, each with its own identity (default one app named web)."""
     network_mode: str
     """public (default) or private: VNet, private endpoints and DNS zones, public access off."""
@@ -116,7 +116,7 @@ class SecureAiStackArgs(TypedDict, total=False):
     """Private mode: an existing VNet's resource ID to create the subnets in (default: created)."""
     vnet_address_space: str
     """Private mode: IPv4 CIDR range of the VNet the stack creates (default 10.60.0.0/22)."""
-    subnet_prefixes: SubnetPrefixesArgs
+    subnet_prefixes: SubnetPrefixes
     """Private mode: the subnets' CIDR ranges (required with virtualNetworkId)."""
     private_dns_zone_ids: list[str]
     """Private mode: resource IDs of existing privatelink.* DNS zones, e.g. a hub's."""
@@ -182,6 +182,7 @@ def _wire_names(value: Any) -> Any:
 
 
 def _known(value: Any) -> bool:
+    """False for an Output, and for an unknown as the provider receives it (an ``Unknown``)."""
     if isinstance(value, pulumi.Output) or rpc.contains_unknowns(value):
         return False
     if isinstance(value, Mapping):

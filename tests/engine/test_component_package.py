@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -39,6 +40,7 @@ from typing import Any
 
 import grpc
 import pytest
+import yaml
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from google.rpc import status_pb2
 from pulumi.runtime.proto import errors_pb2, provider_pb2, provider_pb2_grpc
@@ -195,7 +197,7 @@ def test_the_package_starts_from_its_folder_alone_and_reports_its_version(
 
 EXPECTED_INPUTS = {
     "location": ("string", None),
-    "deployments": ("array", "DeploymentArgs"),
+    "deployments": ("array", "Deployment"),
     "prefix": ("string", None),
     "authMode": ("string", None),
     "aiKind": ("string", None),
@@ -213,12 +215,12 @@ EXPECTED_INPUTS = {
     "rotatorPrincipalType": ("string", None),
     "hostedRotation": ("boolean", None),
     "deployerPrincipalType": ("string", None),
-    "apps": ("array", "AppArgs"),
+    "apps": ("array", "App"),
     "networkMode": ("string", None),
     "privateInbound": ("boolean", None),
     "virtualNetworkId": ("string", None),
     "vnetAddressSpace": ("string", None),
-    "subnetPrefixes": ("ref", "SubnetPrefixesArgs"),
+    "subnetPrefixes": ("ref", "SubnetPrefixes"),
     "privateDnsZoneIds": ("array", "string"),
 }
 EXPECTED_OUTPUTS = {
@@ -236,15 +238,15 @@ EXPECTED_OUTPUTS = {
     "rotationAutomation": ("ref", "RotationAutomationOutputs"),
 }
 EXPECTED_TYPES = {
-    "DeploymentArgs": {
+    "Deployment": {
         "name": "string",
         "model": "string",
         "version": "string",
         "capacity": "integer",
         "sku": "string",
     },
-    "AppArgs": {"name": "string"},
-    "SubnetPrefixesArgs": {
+    "App": {"name": "string"},
+    "SubnetPrefixes": {
         "privateEndpoints": "string",
         "appService": "string",
         "functions": "string",
@@ -477,3 +479,141 @@ def test_construct_refuses_key_mode_whose_key_write_needs_the_programs_python(
     assert path == "authMode"
     assert reason.startswith("keyVault (the default) writes the key with a Python dynamic")
     assert monitor.registrations == []
+
+
+# --- the examples, against the schema the package reports ----------------------------------------
+
+EXAMPLES = ROOT / "examples"
+NODE_PACKAGE = (
+    f"@pulumi/{PACKAGE}"  # the npm name SDK generation gives a schema with no nodejs block
+)
+
+
+def literal(shape_: Mapping[str, Any]) -> Any:
+    """The value a literal shape stands for."""
+    if shape_["kind"] == "object":
+        return {k: literal(v) for k, v in shape_["properties"].items()}
+    if shape_["kind"] == "array":
+        return [literal(v) for v in shape_["items"]]
+    assert shape_["kind"] != "expression", shape_
+    return shape_["value"]
+
+
+def yaml_shape(value: Any) -> dict[str, Any]:
+    """A Pulumi YAML value as the same shapes the TypeScript reader gives."""
+    if isinstance(value, str) and "${" in value:
+        return {"kind": "expression", "text": value}
+    if isinstance(value, bool):
+        return {"kind": "boolean", "value": value}
+    if isinstance(value, int | float):
+        return {"kind": "number", "value": value}
+    if isinstance(value, str):
+        return {"kind": "string", "value": value}
+    if isinstance(value, list):
+        return {"kind": "array", "items": [yaml_shape(v) for v in value]}
+    return {"kind": "object", "properties": {k: yaml_shape(v) for k, v in value.items()}}
+
+
+def mismatches(
+    schema: Mapping[str, Any], spec: Mapping[str, Any], shape_: Mapping[str, Any], path: str
+) -> list[str]:
+    """Where a value's shape breaks its schema property: name, type, required fields."""
+    kind = shape_["kind"]
+    if kind == "expression":
+        return []  # a reference or a config value: its type is the language's to check
+    if "$ref" in spec:
+        type_spec = schema["types"][spec["$ref"].removeprefix("#/types/")]
+        return properties_mismatches(schema, type_spec, shape_, path)
+    expected = spec["type"]
+    if expected == "array":
+        if kind != "array":
+            return [f"{path}: {kind} where the schema has an array"]
+        return [
+            problem
+            for index, item in enumerate(shape_["items"])
+            for problem in mismatches(schema, spec["items"], item, f"{path}[{index}]")
+        ]
+    if expected == "integer":
+        if kind != "number" or not float(shape_["value"]).is_integer():
+            return [f"{path}: {kind} where the schema has an integer"]
+        return []
+    if expected in ("number", "string", "boolean"):
+        return [] if kind == expected else [f"{path}: {kind} where the schema has a {expected}"]
+    return [f"{path}: the schema's {expected} is not checked here"]
+
+
+def properties_mismatches(
+    schema: Mapping[str, Any], spec: Mapping[str, Any], shape_: Mapping[str, Any], path: str
+) -> list[str]:
+    if shape_["kind"] != "object":
+        return [f"{path}: {shape_['kind']} where the schema has an object"]
+    known = spec.get("inputProperties", spec.get("properties", {}))
+    found = [
+        f"{path}.{name}: not in the schema" for name in shape_["properties"] if name not in known
+    ]
+    found += [
+        f"{path}.{name}: required by the schema"
+        for name in spec.get("requiredInputs", spec.get("required", []))
+        if name not in shape_["properties"]
+    ]
+    for name, value in shape_["properties"].items():
+        if name in known:
+            found += mismatches(schema, known[name], value, f"{path}.{name}")
+    return found
+
+
+def typescript_program(path: Path) -> dict[str, Any]:
+    reader = Path(__file__).with_name("typescript_components.js")
+    result = subprocess.run(
+        ["node", str(reader), str(path), NODE_PACKAGE],
+        cwd=ROOT,  # the repository's node_modules holds the pinned typescript
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return json.loads(result.stdout)
+
+
+def test_the_typescript_example_matches_the_schema(
+    schema: dict[str, Any], package: RunningPackage
+) -> None:
+    program = typescript_program(EXAMPLES / "typescript" / "index.ts")
+    assert program["aliases"] == ["secureAi"]
+    (stack,) = program["constructions"]
+    assert f"{PACKAGE}:index:{stack['class']}" in schema["resources"]
+    spec = schema["resources"][f"{PACKAGE}:index:{stack['class']}"]
+    assert properties_mismatches(schema, spec, stack["args"], "SecureAiStack") == []
+    read = {r["property"] for r in program["reads"] if r["variable"] == stack["variable"]}
+    assert read == {"aiEndpoint", "chatDeployment", "apps"} and read <= set(spec["properties"])
+    # Its values pass the stack's own checks, through the running package.
+    _, response = construct(package, literal(stack["args"]), name=literal(stack["name"]))
+    assert not isinstance(response, grpc.RpcError), property_errors(response)
+
+
+def test_the_yaml_example_matches_the_schema(
+    schema: dict[str, Any], package: RunningPackage
+) -> None:
+    program = yaml.safe_load((EXAMPLES / "yaml" / "Pulumi.yaml").read_text("utf-8"))
+    assert program["packages"] == {PACKAGE: "../../components"}
+    ((name, resource),) = program["resources"].items()
+    spec = schema["resources"][resource["type"]]
+    inputs = yaml_shape(resource["properties"])
+    assert properties_mismatches(schema, spec, inputs, name) == []
+    references = {
+        reference.split(".", 1)[1]
+        for value in program["outputs"].values()
+        for reference in re.findall(r"\$\{([^}]+)\}", value)
+        if reference.startswith(f"{name}.")
+    }
+    assert references == {"aiEndpoint", "virtualNetworkId", "apps"}
+    assert references <= set(spec["properties"])
+    # With the config's defaults for ${...}, its values pass the stack's checks in the package.
+    defaults = {key: spec_["default"] for key, spec_ in program["config"].items()}
+    properties = json.loads(
+        re.sub(r"\$\{(\w+)\}", lambda m: defaults[m[1]], json.dumps(resource["properties"]))
+    )
+    monitor, response = construct(package, properties, name=name)
+    assert not isinstance(response, grpc.RpcError), property_errors(response)
+    (vnet,) = monitor.by_type("azure-native:network:VirtualNetwork")
+    assert vnet.inputs["addressSpace"] == {"addressPrefixes": ["10.70.0.0/22"]}
