@@ -307,7 +307,7 @@ def accept_event(
         )
     marker = services.container.get_blob_client(f"accepted/{settings.lease_blob}/{version}")
     try:
-        marker.upload_blob(payload.get("id", "").encode()[:100], overwrite=False)
+        marker.upload_blob(str(payload.get("id", ""))[:100].encode(), overwrite=False)
     except ResourceExistsError:
         return _outcome("duplicate", f"version {version} was queued before: acknowledged")
     try:
