@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent import futures
 from contextlib import contextmanager
 from typing import Any
@@ -25,14 +25,23 @@ class FakeEngine(engine_pb2_grpc.EngineServicer):
 
 
 @contextmanager
-def fake_engine() -> Iterator[tuple[FakeEngine, str]]:
-    """The service, listening on 127.0.0.1, and its address."""
-    engine = FakeEngine()
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-    engine_pb2_grpc.add_EngineServicer_to_server(engine, server)
+def serving(
+    add_to_server: Callable[[Any, grpc.Server], None], servicer: Any, workers: int = 2
+) -> Iterator[str]:
+    """``servicer`` listening on 127.0.0.1 for as long as the block runs; yields its address."""
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers))
+    add_to_server(servicer, server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     try:
-        yield engine, f"127.0.0.1:{port}"
+        yield f"127.0.0.1:{port}"
     finally:
         server.stop(0)
+
+
+@contextmanager
+def fake_engine() -> Iterator[tuple[FakeEngine, str]]:
+    """The service, listening on 127.0.0.1, and its address."""
+    engine = FakeEngine()
+    with serving(engine_pb2_grpc.add_EngineServicer_to_server, engine) as address:
+        yield engine, address

@@ -22,7 +22,6 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator, Mapping
-from concurrent import futures
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +29,8 @@ from typing import Any
 import grpc
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import provider_pb2, resource_pb2, resource_pb2_grpc
+
+from tests.engine.engine_service import serving
 
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
 # source_eval.go supportsFeatureID: every feature the engine answers true for.
@@ -152,11 +153,6 @@ def fake_monitor(
 ) -> Iterator[tuple[FakeResourceMonitor, str]]:
     """The monitor, listening on 127.0.0.1, and its address."""
     monitor = FakeResourceMonitor(project, stack, invokes)
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
-    resource_pb2_grpc.add_ResourceMonitorServicer_to_server(monitor, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    try:
-        yield monitor, f"127.0.0.1:{port}"
-    finally:
-        server.stop(0)
+    # The SDK registers children concurrently: room for several requests at once.
+    with serving(resource_pb2_grpc.add_ResourceMonitorServicer_to_server, monitor, 8) as address:
+        yield monitor, address
