@@ -62,6 +62,7 @@ from preflight.model import (
     UNKNOWN,
     Plan,
     PlannedResource,
+    is_secret,
 )
 
 # Identity the mocks answer getClientConfig with: recognisably fake, valid GUIDs.
@@ -173,10 +174,6 @@ def _rg_scope(inputs: Mapping[str, Any]) -> str:
 # --- outputs shaped by the SDK's types (what azure-native answers a preview) ---------------------
 
 
-def _is_secret(value: Any) -> bool:
-    return isinstance(value, dict) and value.get(rpc._special_sig_key) == rpc._special_secret_sig
-
-
 def _is_unknown(value: Any) -> bool:
     return isinstance(value, pulumi.output.Unknown) or (isinstance(value, str) and value == UNKNOWN)
 
@@ -201,7 +198,7 @@ def _shape(value: Any, typ: Any, fill: bool = True) -> Any:
     out when not ``fill``); any mismatch (a list where the output is a map, as for user-assigned
     identities) is unknown.
     """
-    if _is_secret(value):
+    if is_secret(value):
         return rpc.wrap_rpc_secret(_shape(value["value"], typ, fill))
     if _is_unknown(value):
         return UNKNOWN
@@ -300,7 +297,7 @@ def _top_level_id(type_token: str, name_key: str, name: str, inputs: Mapping[str
 
 def _overlay(base: Any, known: Any) -> Any:
     """``known`` (synthesised) values written over ``base`` (previewed) ones, key by key."""
-    if isinstance(base, dict) and isinstance(known, dict) and not _is_secret(base):
+    if isinstance(base, dict) and isinstance(known, dict) and not is_secret(base):
         return {**base, **{k: _overlay(base.get(k), v) for k, v in known.items()}}
     return known
 
@@ -621,7 +618,7 @@ def _plain_invokes_known() -> Iterator[None]:
 
 
 def _plain(value: Any) -> Any:
-    if _is_secret(value):
+    if is_secret(value):
         return _plain(value["value"])
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
@@ -778,7 +775,7 @@ class _AsTheSdkSeesIt(pulumi.runtime.Mocks):
 
 
 def _collapsed(value: Any) -> Any:
-    if _is_secret(value):
+    if is_secret(value):
         return rpc.wrap_rpc_secret(_collapsed(value["value"]))
     unknown = _is_unknown(value) or rpc.contains_unknowns(_sentinel_objects(value))
     return UNKNOWN if unknown else value
