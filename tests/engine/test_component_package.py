@@ -309,6 +309,7 @@ def test_the_inputs_are_the_stack_config_keys(schema: dict[str, Any]) -> None:
 
 
 def test_every_component_input_output_and_type_has_a_description(schema: dict[str, Any]) -> None:
+    """SDK generation copies each description into the generated code's docs (pkg/codegen)."""
     stack = schema["resources"][STACK_TYPE]
     described = [("SecureAiStack", stack)]
     described += [(f"input {k}", p) for k, p in stack["inputProperties"].items()]
@@ -320,6 +321,7 @@ def test_every_component_input_output_and_type_has_a_description(schema: dict[st
 
 
 def test_no_input_can_carry_a_key(schema: dict[str, Any]) -> None:
+    """A secret input would be the one way a key reaches the package: there is none."""
     stack = schema["resources"][STACK_TYPE]
     assert not [k for k, p in stack["inputProperties"].items() if p.get("secret")]
     assert not [k for k in stack["inputProperties"] if "key" in k.lower() and k != "secretName"]
@@ -338,6 +340,9 @@ def keyless_stack(package: RunningPackage) -> tuple[FakeResourceMonitor, Any]:
 def test_construct_registers_the_keyless_stack_under_the_component(
     keyless_stack: tuple[FakeResourceMonitor, Any],
 ) -> None:
+    """Construct (provider_plugin.go ``Construct``, served by pulumi/provider/server.py): the
+    component registers under the program's stack, its children under it, and the client config
+    is invoked through the engine's monitor (source_eval.go ``RegisterResource``, ``Invoke``)."""
     monitor, response = keyless_stack
     component = f"urn:pulumi:{CONSUMER_STACK}::{CONSUMER_PROJECT}::{STACK_TYPE}::ai"
     assert response.urn == component
@@ -377,6 +382,7 @@ def test_construct_registers_the_keyless_stack_under_the_component(
 def test_construct_keeps_the_secure_defaults(
     keyless_stack: tuple[FakeResourceMonitor, Any],
 ) -> None:
+    """The children's inputs as the engine's monitor receives them (source_eval.go)."""
     monitor, _ = keyless_stack
     (account,) = monitor.by_type("azure-native:cognitiveservices:Account")
     props = account.inputs["properties"]
@@ -406,6 +412,8 @@ def test_construct_keeps_the_secure_defaults(
 def test_construct_registers_no_key_and_returns_identifiers(
     keyless_stack: tuple[FakeResourceMonitor, Any],
 ) -> None:
+    """Every registration and the component's state (ConstructResponse.state), read as the
+    engine reads them in a preview (unknowns as rpc.go ``UnknownStringValue``)."""
     monitor, response = keyless_stack
 
     def leaves(value: Any, name: str | None = None) -> Iterator[tuple[str | None, str]]:
@@ -452,6 +460,8 @@ def test_construct_registers_no_key_and_returns_identifiers(
 def test_construct_refuses_bad_inputs_one_line_each_before_declaring_anything(
     package: RunningPackage,
 ) -> None:
+    """InputPropertiesError details, which source_eval.go ``errorToMessage`` prints one line per
+    property; the inputs are refused before the component registers anything."""
     inputs = {**KEYLESS_INPUTS, "prefix": "Bad!", "rotationPeriodDays": 400}
     monitor, error = construct(package, inputs, name="bad")
     assert isinstance(error, grpc.RpcError)
@@ -578,6 +588,8 @@ def typescript_program(path: Path) -> dict[str, Any]:
 def test_the_typescript_example_matches_the_schema(
     schema: dict[str, Any], package: RunningPackage
 ) -> None:
+    """The program as TypeScript's parser reads it, against the schema the SDK is generated from
+    (pkg/codegen/nodejs/gen.go names the npm package ``@pulumi/<name>``)."""
     program = typescript_program(EXAMPLES / "typescript" / "index.ts")
     assert program["aliases"] == ["secureAi"]
     (stack,) = program["constructions"]
@@ -594,6 +606,8 @@ def test_the_typescript_example_matches_the_schema(
 def test_the_yaml_example_matches_the_schema(
     schema: dict[str, Any], package: RunningPackage
 ) -> None:
+    """Pulumi YAML checks a resource's properties against its package's schema; the values then go
+    to Construct as they would in ``pulumi preview``."""
     program = yaml.safe_load((EXAMPLES / "yaml" / "Pulumi.yaml").read_text("utf-8"))
     assert program["packages"] == {PACKAGE: "../../components"}
     ((name, resource),) = program["resources"].items()
