@@ -590,7 +590,12 @@ def test_the_typescript_example_matches_the_schema(
 ) -> None:
     """The program as TypeScript's parser reads it, against the schema the SDK is generated from
     (pkg/codegen/nodejs/gen.go names the npm package ``@pulumi/<name>``)."""
-    program = typescript_program(EXAMPLES / "typescript" / "index.ts")
+    example = EXAMPLES / "typescript"
+    project = yaml.safe_load((example / "Pulumi.yaml").read_text("utf-8"))
+    assert project["packages"] == {PACKAGE: "../../components"}  # pulumi install: sdks/<name>
+    dependencies = json.loads((example / "package.json").read_text("utf-8"))["dependencies"]
+    assert dependencies[NODE_PACKAGE] == f"file:sdks/{PACKAGE}"
+    program = typescript_program(example / "index.ts")
     assert program["aliases"] == ["secureAi"]
     (stack,) = program["constructions"]
     assert f"{PACKAGE}:index:{stack['class']}" in schema["resources"]
