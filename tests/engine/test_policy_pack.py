@@ -8,6 +8,7 @@ started as ``venv/bin/python -u -m pulumi.policy <engine> <folder>`` with the fo
 
 from __future__ import annotations
 
+import secrets
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from pulumi.runtime import proto
 
 from policies.pack import PACK_NAME, POLICIES
 from preflight.evaluate import _violation, effective_config, evaluate
-from preflight.model import Plan, PlannedResource
+from preflight.model import SECRET_SIG_KEY, SECRET_SIG_VALUE, Plan, PlannedResource
 from preflight.preview import plan_stack
 from tests.engine.policy_host import (
     ROOT,
@@ -211,3 +212,21 @@ def test_the_pack_never_calls_the_engine(analyzer: RunningPack, engine: tuple[ob
     # own failures go to stderr, which the CLI shows. The fake engine records no Log call.
     analyzer.stub.GetAnalyzerInfo(empty_pb2.Empty(), timeout=30)
     assert engine[0].logs == []
+
+
+def test_a_key_in_a_stack_output_is_refused_on_the_root_stack_resource(
+    analyzer: RunningPack,
+) -> None:
+    # The engine sends the root pulumi:pulumi:Stack resource to AnalyzeStack with the stack
+    # outputs as its properties, secrets in their signature (step_generator.go AnalyzeResources,
+    # after deployment_executor.go finalises the outputs); pulumi-policy unwraps them.
+    key = secrets.token_hex(16)
+    plan = plan_of(good_resources())
+    plan.outputs = {"aiKey": {SECRET_SIG_KEY: SECRET_SIG_VALUE, "value": key}}
+    _configure(analyzer)
+    over_grpc = _verdicts(analyzer, plan)
+    assert {(v.policy, v.enforcement, v.urn) for v in over_grpc} == {
+        ("stack-outputs-hold-no-credential", "mandatory", plan.stack_resource().urn)
+    }
+    assert over_grpc == evaluate(plan)
+    assert not any(key in v.message for v in over_grpc)
