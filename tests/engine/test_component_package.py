@@ -494,9 +494,9 @@ def test_construct_refuses_key_mode_whose_key_write_needs_the_programs_python(
 # --- the examples, against the schema the package reports ----------------------------------------
 
 EXAMPLES = ROOT / "examples"
-NODE_PACKAGE = (
-    f"@pulumi/{PACKAGE}"  # the npm name SDK generation gives a schema with no nodejs block
-)
+# The npm name of a schema with no nodejs block, which `pulumi install` links as
+# file:sdks/<name> (sdk/nodejs/cmd/pulumi-language-nodejs/main.go Link, getNodeJSPkgName).
+NODE_PACKAGE = f"@pulumi/{PACKAGE}"
 
 
 def literal(shape_: Mapping[str, Any]) -> Any:
@@ -588,8 +588,8 @@ def typescript_program(path: Path) -> dict[str, Any]:
 def test_the_typescript_example_matches_the_schema(
     schema: dict[str, Any], package: RunningPackage
 ) -> None:
-    """The program as TypeScript's parser reads it, against the schema the SDK is generated from
-    (pkg/codegen/nodejs/gen.go names the npm package ``@pulumi/<name>``)."""
+    """The program as TypeScript's parser reads it, against the schema its SDK is generated from
+    (into sdks/<name>: pkg/cmd/pulumi/packages/packages.go)."""
     example = EXAMPLES / "typescript"
     project = yaml.safe_load((example / "Pulumi.yaml").read_text("utf-8"))
     assert project["packages"] == {PACKAGE: "../../components"}  # pulumi install: sdks/<name>
