@@ -636,3 +636,24 @@ def test_the_yaml_example_matches_the_schema(
     assert not isinstance(response, grpc.RpcError), property_errors(response)
     (vnet,) = monitor.by_type("azure-native:network:VirtualNetwork")
     assert vnet.inputs["addressSpace"] == {"addressPrefixes": ["10.70.0.0/22"]}
+    # Private and keyless: the account behind its endpoint and zone, the app's traffic in the VNet.
+    (account,) = monitor.by_type("azure-native:cognitiveservices:Account")
+    assert account.inputs["properties"]["publicNetworkAccess"] == "Disabled"
+    assert account.inputs["properties"]["disableLocalAuth"] is True
+    (endpoint,) = monitor.by_type("azure-native:network:PrivateEndpoint")
+    assert [c["groupIds"] for c in endpoint.inputs["privateLinkServiceConnections"]] == [
+        ["account"]
+    ]
+    assert set(endpoint.request.propertyDependencies["privateLinkServiceConnections"].urns) == {
+        account.urn
+    }
+    zones = [
+        z.inputs["privateZoneName"] for z in monitor.by_type("azure-native:privatedns:PrivateZone")
+    ]
+    assert zones == ["privatelink.openai.azure.com"]
+    (site,) = monitor.by_type("azure-native:web:WebApp")
+    assert site.inputs["outboundVnetRouting"] == {"applicationTraffic": True}
+    subnets = {s.name: s.urn for s in monitor.by_type("azure-native:network:Subnet")}
+    assert set(site.request.propertyDependencies["virtualNetworkSubnetId"].urns) == {
+        subnets["ai-network-app-service"]
+    }
