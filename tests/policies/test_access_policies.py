@@ -122,6 +122,18 @@ def test_a_role_is_judged_by_what_it_can_do_for_any_principal(
     assert f"can {can}" in violations[0].message
 
 
+@pytest.mark.parametrize(
+    ("principal", "principal_type"),
+    [(UNKNOWN, "ServicePrincipal"), (CONFIG_PRINCIPAL, "Group"), (CONFIG_PRINCIPAL, "User")],
+    ids=["from-a-stack-reference", "group", "user"],
+)
+def test_owner_is_refused_whoever_the_principal_is(principal: str, principal_type: str) -> None:
+    # A principal from a stack reference is unknown in a preview and traced to no resource.
+    grant = _grant("owner", OWNER, RG)
+    grant.inputs.update(principalId=principal, principalType=principal_type)
+    assert found_levels([*good_resources(), grant]) == {(LEAST, "mandatory", grant.urn)}
+
+
 def test_owner_on_the_group_to_a_user_assigned_identity_is_refused() -> None:
     identity = resource(
         "azure-native:managedidentity:UserAssignedIdentity",
