@@ -220,8 +220,8 @@ def stack_config_of(
 HOSTED_ROTATION_NEEDS_ITS_CODE = (
     "hostedRotation",
     "the rotation app's code (functions/, rotation/) is not beside this package; the rule is: "
-    "run from the repository (a checkout, or pip install from it in place), or set "
-    "hostedRotation false",
+    "run from a checkout of the repository (or pip install -e of it), or set hostedRotation "
+    "false",
 )
 
 
