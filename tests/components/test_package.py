@@ -240,3 +240,35 @@ def test_key_modes_dynamic_providers_load_only_where_the_package_imports(tmp_pat
             timeout=60,
         )
         assert inside.returncode == 0, (name, inside.stderr)
+
+
+def test_hosted_rotation_needs_its_code_beside_the_library(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A library installed into site-packages has no functions/ or rotation/ beside it.
+    from components import function_package
+
+    monkeypatch.setattr(function_package, "ROOT", tmp_path / "site-packages")
+    program = tmp_path / "program"
+    program.mkdir()
+
+    def run(**extra: object) -> Plan:
+        args = {"location": "swedencentral", "deployments": DEPLOYMENTS, **extra}
+        (program / "__main__.py").write_text(
+            f"from components.package import SecureAiStack\nSecureAiStack('ai', {args!r})\n",
+            "utf-8",
+        )
+        return run_program(program, {})
+
+    with pytest.raises(HarnessError) as error:
+        run()
+    assert (
+        str(error.value)
+        .splitlines()[1]
+        .startswith(
+            "input hostedRotation: the rotation app's code (functions/, rotation/) is not beside"
+        )
+    )
+    plan = run(hosted_rotation=False)
+    assert plan.of_type("azure-native:web:WebApp")
+    assert not plan.of_type("azure-native:eventgrid:SystemTopic")
