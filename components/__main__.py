@@ -3,7 +3,8 @@
 For a source plugin the Python language host runs ``<folder>/venv/bin/python <folder> <engine
 address>`` (sdk/python/cmd/pulumi-language-python/main.go ``RunPlugin``) in the consumer's
 project directory, so this file is ``__main__`` and the folder alone is on ``sys.path``. A package
-added from git is installed under ``~/.pulumi/plugins/resource-<repository>_components-v<version>``.
+added from git is its repository cloned under
+``~/.pulumi/plugins/resource-<repository>_components-v<version>``, run from its ``components/``.
 Every module here imports its siblings as ``components.*``, so this file registers its own folder
 as the ``components`` package, whatever the folder is called, and imports nothing from outside it.
 The provider prints its port and serves GetSchema and Construct until the engine stops it.
