@@ -1,4 +1,9 @@
-"""secrets-user-scoped-to-secret: an identity reads its secret, not the whole vault (advisory)."""
+"""secrets-user-scoped-to-secret: an identity reads its secret, not the whole vault (advisory).
+
+A stack policy, so that an assignment of one of the stack's own custom roles (its
+``roleDefinitionId`` unknown in a preview, but traced to the role definition) is known not to be
+'Key Vault Secrets User' and is not reported as "cannot check yet".
+"""
 
 from __future__ import annotations
 
@@ -7,27 +12,38 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel
 
-from policies.azure_ids import scope_kind
+from policies.grants import is_vault_scope, role_of, scope_of
+from policies.identities import role_assignments
 from policies.roles import KEY_VAULT_SECRETS_USER, role_id_of
-from policies.support import NOT_KNOWN, ROLE_ASSIGNMENT, Outcome, Resource, resource_policy
+from policies.support import Outcome, StackResource, stack_policy
 
 
-def check(resource: Resource, config: Mapping[str, Any]) -> Outcome:
+def check(resources: list[StackResource], config: Mapping[str, Any]) -> Outcome:
     """A 'Key Vault Secrets User' assignment scoped to a whole vault is flagged."""
     out = Outcome()
-    role = out.read(resource.props, "roleDefinitionId")
-    if role is NOT_KNOWN or not isinstance(role, str) or role_id_of(role) != KEY_VAULT_SECRETS_USER:
-        return out
-    scope = out.read(resource.props, "scope")
-    if scope is not NOT_KNOWN and scope_kind(str(scope or "")) == "vault":
-        out.fail(f"scope is the whole vault ({scope!r}); scope it to the one secret the app reads")
+    for assignment in role_assignments(resources):
+        role = role_of(assignment, resources)
+        if role is None:
+            out.cannot_check((assignment.name, "roleDefinitionId"))
+            continue
+        value = assignment.props.get("roleDefinitionId")
+        if role.custom or role_id_of(str(value)) != KEY_VAULT_SECRETS_USER:
+            continue
+        scope = scope_of(assignment, resources)
+        if scope.kind == "vault":
+            out.fail(
+                f"scope is the whole vault ({scope.text!r}); scope it to the one secret the app "
+                "reads",
+                assignment.urn,
+            )
+        elif scope.kind is None or (scope.text is None and is_vault_scope(scope)):
+            out.cannot_check((assignment.name, "scope"))
     return out
 
 
-POLICY = resource_policy(
+POLICY = stack_policy(
     "secrets-user-scoped-to-secret",
     "'Key Vault Secrets User' is granted on the secret rather than the whole vault.",
-    types=[ROLE_ASSIGNMENT],
     rule=check,
     enforcement=EnforcementLevel.ADVISORY,
     remediation="Scope the assignment to <vault id>/secrets/<name>.",

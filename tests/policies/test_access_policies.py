@@ -289,7 +289,7 @@ def test_an_unknown_role_is_cannot_check_yet_everywhere_it_matters() -> None:
     resources = _app_grant(roleDefinitionId=UNKNOWN)
     # Every policy that reads the role says so; none reports the reference as unreadable.
     assert found_levels(resources) == {
-        ("secrets-user-scoped-to-secret", "advisory", APP_GRANT_URN),
+        ("secrets-user-scoped-to-secret", "advisory", None),
         (LEAST, "advisory", None),
         (DATA_SCOPE, "advisory", None),
         (READS, "advisory", None),
