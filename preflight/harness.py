@@ -241,6 +241,7 @@ def _shape_object(
     }
 
 
+@functools.cache
 def _output_types(type_token: str) -> dict[str, Any]:
     cls = resource_class(type_token)
     if cls is None:
