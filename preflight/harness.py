@@ -1134,8 +1134,9 @@ def run_program_with(
             raise HarnessError(
                 f"--python {str(python)!r}: cannot run it ({error.strerror})"
             ) from None
-        sys.stderr.write(completed.stdout + completed.stderr)  # the program's own prints
-        if not result_file.is_file():
+        if result_file.is_file():
+            sys.stderr.write(completed.stdout + completed.stderr)  # the program's own prints
+        else:  # the harness never started there: the reason is the last line it printed
             last = (completed.stderr.strip().splitlines() or ["no output"])[-1]
             raise HarnessError(
                 f"--python {str(python)!r}: the harness did not run there ({last}); the rule is "

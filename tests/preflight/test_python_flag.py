@@ -118,6 +118,17 @@ def test_a_python_that_cannot_run_the_harness_is_bad_input(capsys, program, pyth
     assert err.startswith(message) and err.count("\n") == 1
 
 
+def test_a_python_without_pulumi_is_named_in_one_line(capsys, program):
+    bare = Path(sys.base_prefix) / "bin" / "python3"  # the interpreter under this venv
+    code, out, err = preview(capsys, "--program", str(program), "--python", str(bare))
+    assert (code, out) == (2, "")
+    assert err == (
+        f"preflight: --python '{bare}': the harness did not run there (ModuleNotFoundError: "
+        "No module named 'pulumi'); the rule is a Python 3.10+ with the program's pulumi "
+        "packages installed\n"
+    )
+
+
 def test_nothing_is_printed_at_shutdown(program: Path):
     """The SDK's executor threads each made an event loop that nobody closed; collected at
     interpreter exit, one printed `Invalid file descriptor: -1`. ResourceWarning shows any
