@@ -58,8 +58,10 @@ POLICY = resource_policy(
     types=None,
     rule=check,
     remediation=(
-        "Keep the credential out of the program: store it in Key Vault and reference it "
-        "(@Microsoft.KeyVault(SecretUri=...)), or use a managed identity instead of a key."
+        "Keep the credential out of the resource: a literal leaves the program; a secret from "
+        "stack config or a key listed from Azure (listKeys and the like) is not copied here. "
+        "Store it in Key Vault and reference it (@Microsoft.KeyVault(SecretUri=...)), or use a "
+        "managed identity instead of a key."
     ),
     config={
         ALLOWED_PATHS: {
