@@ -361,3 +361,28 @@ def test_debug_adds_the_traceback_before_the_line(failing_program: Path, capsys)
         "preflight: the program failed: ValueError: unexpected group prod "
         f"at {failing_program}/__main__.py:5",
     ]
+
+
+@pytest.mark.parametrize(
+    ("token", "credentials"),
+    [
+        ("azure-native:cognitiveservices:listAccountKeys", True),
+        ("azure-native:storage:listStorageAccountKeys", True),
+        ("azure-native:storage:listStorageAccountServiceSAS", True),
+        ("azure-native:operationalinsights:getSharedKeys", True),
+        ("azure-native:web:listWebAppPublishingCredentials", True),
+        ("azure-native:containerregistry:listRegistryCredentials", True),
+        ("azure-native:cosmosdb:listDatabaseAccountKeys", True),
+        ("azure-native:compute:getSshPublicKey", False),  # a public key
+        ("azure-native:keyvault:getSecret", False),  # the secret resource, not its value
+        ("azure-native:keyvault:getKey", False),
+        ("azure-native:resources:getResourceGroup", False),
+    ],
+)
+def test_credential_invokes_are_told_by_name_across_the_installed_sdk(token, credentials):
+    """Every invoke of the installed SDK is classed by its function name (no hand list); each
+    token named here exists there with a result type to shape the answer."""
+    from preflight.harness import invoke_result_type, is_credential_invoke
+
+    assert invoke_result_type(token) is not None
+    assert is_credential_invoke(token) is credentials
