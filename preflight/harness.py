@@ -9,14 +9,17 @@ Outputs follow what azure-native answers a preview (``Create`` with ``preview=tr
 pulumi-azure-native ``provider/pkg/convert/previewOutputs.go``): every output property of the
 resource's SDK type is present, the inputs projected onto it, and everything else (what Azure
 computes) is unknown. Over that, the values that are derivable are synthesised the way Azure shapes
-them (ARM IDs, names, endpoints, principal IDs), deterministically, so reports are stable.
-Dynamic resources run no provider here: their outputs stay unknown, as in a real first preview.
+them (names, the ARM IDs of top-level resources, endpoints, principal IDs, user-assigned identity
+maps), deterministically, so reports are stable. Dynamic resources run no provider here: their
+outputs stay unknown, as in a real first preview.
 
 Invokes answer like the provider would, offline: ``getClientConfig`` a fixed identity; an invoke
 that returns credentials (``list*Keys``, ``*Credentials``, ``getSharedKeys``...) synthetic keys
-in the service's format; any other invoke a result of its SDK result type whose values are
-unknown. ``secure:`` config values become synthetic values marked secret. Every synthetic
-credential is remembered with where it came from (``Plan.origins``), so findings can say so.
+in the service's format, plain as azure-native returns them; any other ``_output`` invoke is
+wholly unknown, the way the engine answers one it cannot serve in a preview, and a plain one gets
+its result type's shape with unknown strings. ``secure:`` config values become synthetic values
+marked secret. Every synthetic credential is remembered with where it came from
+(``Plan.origins``), so findings can say so.
 
 ``python -m preflight.harness REQUEST RESULT`` runs the same harness in another interpreter (a
 program's own virtualenv): the request and the plan travel as JSON files.
