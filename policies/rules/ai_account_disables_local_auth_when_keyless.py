@@ -82,7 +82,11 @@ POLICY = stack_policy(
     "ai-account-disables-local-auth-when-keyless",
     "Azure AI accounts in keyless stacks disable key (local) authentication.",
     rule=check,
-    controls=Controls(azure_policy=("71ef260a",), checkov=("CKV_AZURE_236",)),
+    controls=Controls(
+        azure_policy=("71ef260a",),
+        checkov=("CKV_AZURE_236",),
+        psrule=("Azure.AI.DisableLocalAuth",),
+    ),
     remediation=(
         "Set properties.disableLocalAuth=true and give the app's identity 'Cognitive Services "
         "OpenAI User' on the account."

@@ -26,7 +26,7 @@ POLICY = stack_policy(
     "ai-account-has-private-endpoint",
     "In a private network, Azure AI accounts are reached through a private endpoint.",
     rule=check,
-    controls=Controls(azure_policy=("cddd188c",), psrule=("Azure.AI.PrivateEndpoints",)),
+    controls=Controls(azure_policy=("d6759c02",), psrule=("Azure.AI.PrivateEndpoints",)),
     remediation=(
         "Add a network.PrivateEndpoint with groupIds ['account'] to the account and a "
         "PrivateDnsZoneGroup for its privatelink zones (networkMode: private does both)."

@@ -47,7 +47,9 @@ POLICY = resource_policy(
     types=[AI_ACCOUNT],
     rule=check,
     enforcement=EnforcementLevel.ADVISORY,
-    controls=Controls(checkov=("CKV_AZURE_134",)),
+    controls=Controls(
+        azure_policy=("037eea7a",), checkov=("CKV_AZURE_134",), psrule=("Azure.AI.PublicAccess",)
+    ),
     remediation=(
         "Set properties.publicNetworkAccess='Disabled' (private endpoint), or "
         "properties.networkAcls.defaultAction='Deny' with ipRules for the callers."

@@ -18,6 +18,6 @@ POLICY = resource_policy(
     "Azure AI accounts have a managed identity (for customer-managed keys and outbound calls).",
     types=[AI_ACCOUNT],
     rule=check,
-    controls=Controls(checkov=("CKV_AZURE_238",)),
+    controls=Controls(azure_policy=("fe3fd216",), checkov=("CKV_AZURE_238",)),
     remediation="Set identity={'type': 'SystemAssigned'} on the account.",
 )

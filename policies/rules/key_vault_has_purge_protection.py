@@ -22,6 +22,10 @@ POLICY = resource_policy(
     "Key Vaults have purge protection enabled.",
     types=[VAULT],
     rule=check,
-    controls=Controls(azure_policy=("0b60c0b2",), checkov=("CKV_AZURE_110",)),
+    controls=Controls(
+        azure_policy=("0b60c0b2",),
+        checkov=("CKV_AZURE_110",),
+        psrule=("Azure.KeyVault.PurgeProtect",),
+    ),
     remediation="Set properties.enablePurgeProtection=true (it cannot be turned off afterwards).",
 )

@@ -30,7 +30,11 @@ POLICY = resource_policy(
     "Key Vaults keep soft delete on with an explicit retention period.",
     types=[VAULT],
     rule=check,
-    controls=Controls(azure_policy=("1e66c121",), checkov=("CKV_AZURE_111", "CKV_AZURE_42")),
+    controls=Controls(
+        azure_policy=("1e66c121",),
+        checkov=("CKV_AZURE_111", "CKV_AZURE_42"),
+        psrule=("Azure.KeyVault.SoftDelete",),
+    ),
     remediation="Set properties.enableSoftDelete=true and properties.softDeleteRetentionInDays=90.",
     config={
         "minimumRetentionDays": {

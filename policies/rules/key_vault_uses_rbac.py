@@ -29,7 +29,7 @@ POLICY = resource_policy(
     "Key Vaults use the Azure RBAC permission model and have no access policies.",
     types=[VAULT],
     rule=check,
-    controls=Controls(azure_policy=("12d4fa5e",)),
+    controls=Controls(azure_policy=("12d4fa5e",), psrule=("Azure.KeyVault.RBAC",)),
     remediation=(
         "Set properties.enableRbacAuthorization=true, remove properties.accessPolicies, and grant "
         "'Key Vault Secrets User' on the one secret each identity reads."

@@ -55,7 +55,7 @@ POLICY = resource_policy(
     controls=Controls(
         azure_policy=("037eea7a", "55615ac9"),
         checkov=("CKV_AZURE_134", "CKV_AZURE_109"),
-        psrule=("Azure.Cognitive.PublicAccess", "Azure.KeyVault.Firewall"),
+        psrule=("Azure.AI.PublicAccess", "Azure.KeyVault.Firewall"),
     ),
     remediation=(
         "List the callers' own addresses or ranges in ipRules, or reach the service through a "

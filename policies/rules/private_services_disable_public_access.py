@@ -26,7 +26,7 @@ POLICY = stack_policy(
     "In a private network, AI accounts and Key Vaults disable public network access.",
     rule=check,
     controls=Controls(
-        azure_policy=("0725b4dd", "405c5871", "55615ac9"),
+        azure_policy=("037eea7a", "405c5871", "55615ac9"),
         checkov=("CKV_AZURE_134", "CKV_AZURE_189", "CKV_AZURE_109"),
         psrule=("Azure.AI.PublicAccess", "Azure.KeyVault.Firewall"),
     ),

@@ -35,7 +35,11 @@ POLICY = resource_policy(
     "Web apps have FTP and FTPS disabled.",
     types=WEB_APPS,
     rule=check,
-    controls=Controls(azure_policy=("4d24b6d4",), checkov=("CKV_AZURE_78",)),
+    controls=Controls(
+        azure_policy=("4d24b6d4",),
+        checkov=("CKV_AZURE_78",),
+        psrule=("Azure.AppService.WebSecureFtp",),
+    ),
     remediation="Set siteConfig.ftpsState='Disabled' and deploy with zip deploy or containers.",
     config={
         ALLOWED_FTPS_STATES: {

@@ -30,6 +30,10 @@ POLICY = resource_policy(
     "Web apps have remote debugging turned off.",
     types=WEB_APPS,
     rule=check,
-    controls=Controls(azure_policy=("cb510bfd",), checkov=("CKV_AZURE_72",)),
+    controls=Controls(
+        azure_policy=("cb510bfd",),
+        checkov=("CKV_AZURE_72",),
+        psrule=("Azure.AppService.RemoteDebug",),
+    ),
     remediation="Set siteConfig.remoteDebuggingEnabled=false.",
 )

@@ -30,6 +30,8 @@ POLICY = resource_policy(
     "Web apps accept HTTPS only.",
     types=WEB_APPS,
     rule=check,
-    controls=Controls(azure_policy=("a4af4a39",), checkov=("CKV_AZURE_14",)),
+    controls=Controls(
+        azure_policy=("a4af4a39",), checkov=("CKV_AZURE_14",), psrule=("Azure.AppService.UseHTTPS",)
+    ),
     remediation="Set httpsOnly=true.",
 )

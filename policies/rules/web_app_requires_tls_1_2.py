@@ -46,6 +46,8 @@ POLICY = resource_policy(
     "Web apps require TLS 1.2 or later on the site and on its SCM endpoint.",
     types=WEB_APPS,
     rule=check,
-    controls=Controls(azure_policy=("f0e6e85b",), checkov=("CKV_AZURE_15",)),
+    controls=Controls(
+        azure_policy=("f0e6e85b",), checkov=("CKV_AZURE_15",), psrule=("Azure.AppService.MinTLS",)
+    ),
     remediation="Set siteConfig.minTlsVersion='1.2' and siteConfig.scmMinTlsVersion='1.2'.",
 )

@@ -28,7 +28,7 @@ POLICY = stack_policy(
     "web-app-routes-outbound-through-vnet",
     "In a private network, web apps are VNet-integrated and route all outbound traffic into it.",
     rule=check,
-    controls=Controls(azure_policy=("72d04c29", "33228571")),
+    controls=Controls(azure_policy=("72d04c29", "a691eacb", "32a913ec")),
     remediation=(
         "Set virtualNetworkSubnetId to a subnet delegated to Microsoft.Web/serverFarms and "
         "outboundVnetRouting.applicationTraffic=true on each app."

@@ -18,6 +18,10 @@ POLICY = resource_policy(
     "Web apps (and function apps, and their slots) have a managed identity.",
     types=WEB_APPS,
     rule=check,
-    controls=Controls(azure_policy=("2b9ad585",), checkov=("CKV_AZURE_71",)),
+    controls=Controls(
+        azure_policy=("2b9ad585",),
+        checkov=("CKV_AZURE_71",),
+        psrule=("Azure.AppService.ManagedIdentity",),
+    ),
     remediation="Set identity={'type': 'SystemAssigned'}.",
 )
