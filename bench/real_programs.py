@@ -6,12 +6,14 @@ need, then run:
 
     python -m bench.real_programs /tmp/realprograms/checkout \\
         --venv v2=/tmp/realprograms/venv-v2/bin/python \\
+        --venv v2-azuread5=/tmp/realprograms/venv-v2-azuread5/bin/python \\
         --venv py312=/tmp/realprograms/venv-py312/bin/python \\
         --venv py312-v2=/tmp/realprograms/venv-py312-v2/bin/python
 
 ``v2``: Python 3.11 with pulumi==3.272.0 pulumi-azure-native==2.92.0 and the providers the
 examples pin (pulumi-random 4.x, pulumi-tls 5.3, pulumi-azuread 6.9, pulumi-docker 4.11,
-pulumi-command 1.x, pulumi-kubernetes 4.28, azure-mgmt-authorization); ``py312``: Python 3.12
+pulumi-command 1.x, pulumi-kubernetes 4.28, azure-mgmt-authorization); ``v2-azuread5``: the same
+with pulumi-azuread 5.x (what azure-py-aks is written for); ``py312``: Python 3.12
 with pulumi-azure-native 3.29.0; ``py312-v2``: Python 3.12 with pulumi-azure-native 2.92.0.
 A program without a venv runs in this interpreter (azure-native 3.x). Each gets the stack config
 its README or stack file asks for (``secure:`` where the README says ``--secret``), written to a
@@ -55,7 +57,7 @@ def example(path: str, venv: str | None = "v2", **config: object) -> Program:
 
 PROGRAMS: list[Program] = [
     example("azure-py-aci"),
-    example("azure-py-aks"),
+    example("azure-py-aks", "v2-azuread5"),  # written for azuread 5.x (application_id)
     example("azure-py-aks-helm"),
     example("azure-py-aks-managed-identity"),
     example("azure-py-aks-multicluster", password=SECRET, sshPublicKey=SSH_KEY),

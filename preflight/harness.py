@@ -529,7 +529,9 @@ class AzureShapedMocks(pulumi.runtime.Mocks):
             name = str(path[-2])
         lowered = name.lower()
         if lowered == "value" and module.startswith("containerservice"):
-            return _kubeconfig(seed)  # kubeconfigs[].value: a base64 kubeconfig
+            user_token = _base62(seed, 64)
+            self.origins[user_token] = f"invoke {token} ({_dotted(path)})"
+            return _kubeconfig(user_token)  # kubeconfigs[].value: a base64 kubeconfig
         if not _is_credential_leaf(name):
             return _plain_leaf(name, path)
         key = _service_key(module, seed)
@@ -560,8 +562,7 @@ def _plain_leaf(name: str, path: tuple) -> str:
     return f"preview-{name}"
 
 
-def _kubeconfig(seed: str) -> str:
-    token = _base62(seed, 64)
+def _kubeconfig(token: str) -> str:
     text = (
         "apiVersion: v1\nkind: Config\nclusters:\n- name: preview\n  cluster:\n"
         "    server: https://preview.invalid:443\ncontexts:\n- name: preview\n  context:\n"
