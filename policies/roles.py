@@ -103,11 +103,13 @@ KEY_ROTATOR_ACTIONS: tuple[str, ...] = (
     "Microsoft.CognitiveServices/accounts/listKeys/action",
     "Microsoft.CognitiveServices/accounts/regenerateKey/action",
 )
-# Reading reference status and triggering the reference refresh; `config/list/action` (which
-# returns resolved setting values) is deliberately absent.
+# Reading reference status, triggering the reference refresh and listing the site's instances
+# (`GET {siteId}/instances`) to confirm each one; `config/list/action` (which returns resolved
+# setting values) is deliberately absent.
 REFERENCE_REFRESHER_ACTIONS: tuple[str, ...] = (
     "Microsoft.Web/sites/config/Read",
     "Microsoft.Web/sites/config/Write",
+    "Microsoft.Web/sites/instances/read",
 )
 # Publishing a rotated key as a new version of the one secret (assigned on the secret): read,
 # write and tag versions; no delete, purge, backup or restore (Key Vault Secrets Officer has all).
@@ -238,6 +240,9 @@ BUILT_IN_PERMISSIONS: dict[str, tuple[Permissions, ...]] = {
             "Microsoft.KeyVault/managedHsms/*",
         ],
     ),
+    # Its ABAC condition limits the roles it may assign to the eight Key Vault data roles, Key
+    # Vault Administrator and Secrets Officer among them: it still grants access to every secret.
+    # Microsoft lists `Microsoft.Resources/deployments/*` twice; kept as published.
     KEY_VAULT_DATA_ACCESS_ADMINISTRATOR: _p(
         [
             "Microsoft.Authorization/roleAssignments/write",
@@ -247,6 +252,7 @@ BUILT_IN_PERMISSIONS: dict[str, tuple[Permissions, ...]] = {
             "Microsoft.Resources/subscriptions/resourceGroups/read",
             "Microsoft.Resources/subscriptions/read",
             "Microsoft.Management/managementGroups/read",
+            "Microsoft.Resources/deployments/*",
             "Microsoft.Support/*",
             "Microsoft.KeyVault/vaults/*/read",
         ]

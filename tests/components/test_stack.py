@@ -518,7 +518,13 @@ def test_a_rotator_gets_exactly_list_and_regenerate_keys_publish_and_refresh():
         }
     ]
     assert refresh_role.inputs["permissions"] == [
-        {"actions": ["Microsoft.Web/sites/config/Read", "Microsoft.Web/sites/config/Write"]}
+        {
+            "actions": [
+                "Microsoft.Web/sites/config/Read",
+                "Microsoft.Web/sites/config/Write",
+                "Microsoft.Web/sites/instances/read",
+            ]
+        }
     ]
     assert publish_role.inputs["permissions"] == [
         {
