@@ -94,7 +94,7 @@ _NOT_A_CREDENTIAL = frozenset(
     }
 )
 
-# Names of hashes, digests and identifiers: a hex value under one of these is not a key.
+# Names of hashes and digests: a hex or base64 value under one of these is not a key.
 _DIGEST_WORDS = frozenset(
     {
         "md5",
@@ -117,21 +117,25 @@ _DIGEST_WORDS = frozenset(
         "sum",
         "md5sum",
         "sha256sum",
-        "commit",
-        "revision",
-        "rev",
-        "version",
-        "id",
-        "trace",
-        "traceparent",
-        "correlation",
         "nonce",
         "salt",
-        "uuid",
-        "guid",
         "match",  # If-Match / If-None-Match carry ETags
     }
 )
+# Names of identifiers and versions: they describe an object ("KEY_ID", "SECRET_VERSION"), so
+# they never name a credential. What they hold (dashed GUIDs, resource IDs, build numbers, version
+# strings, git SHAs of 40 hex, image digests of 64) never has the 32-hex shape of an Azure AI key,
+# so a key under "*_ID", "*_REVISION" or "*_VERSION" is still found, except under the names below.
+_IDENTIFIER_WORDS = frozenset(
+    {"id", "ids", "commit", "revision", "rev", "version", "uuid", "guid", "trace", "correlation"}
+)
+# Identifiers written as 32 hex: W3C trace IDs (traceparent; Application Insights operation IDs),
+# request and correlation IDs (nginx $request_id), GUIDs written without dashes.
+_HEX_IDENTIFIERS = frozenset(
+    {"trace", "traceparent", "correlation", "request", "operation", "uuid", "guid"}
+)
+# A Key Vault object's version is 32 hex: "version" beside the object it versions.
+_VERSIONED_OBJECTS = frozenset({"secret", "key", "certificate", "cert", "vault", "keyvault", "kv"})
 
 
 def words(name: str) -> tuple[str, ...]:
@@ -144,7 +148,9 @@ def is_credential_name(name: str) -> bool:
     """True if a setting or field name says its value is a credential (``API_KEY``, ``openaiKey``,
     ``ConnectionStrings__Db``, ``password``), and not a description of one (``SECRET_NAME``)."""
     parts = words(name)
-    if not parts or any(w in _NOT_A_CREDENTIAL or w in _DIGEST_WORDS for w in parts):
+    if not parts or any(
+        w in _NOT_A_CREDENTIAL or w in _DIGEST_WORDS or w in _IDENTIFIER_WORDS for w in parts
+    ):
         return False
     if any(w in _CREDENTIAL_WORDS or w.endswith(_CREDENTIAL_ENDINGS) for w in parts):
         return True
@@ -153,11 +159,18 @@ def is_credential_name(name: str) -> bool:
 
 @lru_cache(maxsize=4096)
 def is_digest_name(name: str) -> bool:
-    """True if a name says its value is a hash, digest, thumbprint or identifier (``ETAG``,
-    ``packageMd5``, ``CERT_THUMBPRINT``, ``TRACE_ID``)."""
+    """True if a name says its value is a hash, digest or thumbprint (``ETAG``, ``packageMd5``,
+    ``CERT_THUMBPRINT``) or an identifier written as 32 hex (``TRACE_ID``, ``X-Request-Id``,
+    ``SECRET_VERSION``). ``BUILD_ID``, ``APP_VERSION`` or ``SOURCE_REVISION`` are not: a 32-hex
+    value there is a key."""
     parts = words(name)
     # "ETag" splits as "et", "ag": try the run-together name too.
-    return any(w in _DIGEST_WORDS for w in parts) or "".join(parts) in _DIGEST_WORDS
+    joined = "".join(parts)
+    if any(w in _DIGEST_WORDS for w in parts) or joined in _DIGEST_WORDS:
+        return True
+    if any(w in _HEX_IDENTIFIERS for w in parts) or joined in _HEX_IDENTIFIERS:
+        return True
+    return "version" in parts and any(w in _VERSIONED_OBJECTS for w in parts)
 
 
 @lru_cache(maxsize=4096)

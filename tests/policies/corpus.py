@@ -5,14 +5,16 @@ key-like is written in this file. Rows are ``Sample(name, value, label, kind, se
 
 - positives (``label=True``): every format the engine knows, as a whole value and embedded in URLs,
   command lines, container args, JSON blobs and tags, under credential-like *and* neutral names
-  (the blind spot of name-dependent scanners), including delimiter-rich SAS tokens and connection
+  (the blind spot of name-dependent scanners) and names of identifiers and versions (``KEY_ID``,
+  ``APP_VERSION``, ``SOURCE_REVISION``), including delimiter-rich SAS tokens and connection
   strings and uniformly random 32-hex keys; credentials in command lines and HTTP headers
   (``curl -u user:password``, ``-H "Authorization: Bearer …"``, ``Basic`` credentials,
   ``-H "api-key: …"``, JWTs, ``sshpass -p``, ``mysql -p…``, ``docker login -p``,
   ``ConvertTo-SecureString … -AsPlainText``) and ``password = …`` assignments inside values;
 - hard negatives (``label=False``): references, GUIDs, Application Insights keys and connection
   strings, resource IDs, endpoints, hashes and digests (md5/sha1/sha256 hex, SRI, image digests,
-  ETags, trace IDs), public keys, certificate thumbprints and placeholders, many of them under
+  ETags, trace IDs), what identifier names hold (Key Vault versions, GUIDs, build numbers, version
+  strings, git SHAs), public keys, certificate thumbprints and placeholders, many of them under
   credential-like names; and command lines, headers and assignments of the same shapes whose
   credential is a variable, a prompt, a placeholder, a digest, an ID or a port mapping.
 
@@ -91,6 +93,21 @@ CONNECTION_NAMES = (
     "DATABASE_URL",
     "APP_CONFIG_CONNECTION",
 )
+# Names of identifiers and versions: they hold GUIDs, resource IDs, build numbers, version strings,
+# git SHAs and image digests, never 32 hex; a key typed or pasted there must still be found.
+IDENTIFIER_NAMES = (
+    "KEY_ID",
+    "AI_KEY_ID",
+    "BUILD_ID",
+    "DEPLOYMENT_ID",
+    "APP_VERSION",
+    "MODEL_VERSION",
+    "OPENAI_API_VERSION",
+    "SOURCE_REVISION",
+    "CONFIG_REVISION",
+    "COMMIT",
+)
+IDENTIFIER_FIELDS = ("id", "version", "revision", "keyId", "build-id")
 # Credential-sounding field names used inside embedded values.
 CREDENTIAL_FIELDS = ("api-key", "apiKey", "subscription-key", "access_token", "client-secret")
 NEUTRAL_FIELDS = ("value", "setting", "param", "data", "model-option")
@@ -288,6 +305,7 @@ def positives(rng: random.Random, per_case: int) -> Iterator[Sample]:
                     rng.choice(NEUTRAL_NAMES), _embed(rng, secret, field), True, kind, secret
                 )
 
+        yield from _under_identifier_names(rng)
         secret = generic_token(rng)
         yield Sample(rng.choice(CREDENTIAL_NAMES), secret, True, "generic-secret", secret)
         secret = generic_token(rng)
@@ -299,6 +317,19 @@ def positives(rng: random.Random, per_case: int) -> Iterator[Sample]:
         yield Sample(rng.choice(PASSWORD_NAMES), secret, True, "generic-secret", secret)
         yield from _connection_strings(rng)
         yield from _command_lines(rng)
+
+
+def _under_identifier_names(rng: random.Random) -> Iterator[Sample]:
+    """Keys under names of identifiers and versions, whole and as an identifier field."""
+    secret = azure_hex_key(rng)
+    yield Sample(rng.choice(IDENTIFIER_NAMES), secret, True, "azure-ai-key", secret)
+    secret = azure_hex_key(rng)
+    field = rng.choice(IDENTIFIER_FIELDS)
+    yield Sample(
+        rng.choice(NEUTRAL_NAMES), _embed(rng, secret, field), True, "azure-ai-key", secret
+    )
+    secret = storage_key(rng)
+    yield Sample(rng.choice(IDENTIFIER_NAMES), secret, True, "storage-account-key", secret)
 
 
 def _connection_strings(rng: random.Random) -> Iterator[Sample]:
@@ -515,10 +546,21 @@ def negatives(rng: random.Random, per_case: int) -> Iterator[Sample]:
             "app-configuration-reference",
         )
         yield neg(
-            rng.choice(("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "KEY_ID", "ClientId")),
+            rng.choice(
+                (
+                    "AZURE_CLIENT_ID",
+                    "AZURE_TENANT_ID",
+                    "KEY_ID",
+                    "ClientId",
+                    "DEPLOYMENT_ID",
+                    "OBJECT_ID",
+                    "BUILD_ID",
+                )
+            ),
             _guid(rng),
             "guid",
         )
+        yield from _identifier_values(rng)
         yield neg(
             rng.choice(("APPINSIGHTS_INSTRUMENTATIONKEY", "InstrumentationKey")),
             _guid(rng),
@@ -556,7 +598,16 @@ def negatives(rng: random.Random, per_case: int) -> Iterator[Sample]:
             "key-vault-secret-id",
         )
         yield neg(
-            rng.choice(("SECRET_VERSION", "KEY_VERSION", "apiKeyVersion")),
+            rng.choice(
+                (
+                    "SECRET_VERSION",
+                    "KEY_VERSION",
+                    "apiKeyVersion",
+                    "KEY_VAULT_SECRET_VERSION",
+                    "AI_KEY_SECRET_VERSION",
+                    "CERTIFICATE_VERSION",
+                )
+            ),
             pick(rng, HEX, 32),
             "key-vault-version",
         )
@@ -575,8 +626,25 @@ def negatives(rng: random.Random, per_case: int) -> Iterator[Sample]:
                 f"00-{pick(rng, HEX, 32)}-{pick(rng, HEX, 16)}-01",
                 "trace-context",
             ),
-            neg(rng.choice(("TRACE_ID", "CORRELATION_ID", "BUILD_ID")), pick(rng, HEX, 32), "id"),
-            neg(rng.choice(("GIT_SHA", "COMMIT", "SOURCE_REVISION")), pick(rng, HEX, 40), "sha1"),
+            neg(
+                rng.choice(("TRACE_ID", "CORRELATION_ID", "traceId", "X_REQUEST_ID")),
+                pick(rng, HEX, 32),
+                "hex-id",
+            ),
+            neg(
+                rng.choice(
+                    (
+                        "GIT_SHA",
+                        "COMMIT",
+                        "SOURCE_REVISION",
+                        "SOURCE_VERSION",
+                        "BUILD_SOURCEVERSION",
+                        "APP_REVISION",
+                    )
+                ),
+                pick(rng, HEX, 40),
+                "sha1",
+            ),
             neg(
                 rng.choice(("IMAGE_DIGEST", "SHA256", "API_KEY_SHA256")),
                 pick(rng, HEX, 64),
@@ -713,6 +781,54 @@ def negatives(rng: random.Random, per_case: int) -> Iterator[Sample]:
         yield from _command_line_negatives(rng)
 
 
+def _identifier_values(rng: random.Random) -> Iterator[Sample]:
+    """What names of identifiers and versions really hold: GUIDs written without dashes under GUID
+    names, build numbers, version strings, short git SHAs and image digests."""
+    yield Sample(
+        rng.choice(("APP_GUID", "INSTANCE_UUID", "deviceGuid")),
+        uuid.UUID(int=rng.getrandbits(128), version=4).hex,
+        False,
+        "guid-without-dashes",
+    )
+    yield Sample(
+        rng.choice(("BUILD_ID", "BUILD_NUMBER", "RUN_ID", "BUILD_BUILDID")),
+        rng.choice(
+            (
+                str(rng.randint(1, 99999)),
+                f"2024{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}.{rng.randint(1, 9)}",
+                _guid(rng),
+            )
+        ),
+        False,
+        "build-number",
+    )
+    yield Sample(
+        rng.choice(("APP_VERSION", "MODEL_VERSION", "API_VERSION", "SCHEMA_REVISION")),
+        rng.choice(
+            (
+                f"{rng.randint(0, 9)}.{rng.randint(0, 30)}.{rng.randint(0, 99)}",
+                "2024-07-18",
+                "2024-06-01-preview",
+                f"v{rng.randint(1, 9)}",
+            )
+        ),
+        False,
+        "version-string",
+    )
+    yield Sample(
+        rng.choice(("REVISION", "COMMIT_SHORT", "APP_VERSION")),
+        pick(rng, HEX, rng.randint(7, 12)),
+        False,
+        "short-sha",
+    )
+    yield Sample(
+        rng.choice(("IMAGE_VERSION", "IMAGE_ID", "CONTAINER_IMAGE_REVISION")),
+        f"sha256:{pick(rng, HEX, 64)}",
+        False,
+        "image-digest",
+    )
+
+
 def _command_line_negatives(rng: random.Random) -> Iterator[Sample]:
     """Command lines, headers and assignments whose credential is not written in them."""
     name = rng.choice(NEUTRAL_NAMES)
@@ -798,6 +914,6 @@ def _command_line_negatives(rng: random.Random) -> Iterator[Sample]:
 
 
 def corpus(seed: int = 20240601, per_case: int = 40) -> list[Sample]:
-    """The labelled corpus: ``52 * per_case`` positives and ``33 * per_case`` negatives."""
+    """The labelled corpus: ``55 * per_case`` positives and ``38 * per_case`` negatives."""
     rng = random.Random(seed)
     return [*positives(rng, per_case), *negatives(rng, per_case)]

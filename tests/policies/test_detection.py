@@ -17,6 +17,7 @@ from policies.detection import (
     find_secrets,
     is_app_configuration_reference,
     is_credential_name,
+    is_digest_name,
     is_key_vault_reference,
     mask,
     redact,
@@ -73,6 +74,30 @@ POSITIVES = [
         "CHECKSUMS",
         _embedded('{{"apiKey": "{}"}}', c.azure_hex_key),
         "azure-ai-key",
+    ),
+    ("hex key under an ID name", "KEY_ID", _whole(c.azure_hex_key), "azure-ai-key"),
+    ("hex key under a build ID name", "BUILD_ID", _whole(c.azure_hex_key), "azure-ai-key"),
+    ("hex key under a version name", "OPENAI_API_VERSION", _whole(c.azure_hex_key), "azure-ai-key"),
+    ("hex key under a revision name", "SOURCE_REVISION", _whole(c.azure_hex_key), "azure-ai-key"),
+    ("hex key under a commit name", "COMMIT", _whole(c.azure_hex_key), "azure-ai-key"),
+    (
+        "hex key in a JSON id field",
+        "CUSTOM_DATA",
+        _embedded('{{"id": "{}", "region": "swedencentral"}}', c.azure_hex_key),
+        "azure-ai-key",
+    ),
+    (
+        "hex key after a version option",
+        "STARTUP_COMMAND",
+        _embedded("python -m app --version {} --workers 2", c.azure_hex_key),
+        "azure-ai-key",
+    ),
+    ("storage key under an ID name", "ACCOUNT_ID", _whole(c.storage_key), "storage-account-key"),
+    (
+        "storage key under a version name",
+        "APP_VERSION",
+        _whole(c.storage_key),
+        "storage-account-key",
     ),
     ("84-char key, neutral name", "CONFIG_VALUE", _whole(c.azure_identifiable_key), "azure-ai-key"),
     (
@@ -451,8 +476,22 @@ NEGATIVES = [
     ("md5sum output", "CUSTOM_DATA", "{hex32}  model.bin"),
     ("trace context", "TRACEPARENT", "00-{hex32}-00f067aa0ba902b7-01"),
     ("trace ID", "TRACE_ID", "{hex32}"),
+    ("correlation ID", "CORRELATION_ID", "{hex32}"),
+    ("request ID", "X_REQUEST_ID", "{hex32}"),
+    ("GUID without dashes under a GUID name", "APP_GUID", "{hex32}"),
     ("Key Vault secret version", "SECRET_VERSION", "{hex32}"),
+    ("Key Vault secret version, full name", "KEY_VAULT_SECRET_VERSION", "{hex32}"),
+    ("Key Vault key version", "apiKeyVersion", "{hex32}"),
+    ("Key Vault certificate version", "CERTIFICATE_VERSION", "{hex32}"),
+    ("GUID under a build ID name", "BUILD_ID", GUID),
+    ("build number under a build ID name", "BUILD_ID", "20241201.4"),
+    ("version string", "APP_VERSION", "1.14.2"),
+    ("API version", "OPENAI_API_VERSION", "2024-06-01-preview"),
     ("sha1 commit", "GIT_SHA", "{hex40}"),
+    ("sha1 under a version name", "SOURCE_VERSION", "{hex40}"),
+    ("sha1 under a revision name", "SOURCE_REVISION", "{hex40}"),
+    ("short sha under a revision name", "REVISION", "{hex40:.9}"),
+    ("image digest under an ID name", "IMAGE_ID", "sha256:{hex64}"),
     ("sha256 under a credential-and-hash name", "API_KEY_SHA256", "{hex64}"),
     ("SRI hash", "integrity", "sha512-{b64_88}"),
     ("SRI hash under a neutral name", "CDN_SCRIPT", "sha512-{b64_88}"),
@@ -523,6 +562,49 @@ def _fill(template: str) -> str:
 )
 def test_reports_nothing_for_each_hard_negative(name, template) -> None:
     assert find_secrets(_fill(template), setting_name=name) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("PACKAGE_MD5", True),
+        ("ETag", True),
+        ("CERT_THUMBPRINT", True),
+        ("integrity", True),
+        ("TRACE_ID", True),
+        ("traceId", True),
+        ("TRACEPARENT", True),
+        ("CORRELATION_ID", True),
+        ("X-Request-Id", True),
+        ("APP_GUID", True),
+        ("SECRET_VERSION", True),
+        ("KEY_VAULT_SECRET_VERSION", True),
+        ("apiKeyVersion", True),
+        ("CERTIFICATE_VERSION", True),
+        ("KEY_ID", False),
+        ("BUILD_ID", False),
+        ("DEPLOYMENT_ID", False),
+        ("APP_VERSION", False),
+        ("OPENAI_API_VERSION", False),
+        ("SOURCE_REVISION", False),
+        ("COMMIT", False),
+        ("MODEL_SETTING", False),
+        ("", False),
+    ],
+)
+def test_is_digest_name_only_for_digests_and_identifiers_written_as_32_hex(
+    name: str, expected: bool
+) -> None:
+    """A name clears a 32-hex value only when that is what the name holds: a digest, a trace,
+    request or correlation ID, a GUID without dashes, or a Key Vault object version (32 hex, the
+    last segment of a versioned secret ID: learn.microsoft.com/azure/key-vault/general/about-keys-
+    secrets-certificates#object-identifiers)."""
+    assert is_digest_name(name) is expected
+
+
+def test_identifier_names_never_name_a_credential() -> None:
+    for name in ("KEY_ID", "SECRET_VERSION", "API_KEY_REVISION", "TOKEN_COMMIT", "KEY_UUID"):
+        assert is_credential_name(name) is False, name
 
 
 def test_hex_key_rule_depends_on_label_not_on_setting_name() -> None:
