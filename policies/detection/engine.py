@@ -21,13 +21,14 @@ import base64
 import hashlib
 import math
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from itertools import pairwise
 
 from policies.detection.names import (
+    is_base64_digest_name,
     is_credential_name,
-    is_digest_name,
+    is_hex_value_name,
     is_password_name,
 )
 
@@ -55,6 +56,8 @@ KINDS: dict[str, str] = {
     "basic-auth": "HTTP Basic credentials: user:password, base64-encoded after 'Basic'",
     "command-line-password": "password on a command line (curl -u user:password, sshpass -p, "
     "mysql -p…, docker/az login -p, sqlcmd -P, redis-cli -a, ConvertTo-SecureString -AsPlainText)",
+    "app-service-publishing-password": "App Service publishing password (publishingPassword, "
+    "a publish profile's userPWD: 60 base62 characters)",
     "entra-client-secret": "Microsoft Entra application client secret",
     "jwt": "JSON Web Token (a bearer credential)",
     "private-key": "PEM private key block, encrypted or not",
@@ -156,6 +159,42 @@ def is_placeholder(token: str) -> bool:
         or (not _SHAPE_CHARS.isdisjoint(token) and _PLACEHOLDER_SHAPE.search(token) is not None)
         or len(set(token)) == 1
     )
+
+
+# The fields of an Application Insights connection string and the shape of each value
+# (learn.microsoft.com/azure/azure-monitor/app/connection-strings#schema). Its instrumentation key
+# and ApplicationId are identifiers, not security tokens (same page), so a string of these fields
+# alone holds no credential.
+_HTTPS_ENDPOINT = re.compile(r"https://[A-Za-z0-9.-]+(?::\d+)?(?:/[\w.~/-]*)?")
+_APP_INSIGHTS_FIELDS: dict[str, re.Pattern[str]] = {
+    "instrumentationkey": _GUID,
+    "applicationid": _GUID,
+    "ingestionendpoint": _HTTPS_ENDPOINT,
+    "liveendpoint": _HTTPS_ENDPOINT,
+    "profilerendpoint": _HTTPS_ENDPOINT,
+    "snapshotendpoint": _HTTPS_ENDPOINT,
+    "endpointsuffix": re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"),
+    "location": re.compile(r"[A-Za-z0-9-]{1,64}"),
+    "authorization": re.compile(r"ikey|aad", re.IGNORECASE),
+}
+
+
+def is_application_insights_connection_string(value: str) -> bool:
+    """True for an Application Insights connection string: ``InstrumentationKey=<guid>`` with, in
+    any order, only the other fields of its schema (``IngestionEndpoint``, ``LiveEndpoint``,
+    ``ApplicationId``, ``EndpointSuffix``, ...), each once. A string that adds any other field
+    (``SharedAccessKey=``, ``Password=``) is not one."""
+    seen: set[str] = set()
+    for part in value.strip().removesuffix(";").split(";"):
+        field, equals, field_value = part.partition("=")
+        field = field.strip().lower()
+        shape = _APP_INSIGHTS_FIELDS.get(field)
+        if not equals or shape is None or field in seen:
+            return False
+        if shape.fullmatch(field_value.strip()) is None:
+            return False
+        seen.add(field)
+    return "instrumentationkey" in seen
 
 
 def _is_public_constant(token: str) -> bool:
@@ -325,9 +364,9 @@ def _check_storage_key(text: str, m: re.Match[str], name: str | None) -> tuple[s
     if _is_public_constant(m.group("s")):
         return None
     label = _label_before(text, m.start("s"))
-    if label is not None and is_digest_name(label):
+    if label is not None and is_base64_digest_name(label):
         return None
-    if label is None and name is not None and is_digest_name(name):
+    if label is None and name is not None and is_base64_digest_name(name):
         return None
     return "", ""
 
@@ -393,6 +432,11 @@ def _check_url_password(text: str, m: re.Match[str], name: str | None) -> tuple[
         return None
     if value.lower() in _PASSWORD_WORDS:
         return None  # "https://username:password@host": documentation
+    user = text[m.start() + 3 : m.start("s") - 1]
+    if user.startswith("$") and _is_publishing_password(value):
+        # The SCM site's URL as listWebAppPublishingCredentials returns it (scmUri):
+        # https://$<site>:<publishing password>@<site>.scm.azurewebsites.net
+        return "app-service-publishing-password", "URL with the publishing user's password"
     return "connection-string-password", "URL with a password in its user info"
 
 
@@ -446,11 +490,28 @@ def _check_hex_key(text: str, m: re.Match[str], name: str | None) -> tuple[str, 
     label = _label_before(text, start)
     if label is not None and is_credential_name(label):
         return "azure-ai-key", f"format: 32 hex characters under '{label}'"
-    if label is not None and is_digest_name(label):
+    if label is not None and is_hex_value_name(label):
         return None
-    if name is not None and is_digest_name(name) and not is_credential_name(name):
+    if name is not None and is_hex_value_name(name) and not is_credential_name(name):
         return None
     return "azure-ai-key", "format: 32 hex characters (Azure AI key), not labelled a digest"
+
+
+def _is_publishing_password(token: str) -> bool:
+    """The shape of an App Service publishing password (``publishingPassword`` of
+    listWebAppPublishingCredentials and listSiteUserCredentials, ``userPWD`` in a publish profile):
+    60 random base62 characters, mixing lower case, upper case and digits (words run together
+    into a 60-character name are not one). Not self-identifying: only under a credential label or
+    the publishing user's name does it say what it is."""
+    return (
+        len(token) == 60
+        and token.isascii()
+        and token.isalnum()
+        and token != token.lower()
+        and token != token.upper()
+        and _DIGIT.search(token) is not None
+        and _entropy(token) >= 4.5  # random base62 of this length: about 5.1 bits per character
+    )
 
 
 # What documentation writes where a password goes ("curl -u user:password").
@@ -723,15 +784,20 @@ def _overlaps(spans: list[tuple[int, int]], start: int, end: int) -> bool:
     return any(start < e and s < end for s, e in spans)
 
 
-def _generic(token: str, label: str) -> str | None:
-    """The reason a token under a credential label is a secret, or None."""
+def _generic(token: str, label: str) -> tuple[str, str] | None:
+    """The kind of secret a token under a credential label is, and why, or None."""
     password = is_password_name(label)
     if _is_benign_token(token) or not _random_enough(token, password=password):
         return None
     if _PUBLIC_KEY_SYNTAX.match(token) or _is_public_constant(token):
         return None
+    if _is_publishing_password(token):
+        return (
+            "app-service-publishing-password",
+            f"name: '{label}' holds 60 base62 characters (App Service publishing password)",
+        )
     what = "a password" if password else "a random-looking value"
-    return f"name: '{label}' holds {what}"
+    return "generic-secret", f"name: '{label}' holds {what}"
 
 
 def find_secrets(value: str, *, setting_name: str | None = None) -> list[Finding]:
@@ -743,6 +809,9 @@ def find_secrets(value: str, *, setting_name: str | None = None) -> list[Finding
         and (is_key_vault_reference(value) or is_app_configuration_reference(value))
     ):
         return []
+    lowered = value.lower()
+    if "instrumentationkey" in lowered and is_application_insights_connection_string(value):
+        return []
     found: list[Finding] = []
     spans: list[tuple[int, int]] = []
 
@@ -750,7 +819,6 @@ def find_secrets(value: str, *, setting_name: str | None = None) -> list[Finding
         spans.append((start, end))
         found.append(Finding(kind, start, end, mask(value[start:end]), reason))
 
-    lowered = value.lower()
     first_hint = _CREDENTIAL_HINT.search(lowered)
     gates = set(_ALWAYS)
     if first_hint and any(field in lowered for field in _CONNECTION_FIELDS):
@@ -783,9 +851,9 @@ def find_secrets(value: str, *, setting_name: str | None = None) -> list[Finding
             continue
         if value.startswith("(", end):
             continue  # a call in code ("key = decode_base64(key)"), not a value
-        reason = _generic(value[start:end], label)
-        if reason is not None:
-            add("generic-secret", start, end, reason)
+        verdict = _generic(value[start:end], label)
+        if verdict is not None:
+            add(verdict[0], start, end, verdict[1])
 
     if setting_name is not None and is_credential_name(setting_name):
         token = value.strip()
@@ -798,28 +866,48 @@ def find_secrets(value: str, *, setting_name: str | None = None) -> list[Finding
             and not ("=" in token and ";" in token)
             and not _overlaps(spans, offset, end)
         ):
-            reason = _generic(token, setting_name)
-            if reason is not None:
-                add("generic-secret", offset, end, reason)
+            verdict = _generic(token, setting_name)
+            if verdict is not None:
+                add(verdict[0], offset, end, verdict[1])
 
     if len(found) > 1:
         found.sort(key=lambda f: f.start)
     return found
 
 
-def redact(text: str) -> str:
+def redact(text: str, *, name: str | None = None, exact: Collection[str] = ()) -> str:
     """``text`` with every credential in it replaced by its masked form.
 
     The one way a report or an error message prints a value it did not choose (a resource name, a
     config value, a file name): whatever the field, a value the engine calls a credential is never
-    printed in clear.
+    printed in clear. ``name`` is the field that holds ``text`` (context, as for find_secrets);
+    ``exact`` are values known to be credentials (the offline preview's synthetic keys and secure
+    config), masked wherever they occur whatever the engine thinks of them.
     """
-    found = find_secrets(text) if len(text) >= 8 else []
-    if not found:
+    spans = [(f.start, f.end) for f in find_secrets(text, setting_name=name)]
+    for value in exact:
+        if len(value) < 8:
+            continue  # too short to be a credential made for the program; and mask() shows none
+        start = text.find(value)
+        while start >= 0:
+            spans.append((start, start + len(value)))
+            start = text.find(value, start + 1)
+    if not spans:
         return text
     parts, last = [], 0
-    for finding in found:
-        parts += [text[last : finding.start], finding.masked]
-        last = finding.end
+    for start, end in _merged(spans):
+        parts += [text[last:start], mask(text[start:end])]
+        last = end
     parts.append(text[last:])
     return "".join(parts)
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Overlapping spans joined, in order."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged

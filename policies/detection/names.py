@@ -134,6 +134,12 @@ _IDENTIFIER_WORDS = frozenset(
 _HEX_IDENTIFIERS = frozenset(
     {"trace", "traceparent", "correlation", "request", "operation", "uuid", "guid"}
 )
+# Names of a 64-byte digest, or of a digest without its algorithm: what may hold 86 base64
+# characters and "==" (SRI "sha512-…", Content-Digest "sha-512=:…:"). md5, sha1 and sha256 digests
+# are shorter; ETags, thumbprints, trace IDs and versions are hex.
+_BASE64_DIGEST_WORDS = frozenset(
+    {"sha512", "hash", "hashes", "checksum", "checksums", "digest", "digests", "integrity", "sri"}
+)
 # A Key Vault object's version is 32 hex: "version" beside the object it versions.
 _VERSIONED_OBJECTS = frozenset({"secret", "key", "certificate", "cert", "vault", "keyvault", "kv"})
 
@@ -158,11 +164,11 @@ def is_credential_name(name: str) -> bool:
 
 
 @lru_cache(maxsize=4096)
-def is_digest_name(name: str) -> bool:
-    """True if a name says its value is a hash, digest or thumbprint (``ETAG``, ``packageMd5``,
-    ``CERT_THUMBPRINT``) or an identifier written as 32 hex (``TRACE_ID``, ``X-Request-Id``,
-    ``SECRET_VERSION``). ``BUILD_ID``, ``APP_VERSION`` or ``SOURCE_REVISION`` are not: a 32-hex
-    value there is a key."""
+def is_hex_value_name(name: str) -> bool:
+    """True if a name says its value is written in hex: a hash, digest or thumbprint (``ETAG``,
+    ``packageMd5``, ``CERT_THUMBPRINT``) or an identifier written as 32 hex (``TRACE_ID``,
+    ``X-Request-Id``, ``APP_GUID``, ``SECRET_VERSION``). ``BUILD_ID``, ``APP_VERSION`` or
+    ``SOURCE_REVISION`` are not: a 32-hex value there is a key."""
     parts = words(name)
     # "ETag" splits as "et", "ag": try the run-together name too.
     joined = "".join(parts)
@@ -171,6 +177,17 @@ def is_digest_name(name: str) -> bool:
     if any(w in _HEX_IDENTIFIERS for w in parts) or joined in _HEX_IDENTIFIERS:
         return True
     return "version" in parts and any(w in _VERSIONED_OBJECTS for w in parts)
+
+
+@lru_cache(maxsize=4096)
+def is_base64_digest_name(name: str) -> bool:
+    """True if a name says its value is a base64 digest as long as a storage key (64 bytes):
+    ``integrity``, ``SRI_HASH``, ``sha512``, ``CONTENT_DIGEST``. Names of identifiers and versions
+    (``TRACE_ID``, ``SECRET_VERSION``) and of shorter or hex-written digests (``CONTENT_MD5``,
+    ``SHA256``, ``ETAG``, ``THUMBPRINT``) are not: 86 base64 characters and ``==`` there are a
+    key."""
+    parts = words(name)
+    return any(w in _BASE64_DIGEST_WORDS for w in parts) or "".join(parts) in _BASE64_DIGEST_WORDS
 
 
 @lru_cache(maxsize=4096)

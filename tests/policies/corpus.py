@@ -108,6 +108,29 @@ IDENTIFIER_NAMES = (
     "COMMIT",
 )
 IDENTIFIER_FIELDS = ("id", "version", "revision", "keyId", "build-id")
+# Names that clear a 32-hex value (a trace, request or correlation ID, a GUID without dashes, a Key
+# Vault object version, a hex digest) but never hold 86 base64 characters and "==": a storage key
+# there is still a key.
+HEX_VALUE_NAMES = (
+    "SECRET_VERSION",
+    "KEY_VAULT_SECRET_VERSION",
+    "TRACE_ID",
+    "CORRELATION_ID",
+    "X_REQUEST_ID",
+    "APP_GUID",
+    "CONTENT_MD5",
+    "SHA256",
+)
+# Where an App Service publishing password is kept or pasted: credential names, including the
+# property names of listWebAppPublishingCredentials' result and of a publish profile.
+PUBLISHING_PASSWORD_NAMES = (
+    "publishingPassword",
+    "PUBLISH_PASSWORD",
+    "DEPLOY_PWD",
+    "SCM_PASSWORD",
+    "webDeployPassword",
+    "AZURE_WEBAPP_PUBLISH_SECRET",
+)
 # Credential-sounding field names used inside embedded values.
 CREDENTIAL_FIELDS = ("api-key", "apiKey", "subscription-key", "access_token", "client-secret")
 NEUTRAL_FIELDS = ("value", "setting", "param", "data", "model-option")
@@ -204,6 +227,27 @@ def github_token(rng: random.Random) -> str:
 
 def aws_access_key(rng: random.Random) -> str:
     return rng.choice(("AKIA", "ASIA")) + pick(rng, string.ascii_uppercase + "234567", 16)
+
+
+def publishing_password(rng: random.Random) -> str:
+    """An App Service publishing password: 60 base62 characters (mixed case and digits)."""
+    while True:
+        value = pick(rng, BASE62, 60)
+        if value != value.lower() and value != value.upper() and any(c.isdigit() for c in value):
+            return value
+
+
+def publish_profile(site: str, password: str) -> str:
+    """A publish profile (.PublishSettings) as the portal and listPublishingProfileXmlWithSecrets
+    return it: one Web Deploy and one FTP profile, both with the site's publishing user."""
+    return (
+        f'<publishData><publishProfile profileName="{site} - Web Deploy" publishMethod="MSDeploy" '
+        f'publishUrl="{site}.scm.azurewebsites.net:443" msdeploySite="{site}" '
+        f'userName="${site}" userPWD="{password}" destinationAppUrl="https://{site}.azurewebsites.net">'
+        f'<databases /></publishProfile><publishProfile profileName="{site} - FTP" '
+        f'publishMethod="FTP" publishUrl="ftps://waws-prod-am2-001.ftp.azurewebsites.windows.net/'
+        f'site/wwwroot" userName="{site}\\${site}" userPWD="{password}" /></publishData>'
+    )
 
 
 def generic_token(rng: random.Random) -> str:
@@ -317,6 +361,34 @@ def positives(rng: random.Random, per_case: int) -> Iterator[Sample]:
         yield Sample(rng.choice(PASSWORD_NAMES), secret, True, "generic-secret", secret)
         yield from _connection_strings(rng)
         yield from _command_lines(rng)
+        yield from _publishing_passwords(rng)
+
+
+def _publishing_passwords(rng: random.Random) -> Iterator[Sample]:
+    """An App Service publishing password under a credential name, in a publish profile, in the
+    result of listWebAppPublishingCredentials (ARM ``User``: publishingUserName, publishingPassword,
+    scmUri) and in the SCM site's URL (``https://$<site>:<password>@<site>.scm.azurewebsites.net``)."""
+    kind = "app-service-publishing-password"
+    site = "app-" + pick(rng, string.ascii_lowercase + string.digits, 8)
+    secret = publishing_password(rng)
+    yield Sample(rng.choice(PUBLISHING_PASSWORD_NAMES), secret, True, kind, secret)
+    secret = publishing_password(rng)
+    yield Sample(rng.choice(NEUTRAL_NAMES), publish_profile(site, secret), True, kind, secret)
+    secret = publishing_password(rng)
+    credentials = {
+        "publishingUserName": f"${site}",
+        "publishingPassword": secret,
+        "scmUri": f"https://{site}.scm.azurewebsites.net",
+    }
+    yield Sample(rng.choice(NEUTRAL_NAMES), json.dumps(credentials), True, kind, secret)
+    secret = publishing_password(rng)
+    yield Sample(
+        rng.choice(NEUTRAL_NAMES),
+        f"git remote add azure https://${site}:{secret}@{site}.scm.azurewebsites.net/{site}.git",
+        True,
+        kind,
+        secret,
+    )
 
 
 def _under_identifier_names(rng: random.Random) -> Iterator[Sample]:
@@ -330,6 +402,8 @@ def _under_identifier_names(rng: random.Random) -> Iterator[Sample]:
     )
     secret = storage_key(rng)
     yield Sample(rng.choice(IDENTIFIER_NAMES), secret, True, "storage-account-key", secret)
+    secret = storage_key(rng)
+    yield Sample(rng.choice(HEX_VALUE_NAMES), secret, True, "storage-account-key", secret)
 
 
 def _connection_strings(rng: random.Random) -> Iterator[Sample]:
@@ -573,6 +647,8 @@ def negatives(rng: random.Random, per_case: int) -> Iterator[Sample]:
             f"monitor.azure.com/;ApplicationId={_guid(rng)}",
             "instrumentation-connection-string",
         )
+        yield from _application_insights_strings(rng)
+        yield from _publishing_negatives(rng)
         yield neg(
             rng.choice(("KEY_VAULT_ID", "AI_ACCOUNT_ID", "SECRET_RESOURCE_ID", "scope")),
             f"/subscriptions/{sub}/resourceGroups/rg-{account}/providers/Microsoft.KeyVault/"
@@ -781,6 +857,71 @@ def negatives(rng: random.Random, per_case: int) -> Iterator[Sample]:
         yield from _command_line_negatives(rng)
 
 
+def _application_insights_strings(rng: random.Random) -> Iterator[Sample]:
+    """Application Insights connection strings of any subset and order of their schema's fields
+    (learn.microsoft.com/azure/azure-monitor/app/connection-strings), the instrumentation key
+    alone included: identifiers and endpoints, no credential."""
+    region = rng.choice(("swedencentral", "westeurope", "eastus2"))
+    fields = [
+        f"IngestionEndpoint=https://{region}-{rng.randint(0, 9)}.in.applicationinsights.azure.com/",
+        f"LiveEndpoint=https://{region}.livediagnostics.monitor.azure.com/",
+        f"ApplicationId={_guid(rng)}",
+        "EndpointSuffix=" + rng.choice(("applicationinsights.azure.cn", "applicationinsights.us")),
+    ]
+    chosen = rng.sample(fields, rng.randint(0, len(fields)))
+    chosen.insert(rng.randint(0, len(chosen)), f"InstrumentationKey={_guid(rng)}")
+    yield Sample(
+        rng.choice(
+            ("APPLICATIONINSIGHTS_CONNECTION_STRING", "ApplicationInsights__ConnectionString")
+        ),
+        ";".join(chosen) + rng.choice(("", ";")),
+        False,
+        "instrumentation-connection-string",
+    )
+
+
+def _publishing_negatives(rng: random.Random) -> Iterator[Sample]:
+    """What else is 60 base62 characters, or sits where a publishing password does, and is not
+    one: the password's hash and salt (ARM ``User.publishingPasswordHash``/``...HashSalt``), a
+    60-character value under an identifier's name, a publish profile whose password is a
+    placeholder, and words run together into a 60-character name under a credential name (not a
+    password name: a passphrase is words)."""
+    site = "app-" + pick(rng, string.ascii_lowercase + string.digits, 8)
+    yield Sample(
+        rng.choice(
+            ("publishingPasswordHash", "publishingPasswordHashSalt", "PUBLISH_PASSWORD_HASH")
+        ),
+        publishing_password(rng),
+        False,
+        "password-hash",
+    )
+    yield Sample(
+        rng.choice(("SESSION_ID", "DEPLOYMENT_ID", "OPERATION_ID", "RUN_ID")),
+        publishing_password(rng),
+        False,
+        "identifier-60",
+    )
+    yield Sample(
+        rng.choice(("PUBLISH_PROFILE", "CUSTOM_DATA")),
+        publish_profile(
+            site, rng.choice(("$(PublishPassword)", "", "********", "${{ secrets.PUBLISH_PWD }}"))
+        ),
+        False,
+        "placeholder-publish-profile",
+    )
+    words = ("Publishing", "Credentials", "Policy", "Scm", "Basic", "Auth", "Disabled", "Site")
+    name = ""
+    while len(name) < 57:
+        name += rng.choice([w for w in words if len(name) + len(w) <= 58] or ["Id"])
+    name += pick(rng, string.digits, 60 - len(name))
+    yield Sample(
+        rng.choice(("PUBLISHING_CREDENTIALS", "SCM_CREDENTIAL", "DEPLOY_TOKEN", "WEBAPP_SECRET")),
+        name,
+        False,
+        "identifier-60",
+    )
+
+
 def _identifier_values(rng: random.Random) -> Iterator[Sample]:
     """What names of identifiers and versions really hold: GUIDs written without dashes under GUID
     names, build numbers, version strings, short git SHAs and image digests."""
@@ -914,6 +1055,6 @@ def _command_line_negatives(rng: random.Random) -> Iterator[Sample]:
 
 
 def corpus(seed: int = 20240601, per_case: int = 40) -> list[Sample]:
-    """The labelled corpus: ``55 * per_case`` positives and ``38 * per_case`` negatives."""
+    """The labelled corpus: ``60 * per_case`` positives and ``43 * per_case`` negatives."""
     rng = random.Random(seed)
     return [*positives(rng, per_case), *negatives(rng, per_case)]

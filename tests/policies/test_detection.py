@@ -16,8 +16,10 @@ from policies.detection import (
     KINDS,
     find_secrets,
     is_app_configuration_reference,
+    is_application_insights_connection_string,
+    is_base64_digest_name,
     is_credential_name,
-    is_digest_name,
+    is_hex_value_name,
     is_key_vault_reference,
     mask,
     redact,
@@ -98,6 +100,58 @@ POSITIVES = [
         "APP_VERSION",
         _whole(c.storage_key),
         "storage-account-key",
+    ),
+    # Names that clear 32 hex (a Key Vault version, a trace or request ID, a GUID without dashes,
+    # an md5 or sha256 digest) never hold 86 base64 characters and '=='.
+    (
+        "storage key under a secret version name",
+        "SECRET_VERSION",
+        _whole(c.storage_key),
+        "storage-account-key",
+    ),
+    ("storage key under a trace ID name", "TRACE_ID", _whole(c.storage_key), "storage-account-key"),
+    ("storage key under a GUID name", "APP_GUID", _whole(c.storage_key), "storage-account-key"),
+    ("storage key under an md5 name", "CONTENT_MD5", _whole(c.storage_key), "storage-account-key"),
+    (
+        "storage key after a trace ID field",
+        "CUSTOM_DATA",
+        _embedded('{{"traceId": "{}"}}', c.storage_key),
+        "storage-account-key",
+    ),
+    (
+        "publishing password under its property name",
+        "publishingPassword",
+        _whole(c.publishing_password),
+        "app-service-publishing-password",
+    ),
+    (
+        "publishing password under a deployment password name",
+        "DEPLOY_PWD",
+        _whole(c.publishing_password),
+        "app-service-publishing-password",
+    ),
+    (
+        "publishing password in listWebAppPublishingCredentials' result",
+        "OUTPUTS",
+        _embedded(
+            '{{"publishingUserName": "$app1", "publishingPassword": "{}"}}', c.publishing_password
+        ),
+        "app-service-publishing-password",
+    ),
+    (
+        "publishing password as userPWD",
+        "PUBLISH_PROFILE",
+        _embedded(
+            '<publishProfile publishMethod="MSDeploy" userName="$app1" userPWD="{}" />',
+            c.publishing_password,
+        ),
+        "app-service-publishing-password",
+    ),
+    (
+        "publishing password in the SCM site's URL",
+        "DEPLOY_REMOTE",
+        _embedded("https://$app1:{}@app1.scm.azurewebsites.net/app1.git", c.publishing_password),
+        "app-service-publishing-password",
     ),
     ("84-char key, neutral name", "CONFIG_VALUE", _whole(c.azure_identifiable_key), "azure-ai-key"),
     (
@@ -429,6 +483,36 @@ def test_redact_masks_every_credential_and_keeps_the_rest() -> None:
     )
 
 
+def test_redact_masks_exact_values_wherever_they_occur() -> None:
+    """Values known to be credentials are masked even where the engine sees none: a 60-character
+    publishing password alone, twice, and inside a longer word."""
+    password, other = c.publishing_password(RNG), c.publishing_password(RNG)
+    assert find_secrets(password) == []
+    text = f"{password} and {password}, x{password}y; not {other}"
+    masked = f"{mask(password)} and {mask(password)}, x{mask(password)}y; not {other}"
+    assert redact(text, exact={password}) == masked
+    assert redact(text, exact=()) == text
+
+
+def test_redact_joins_an_exact_value_with_a_finding_it_overlaps() -> None:
+    """A synthetic key inside a connection string the engine also flags: one mask, over both."""
+    key = c.storage_key(RNG)
+    text = f"AccountKey={key};x"
+    assert redact(text, exact={key[:40]}) == f"AccountKey={mask(key)};x"
+    assert redact(text, exact={text}) == mask(text)
+
+
+def test_redact_ignores_exact_values_too_short_to_be_credentials() -> None:
+    assert redact("a true value", exact={"true", ""}) == "a true value"
+
+
+def test_redact_reads_the_field_name_as_context() -> None:
+    password = c.publishing_password(RNG)
+    assert redact(password) == password
+    assert redact(password, name="publishingPassword") == mask(password)
+    assert redact(password, name="publishingUserName") == password
+
+
 # --- hard negatives -------------------------------------------------------------------------------
 
 GUID = "0f8fad5b-d9cb-469f-a165-70867728950e"
@@ -460,6 +544,22 @@ NEGATIVES = [
         "App Insights connection string",
         "APPLICATIONINSIGHTS_CONNECTION_STRING",
         f"InstrumentationKey={GUID};IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/;ApplicationId={GUID}",
+    ),
+    (
+        "App Insights connection string, instrumentation key alone",
+        "APPLICATIONINSIGHTS_CONNECTION_STRING",
+        f"InstrumentationKey={GUID}",
+    ),
+    (
+        "App Insights connection string, fields in another order",
+        "APPLICATIONINSIGHTS_CONNECTION_STRING",
+        f"ApplicationId={GUID};EndpointSuffix=applicationinsights.azure.cn;"
+        f"InstrumentationKey={GUID};LiveEndpoint=https://live.applicationinsights.azure.cn/;",
+    ),
+    (
+        "App Insights connection string under a neutral name",
+        "MODEL_SETTING",
+        f"InstrumentationKey={GUID};IngestionEndpoint=https://dc.applicationinsights.azure.com/",
     ),
     (
         "resource ID",
@@ -541,6 +641,21 @@ NEGATIVES = [
     ("path under a credential name", "API_KEY", "/home/site/wwwroot/keys"),
     ("neutral name/value pair", "WEB_CONFIG", '<add key="Theme" value="{token}" />'),
     ("keyword argument in code", "CODE", "client = connect(host, password=password, timeout=5)"),
+    ("publishing password hash", "publishingPasswordHash", "{b62_60}"),
+    ("publishing password hash salt", "publishingPasswordHashSalt", "{b62_60}"),
+    ("60 base62 under an identifier name", "DEPLOYMENT_ID", "{b62_60}"),
+    ("60 base62 under a neutral name", "MODEL_SETTING", "{b62_60}"),
+    (
+        "words run together into 60 characters under a credential name",
+        "SCM_CREDENTIAL",
+        "PublishingCredentialsPolicyScmBasicAuthDisabledSiteAuthSc12",
+    ),
+    (
+        "publish profile with a pipeline variable",
+        "PUBLISH_PROFILE",
+        '<publishProfile userName="$app1" userPWD="$(PublishPassword)" />',
+    ),
+    ("SCM URL without a password", "DEPLOY_REMOTE", "https://app1.scm.azurewebsites.net/app1.git"),
     ("Pulumi secret signature", "SECRET_SIG_KEY", SECRET_SIG_KEY),
     ("Pulumi secret signature value", "SIG", SECRET_SIG_VALUE),
 ]
@@ -554,6 +669,7 @@ def _fill(template: str) -> str:
         hex64=secrets.token_hex(32),
         b64_88=c.storage_key(RNG),
         token=secrets.token_urlsafe(30),
+        b62_60=c.publishing_password(RNG),
     )
 
 
@@ -592,14 +708,56 @@ def test_reports_nothing_for_each_hard_negative(name, template) -> None:
         ("", False),
     ],
 )
-def test_is_digest_name_only_for_digests_and_identifiers_written_as_32_hex(
+def test_is_hex_value_name_only_for_digests_and_identifiers_written_as_32_hex(
     name: str, expected: bool
 ) -> None:
     """A name clears a 32-hex value only when that is what the name holds: a digest, a trace,
     request or correlation ID, a GUID without dashes, or a Key Vault object version (32 hex, the
     last segment of a versioned secret ID: learn.microsoft.com/azure/key-vault/general/about-keys-
     secrets-certificates#object-identifiers)."""
-    assert is_digest_name(name) is expected
+    assert is_hex_value_name(name) is expected
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("integrity", True),
+        ("SRI_HASH", True),
+        ("sha512", True),
+        ("CONTENT_DIGEST", True),
+        ("ARTIFACT_CHECKSUM", True),
+        ("CONTENT_MD5", False),
+        ("SHA256", False),
+        ("ETag", False),
+        ("CERT_THUMBPRINT", False),
+        ("TRACE_ID", False),
+        ("X-Request-Id", False),
+        ("APP_GUID", False),
+        ("SECRET_VERSION", False),
+        ("KEY_VAULT_SECRET_VERSION", False),
+        ("MODEL_SETTING", False),
+        ("", False),
+    ],
+)
+def test_is_base64_digest_name_only_for_names_of_a_64_byte_digest(
+    name: str, expected: bool
+) -> None:
+    """86 base64 characters and '==' are 64 bytes: a sha512 digest (SRI ``sha512-…``,
+    w3.org/TR/SRI) or a digest named without its algorithm, never an md5 (16 bytes), a sha256
+    (32), a hex ETag or thumbprint, nor a 32-hex identifier."""
+    assert is_base64_digest_name(name) is expected
+
+
+def test_a_name_clears_only_the_shapes_it_holds() -> None:
+    """The same name clears a 32-hex value and not a storage key; a hash name clears both."""
+    hex_key, storage_key = secrets.token_hex(16), c.storage_key(RNG)
+    for name in ("SECRET_VERSION", "TRACE_ID", "APP_GUID", "CONTENT_MD5"):
+        assert find_secrets(hex_key, setting_name=name) == [], name
+        assert [f.kind for f in find_secrets(storage_key, setting_name=name)] == [
+            "storage-account-key"
+        ], name
+    assert find_secrets(hex_key, setting_name="CONTENT_DIGEST") == []
+    assert find_secrets(storage_key, setting_name="CONTENT_DIGEST") == []
 
 
 def test_identifier_names_never_name_a_credential() -> None:
@@ -687,6 +845,49 @@ def test_is_key_vault_reference(value: str, expected: bool) -> None:
 )
 def test_is_app_configuration_reference(value: str, expected: bool) -> None:
     assert is_app_configuration_reference(value) is expected
+
+
+_INGESTION = "IngestionEndpoint=https://swedencentral-0.in.applicationinsights.azure.com/"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (f"InstrumentationKey={GUID}", True),
+        (f"InstrumentationKey={GUID};", True),
+        (f"{_INGESTION};InstrumentationKey={GUID}", True),
+        (f" InstrumentationKey = {GUID} ; ApplicationId={GUID}", True),
+        (
+            f"instrumentationkey={GUID};endpointsuffix=applicationinsights.us;Location=usgovvirginia",
+            True,
+        ),
+        (
+            f"InstrumentationKey={GUID};Authorization=ikey;ProfilerEndpoint=https://p.monitor.azure.com/",
+            True,
+        ),
+        (f"{_INGESTION}", False),  # the instrumentation key is required
+        (f"InstrumentationKey={GUID};InstrumentationKey={GUID}", False),
+        ("InstrumentationKey=not-a-guid", False),
+        (f"InstrumentationKey={GUID};IngestionEndpoint=https://u:p@dc.example.net/", False),
+        (f"InstrumentationKey={GUID};SharedAccessKey=abc", False),
+        (f"InstrumentationKey={GUID};ApiKey=abc", False),
+    ],
+)
+def test_is_application_insights_connection_string(value: str, expected: bool) -> None:
+    """The schema's fields, in any order, each once, the instrumentation key required
+    (learn.microsoft.com/azure/azure-monitor/app/connection-strings#schema)."""
+    assert is_application_insights_connection_string(value) is expected
+
+
+def test_an_app_insights_string_that_adds_a_credential_field_is_still_flagged() -> None:
+    prefix = f"InstrumentationKey={GUID};{_INGESTION};"
+    name = "APPLICATIONINSIGHTS_CONNECTION_STRING"
+    key = c.shared_access_key(RNG)
+    assert _one(f"{prefix}SharedAccessKey={key}", name) == ("shared-access-key", key)
+    password = c.password(RNG)
+    assert _one(f"{prefix}Password={password};", name) == ("connection-string-password", password)
+    token = secrets.token_urlsafe(30)
+    assert _one(f"InstrumentationKey={GUID};ApiKey={token}", name) == ("generic-secret", token)
 
 
 @pytest.mark.parametrize(
