@@ -543,9 +543,11 @@ def _network(
             return None, problems
     space = None if existing else (values.get("vnetAddressSpace") or _cidr(DEFAULT_ADDRESS_SPACE))
     subnets = {f: given.get(f) or ipaddress.ip_network(DEFAULT_SUBNETS[f]) for f in SUBNET_FIELDS}
-    endpoints = 1 + (1 if values.get("authMode", "keyVault") == "keyVault" else 0)
-    if values.get("privateInbound"):
-        endpoints += len(values.get("apps") or ())
+    endpoints = private_link.endpoint_count(
+        key_mode=values.get("authMode", "keyVault") == "keyVault",
+        hosted_rotation=hosted_functions,
+        private_inbound_apps=len(values.get("apps") or ()) if values.get("privateInbound") else 0,
+    )
     smallest = {
         "privateEndpoints": private_link.SMALLEST_SUBNET,
         "appService": private_link.SMALLEST_INTEGRATION_SUBNET,
@@ -564,7 +566,8 @@ def _network(
             if usable < endpoints:
                 problems.append(
                     f"{key}: {str(subnet)!r} holds {usable} endpoints; the rule is room for "
-                    f"{endpoints} (account, vault, and each app with privateInbound)"
+                    f"{endpoints} (account, vault, the rotation storage's blob and queue, and each "
+                    "app with privateInbound)"
                 )
         if space is not None and not subnet.subnet_of(space):
             problems.append(

@@ -8,6 +8,8 @@ What it deploys (every name from ``RotationAutomationArgs``):
 - host storage reached by identity only (no shared key, TLS 1.2, no public blobs), with the
   deployment container, the lease container, the dead-letter container and the run queue; the
   identity holds Storage Blob Data Owner and Storage Queue Data Contributor on that account only;
+  in private mode the account's firewall denies every caller but trusted Azure services (Event
+  Grid's dead letters), and the app reaches its blobs and queue through private endpoints;
 - Application Insights with local (instrumentation-key) auth disabled: the identity publishes
   with Monitoring Metrics Publisher and ``APPLICATIONINSIGHTS_AUTHENTICATION_STRING``;
 - a Flex Consumption (FC1) plan and Function App, Python 3.11, hardened as the web apps are
@@ -23,7 +25,7 @@ event only for versions created after a subscription exists.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -37,6 +39,7 @@ from pulumi_azure_native import (
 )
 
 from catalog import hosted, roles
+from components import private_link
 from components.access import RoleGrant, RoleGrantArgs
 from components.function_package import (
     FunctionCodeDeployment,
@@ -45,6 +48,7 @@ from components.function_package import (
     package_sha256,
     scm_host_of,
 )
+from components.private_endpoint import ServicePrivateEndpoint, ServicePrivateEndpointArgs
 from components.web_app import MIN_TLS_VERSION, disable_basic_auth_publishing
 
 PYTHON_VERSION = "3.11"
@@ -58,6 +62,31 @@ MAX_DELIVERY_ATTEMPTS = 30
 EVENT_TIME_TO_LIVE_MINUTES = 1440
 EVENT_SUBSCRIPTION_NAME = "secret-near-expiry"
 FUNCTIONS = (hosted.EVENT_FUNCTION, hosted.QUEUE_FUNCTION, hosted.TIMER_FUNCTION)
+# Private mode's storage firewall. Event Grid cannot deliver (or dead-letter) through a private
+# endpoint; it reaches a firewalled account's public endpoint as a trusted service, with the
+# topic's system-assigned identity, and only while the account admits trusted services
+# (learn.microsoft.com/azure/event-grid/managed-service-identity#private-endpoints and
+# /azure/event-grid/handler-storage-queues). publicNetworkAccess Disabled turns away trusted
+# services too, so the public endpoint stays Enabled, denying every caller by default, with no IP
+# or subnet rule: the dead-letter writer is the only one let in.
+PRIVATE_NETWORK_RULES = {
+    "default_action": "Deny",
+    "bypass": "AzureServices",
+    "ip_rules": [],
+    "virtual_network_rules": [],
+}
+
+
+@dataclass
+class PrivateStorageArgs:
+    """Private mode: where the automation's storage account is reached from inside the VNet."""
+
+    subnet_id: pulumi.Input[str]
+    """The private-endpoint subnet."""
+    zone_ids: Mapping[str, pulumi.Input[str]]
+    """The blob and queue private DNS zones, by name (created and linked, or a hub's)."""
+    dns: Sequence[pulumi.Resource] = ()
+    """What name resolution through the zones waits for (the zones' links to the VNet)."""
 
 
 @dataclass
@@ -96,6 +125,8 @@ class RotationAutomationArgs:
     """Log Analytics workspace for Application Insights; one is created when none is given."""
     integration_subnet_id: pulumi.Input[str] | None = None
     """Subnet (delegated to Microsoft.App/environments) for outbound VNet integration."""
+    private_storage: PrivateStorageArgs | None = None
+    """Private mode: storage firewalled, blob and queue reached through private endpoints."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags applied to every resource."""
 
@@ -170,9 +201,16 @@ class RotationAutomation(pulumi.ComponentResource):
             allow_cross_tenant_replication=False,
             minimum_tls_version="TLS1_2",
             enable_https_traffic_only=True,
+            **(
+                {"public_network_access": "Enabled", "network_rule_set": PRIVATE_NETWORK_RULES}
+                if args.private_storage
+                else {}
+            ),
             tags=args.tags,
             opts=child,
         )
+        # The host's first start, the package upload and the lease go to these endpoints.
+        storage_dns = self._storage_endpoints(name, args, account.id)
         # Named by the plain account name so the names are known at preview; ordered explicitly.
         in_account = pulumi.ResourceOptions(parent=self, depends_on=[account])
         containers = {
@@ -297,7 +335,8 @@ class RotationAutomation(pulumi.ComponentResource):
             },
             tags=args.tags,
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[*host_grants, *containers.values(), queue]
+                parent=self,
+                depends_on=[*host_grants, *containers.values(), queue, *storage_dns],
             ),
         )
         disable_basic_auth_publishing(name, site.name, group, child)
@@ -379,6 +418,32 @@ class RotationAutomation(pulumi.ComponentResource):
                 "app_name": self.app_name,
             }
         )
+
+    def _storage_endpoints(
+        self, name: str, args: RotationAutomationArgs, account_id: pulumi.Input[str]
+    ) -> list[pulumi.Resource]:
+        """Private mode: a blob and a queue endpoint; returns what their resolution waits for."""
+        private = args.private_storage
+        if private is None:
+            return []
+        waits: list[pulumi.Resource] = []
+        for group, zone in private_link.STORAGE_ZONES.items():
+            endpoint = ServicePrivateEndpoint(
+                f"{name}-storage-{group}-private",
+                ServicePrivateEndpointArgs(
+                    resource_group_name=args.resource_group_name,
+                    location=args.location,
+                    endpoint_name=f"{args.storage_account_name}-{group}-pe",
+                    subnet_id=private.subnet_id,
+                    target_id=account_id,
+                    group_id=group,
+                    zone_ids={zone: private.zone_ids[zone]},
+                    tags=args.tags,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            waits.append(endpoint.zone_group)
+        return [*waits, *private.dns]
 
     def _grant(
         self,

@@ -14,7 +14,11 @@ from components.config import PROJECT, StackConfig
 from components.key_vault import SecureKeyVault, SecureKeyVaultArgs, secret_uri
 from components.network import PrivateNetwork, PrivateNetworkArgs
 from components.private_endpoint import ServicePrivateEndpoint, ServicePrivateEndpointArgs
-from components.rotation_automation import RotationAutomation, RotationAutomationArgs
+from components.rotation_automation import (
+    PrivateStorageArgs,
+    RotationAutomation,
+    RotationAutomationArgs,
+)
 from components.rotator_access import Rotator, RotatorAccess, RotatorAccessArgs
 from components.web_app import (
     HEALTH_CHECK_PATH,
@@ -230,6 +234,18 @@ class SecureAiStack(pulumi.ComponentResource):
                         ],
                         workspace_id=audit_workspace,
                         integration_subnet_id=net.functions_subnet_id if net else None,
+                        private_storage=(
+                            PrivateStorageArgs(
+                                subnet_id=net.private_endpoint_subnet_id,
+                                zone_ids={
+                                    zone: net.zone_ids[zone]
+                                    for zone in private_link.STORAGE_ZONES.values()
+                                },
+                                dns=net.dns,
+                            )
+                            if net
+                            else None
+                        ),
                         tags=tags,
                     ),
                     opts=child,
@@ -374,7 +390,10 @@ class SecureAiStack(pulumi.ComponentResource):
                 network=config.network,
                 virtual_network_name=config.names.virtual_network,
                 zones=private_link.zones_for(
-                    config.ai_kind, config.key_mode, config.network.private_inbound
+                    config.ai_kind,
+                    config.key_mode,
+                    config.network.private_inbound,
+                    hosted_rotation=config.key_mode and config.hosted_rotation,
                 ),
                 functions_subnet=config.hosted_rotation,
                 tags=tags,

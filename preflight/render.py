@@ -46,6 +46,7 @@ ENDPOINT_TYPE = "azure-native:network:PrivateEndpoint"
 ZONE_GROUP_TYPE = "azure-native:network:PrivateDnsZoneGroup"
 ZONE_TYPE = "azure-native:privatedns:PrivateZone"
 ZONE_LINK_TYPE = "azure-native:privatedns:VirtualNetworkLink"
+STORAGE_TYPE = "azure-native:storage:StorageAccount"
 # An extractor's answer for a property that is not shown at all (absent and irrelevant).
 OMIT: Any = object()
 
@@ -245,6 +246,12 @@ SECURITY_PROPERTIES: dict[str, tuple[tuple[str, Extractor], ...]] = {
     "azure-native:monitor:DiagnosticSetting": (("logs", _enabled_log_categories),),
     "azure-native:insights:DiagnosticSetting": (("logs", _enabled_log_categories),),
     "azure-native:operationalinsights:Workspace": (("retentionInDays", _path("retentionInDays")),),
+    # Network settings only where the program sets them: a public stack's account shows none.
+    STORAGE_TYPE: (
+        ("publicNetworkAccess", _when_set(_path("publicNetworkAccess"))),
+        ("networkDefaultAction", _when_set(_path("networkRuleSet.defaultAction"))),
+        ("networkBypass", _when_set(_path("networkRuleSet.bypass"))),
+    ),
     VNET_TYPE: (
         ("name", _path("virtualNetworkName")),
         ("addressSpace", _path("addressSpace.addressPrefixes")),
@@ -540,16 +547,22 @@ def _network_flow(
                 f"in subnet {subnet.inputs.get('subnetName')}",
             )
         target = named_by(
-            e, "privateLinkServiceConnections", [AI_ACCOUNT_TYPE, VAULT_TYPE, WEB_APP_TYPE]
+            e,
+            "privateLinkServiceConnections",
+            [AI_ACCOUNT_TYPE, VAULT_TYPE, WEB_APP_TYPE, STORAGE_TYPE],
         )
         if target is not None:
-            kind = {AI_ACCOUNT_TYPE: "aiAccount", VAULT_TYPE: "vault", WEB_APP_TYPE: "app"}[
-                target.type
-            ]
+            kind = {
+                AI_ACCOUNT_TYPE: "aiAccount",
+                VAULT_TYPE: "vault",
+                WEB_APP_TYPE: "app",
+                STORAGE_TYPE: "storage",
+            }[target.type]
             label = {
                 AI_ACCOUNT_TYPE: f"AI account {target.name}",
                 VAULT_TYPE: f"Key Vault {target.name}",
                 WEB_APP_TYPE: f"{target.type.rsplit(':', 1)[-1]} {target.name}",
+                STORAGE_TYPE: f"storage account {target.name}",
             }[target.type]
             edge(point, node(target.urn, kind, label), f"private link ({sub_resources})")
         for group in (g for g in groups if e.urn in g.dependencies):
@@ -715,6 +728,7 @@ _MERMAID_SHAPES = {
     "identity": ('(["', '"])'),
     "secret": ('[("', '")]'),
     "aiAccount": ('{{"', '"}}'),
+    "storage": ('[("', '")]'),
     "scope": ('["', '"]'),
 }
 

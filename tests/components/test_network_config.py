@@ -146,7 +146,8 @@ def test_existing_vnet_and_hub_zones_are_taken_as_given():
             "config secure-azure-ai:privateDnsZoneIds: item 0: zone 'contoso.com' is not one this "
             "stack uses; the zones are privatelink.openai.azure.com, "
             "privatelink.cognitiveservices.azure.com, privatelink.services.ai.azure.com, "
-            "privatelink.vaultcore.azure.net, privatelink.azurewebsites.net",
+            "privatelink.vaultcore.azure.net, privatelink.azurewebsites.net, "
+            "privatelink.blob.core.windows.net, privatelink.queue.core.windows.net",
         ),
         (
             {"privateDnsZoneIds": [f"{HUB}/dnsZones/privatelink.openai.azure.com"]},
@@ -189,10 +190,23 @@ def test_the_endpoint_subnet_must_hold_an_endpoint_per_service_and_per_private_a
         subnetPrefixes={"privateEndpoints": "10.60.0.0/29"},
         privateInbound=True,
         apps=[{"name": "web"}, {"name": "api"}],
+        hostedRotation=False,
     )
     assert problems(raw) == [
         "config secure-azure-ai:subnetPrefixes.privateEndpoints: '10.60.0.0/29' holds 3 "
-        "endpoints; the rule is room for 4 (account, vault, and each app with privateInbound)"
+        "endpoints; the rule is room for 4 (account, vault, the rotation storage's blob and "
+        "queue, and each app with privateInbound)"
+    ]
+
+
+def test_the_endpoint_subnet_holds_the_rotation_storage_endpoints_when_it_runs_in_azure():
+    # A /29 keeps 3 addresses: account + vault fit, account + vault + blob + queue do not.
+    small = {"subnetPrefixes": {"privateEndpoints": "10.60.0.0/29"}}
+    assert load(private(**small, hostedRotation=False), "prod", SUBSCRIPTION).network
+    assert problems(private(**small, hostedRotation=True)) == [
+        "config secure-azure-ai:subnetPrefixes.privateEndpoints: '10.60.0.0/29' holds 3 "
+        "endpoints; the rule is room for 4 (account, vault, the rotation storage's blob and "
+        "queue, and each app with privateInbound)"
     ]
 
 

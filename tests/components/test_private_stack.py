@@ -19,6 +19,13 @@ PROD_CONFIG = load_stack_config(ROOT / "Pulumi.prod.yaml")
 RG = f"/subscriptions/{PREVIEW_SUBSCRIPTION}/resourceGroups/sai-prod-rg"
 ACCOUNT_ID = f"{RG}/providers/Microsoft.CognitiveServices/accounts/sai-prod-ai-4dc9b1"
 VAULT_ID = f"{RG}/providers/Microsoft.KeyVault/vaults/sai-prod-kv-4dc9b1"
+STORAGE_ID = f"{RG}/providers/Microsoft.Storage/storageAccounts/saiprodrot4dc9b1"
+ZONES = (
+    "privatelink.openai.azure.com",
+    "privatelink.vaultcore.azure.net",
+    "privatelink.blob.core.windows.net",
+    "privatelink.queue.core.windows.net",
+)
 HUB = (
     f"/subscriptions/{PREVIEW_SUBSCRIPTION}/resourceGroups/hub-network/providers/Microsoft.Network"
 )
@@ -86,6 +93,39 @@ def test_prod_network_inventory_is_exactly_vnet_subnets_zones_links_endpoints(pr
             ("azure-native:network:PrivateEndpoint", "secure-ai-kv-private-endpoint"),
             ("azure-native:network:PrivateDnsZoneGroup", "secure-ai-ai-private-dns"),
             ("azure-native:network:PrivateDnsZoneGroup", "secure-ai-kv-private-dns"),
+            # The rotation's storage account: blob and queue, each with its zone and link.
+            (
+                "azure-native:privatedns:PrivateZone",
+                "secure-ai-network-zone-privatelink-blob-core-windows-net",
+            ),
+            (
+                "azure-native:privatedns:PrivateZone",
+                "secure-ai-network-zone-privatelink-queue-core-windows-net",
+            ),
+            (
+                "azure-native:privatedns:VirtualNetworkLink",
+                "secure-ai-network-link-privatelink-blob-core-windows-net",
+            ),
+            (
+                "azure-native:privatedns:VirtualNetworkLink",
+                "secure-ai-network-link-privatelink-queue-core-windows-net",
+            ),
+            (
+                "azure-native:network:PrivateEndpoint",
+                "secure-ai-rotation-storage-blob-private-endpoint",
+            ),
+            (
+                "azure-native:network:PrivateEndpoint",
+                "secure-ai-rotation-storage-queue-private-endpoint",
+            ),
+            (
+                "azure-native:network:PrivateDnsZoneGroup",
+                "secure-ai-rotation-storage-blob-private-dns",
+            ),
+            (
+                "azure-native:network:PrivateDnsZoneGroup",
+                "secure-ai-rotation-storage-queue-private-dns",
+            ),
         ]
     )
     components = sorted(
@@ -94,7 +134,13 @@ def test_prod_network_inventory_is_exactly_vnet_subnets_zones_links_endpoints(pr
         if r.type
         in ("secure-azure-ai:index:PrivateNetwork", "secure-azure-ai:index:ServicePrivateEndpoint")
     )
-    assert components == ["secure-ai-ai-private", "secure-ai-kv-private", "secure-ai-network"]
+    assert components == [
+        "secure-ai-ai-private",
+        "secure-ai-kv-private",
+        "secure-ai-network",
+        "secure-ai-rotation-storage-blob-private",
+        "secure-ai-rotation-storage-queue-private",
+    ]
 
 
 def test_vnet_and_subnets_hold_exactly_the_configured_ranges_and_delegations(prod):
@@ -150,10 +196,7 @@ def test_every_zone_is_global_and_linked_to_the_vnet_without_auto_registration(p
         r.inputs["privateZoneName"]: r.inputs["location"]
         for r in prod.of_type("azure-native:privatedns:PrivateZone")
     }
-    assert zones == {
-        "privatelink.openai.azure.com": "global",
-        "privatelink.vaultcore.azure.net": "global",
-    }
+    assert zones == dict.fromkeys(ZONES, "global")
     links = {
         r.inputs["privateZoneName"]: (
             r.inputs["virtualNetworkLinkName"],
@@ -164,12 +207,11 @@ def test_every_zone_is_global_and_linked_to_the_vnet_without_auto_registration(p
         for r in prod.of_type("azure-native:privatedns:VirtualNetworkLink")
     }
     assert links == {
-        zone: ("sai-prod-vnet-link", "global", False, {"secure-ai-network-vnet"})
-        for zone in ("privatelink.openai.azure.com", "privatelink.vaultcore.azure.net")
+        zone: ("sai-prod-vnet-link", "global", False, {"secure-ai-network-vnet"}) for zone in ZONES
     }
 
 
-def test_endpoints_connect_account_and_vault_from_the_endpoint_subnet(prod):
+def test_endpoints_connect_account_vault_and_rotation_storage_from_the_endpoint_subnet(prod):
     endpoints = {
         r.inputs["privateEndpointName"]: (
             r.inputs["privateLinkServiceConnections"],
@@ -201,6 +243,20 @@ def test_endpoints_connect_account_and_vault_from_the_endpoint_subnet(prod):
             {"secure-ai-network-private-endpoints"},
             "swedencentral",
         ),
+        **{
+            f"saiprodrot4dc9b1-{group}-pe": (
+                [
+                    {
+                        "name": f"saiprodrot4dc9b1-{group}-pe",
+                        "privateLinkServiceId": STORAGE_ID,
+                        "groupIds": [group],
+                    }
+                ],
+                {"secure-ai-network-private-endpoints"},
+                "swedencentral",
+            )
+            for group in ("blob", "queue")
+        },
     }
 
 
@@ -224,6 +280,16 @@ def test_each_endpoint_has_a_zone_group_writing_into_its_zones(prod):
             ["privatelink-vaultcore-azure-net"],
             {"secure-ai-network-zone-privatelink-vaultcore-azure-net"},
         ),
+        "saiprodrot4dc9b1-blob-pe": (
+            "default",
+            ["privatelink-blob-core-windows-net"],
+            {"secure-ai-network-zone-privatelink-blob-core-windows-net"},
+        ),
+        "saiprodrot4dc9b1-queue-pe": (
+            "default",
+            ["privatelink-queue-core-windows-net"],
+            {"secure-ai-network-zone-privatelink-queue-core-windows-net"},
+        ),
     }
 
 
@@ -238,6 +304,55 @@ def test_account_and_vault_take_no_public_traffic(prod):
         "Disabled",
         {"bypass": "AzureServices", "defaultAction": "Deny", "ipRules": []},
     )
+
+
+def test_the_rotation_storage_admits_only_trusted_services_on_its_public_endpoint(prod):
+    """Event Grid dead-letters over the public endpoint as a trusted service, never through a
+    private endpoint (learn.microsoft.com/azure/event-grid/managed-service-identity, "Private
+    endpoints"); it gets in only while the account is Enabled with the trusted-services bypass
+    (/azure/event-grid/handler-storage-queues). Everything else is denied: no IP or subnet rule,
+    and no shared key."""
+    (account,) = prod.of_type("azure-native:storage:StorageAccount")
+    inputs = account.inputs
+    assert (
+        inputs["publicNetworkAccess"],
+        inputs["networkRuleSet"],
+        inputs["allowSharedKeyAccess"],
+        inputs["allowBlobPublicAccess"],
+    ) == (
+        "Enabled",
+        {
+            "bypass": "AzureServices",
+            "defaultAction": "Deny",
+            "ipRules": [],
+            "virtualNetworkRules": [],
+        },
+        False,
+        False,
+    )
+
+
+def test_the_rotation_app_starts_and_deploys_only_once_its_storage_resolves_privately(prod):
+    """The Flex host reads its blobs and queue on first start, and OneDeploy has the platform write
+    the package into the deployment container: the endpoints, zone groups and links come first;
+    the code deployment and the event subscription wait for the app."""
+    site = named(prod, "secure-ai-rotation-site")
+    direct = {u.rsplit("::", 1)[-1] for u in site.dependencies}
+    assert {
+        "secure-ai-rotation-storage-blob-private-dns",
+        "secure-ai-rotation-storage-queue-private-dns",
+        "secure-ai-network-link-privatelink-blob-core-windows-net",
+        "secure-ai-network-link-privatelink-queue-core-windows-net",
+    } <= direct
+    code = named(prod, "secure-ai-rotation-code")
+    assert site.urn in code.dependencies
+    subscription = named(prod, "secure-ai-rotation-near-expiry")
+    assert code.urn in subscription.dependencies
+    for group in ("blob", "queue"):
+        endpoint = named(prod, f"secure-ai-rotation-storage-{group}-private-endpoint")
+        assert depends(endpoint, "privateLinkServiceConnections") == {"secure-ai-rotation-storage"}
+        zone_group = named(prod, f"secure-ai-rotation-storage-{group}-private-dns")
+        assert endpoint.urn in zone_group.dependencies
 
 
 def test_every_app_and_the_rotation_app_route_all_outbound_through_their_subnet(prod):
@@ -334,14 +449,13 @@ def test_an_existing_vnet_gets_only_subnets_in_its_own_resource_group():
     links = plan.of_type("azure-native:privatedns:VirtualNetworkLink")
     assert [
         (link.inputs["virtualNetworkLinkName"], link.inputs["virtualNetwork"]) for link in links
-    ] == [("spoke-ai-link", {"id": vnet_id})] * 2
+    ] == [("spoke-ai-link", {"id": vnet_id})] * 4
     assert plan.outputs["virtualNetworkId"] == vnet_id
 
 
 def test_existing_hub_zones_are_used_as_given_and_get_no_zone_or_link_from_the_stack():
-    openai = f"{HUB}/privateDnsZones/privatelink.openai.azure.com"
-    vault = f"{HUB}/privateDnsZones/privatelink.vaultcore.azure.net"
-    plan = plan_with(privateDnsZoneIds=[openai, vault])
+    openai, vault, blob, queue = (f"{HUB}/privateDnsZones/{zone}" for zone in ZONES)
+    plan = plan_with(privateDnsZoneIds=[openai, vault, blob, queue])
     assert plan.of_type("azure-native:privatedns:PrivateZone") == []
     assert plan.of_type("azure-native:privatedns:VirtualNetworkLink") == []
     groups = {
@@ -355,7 +469,25 @@ def test_existing_hub_zones_are_used_as_given_and_get_no_zone_or_link_from_the_s
         "sai-prod-kv-4dc9b1-pe": [
             {"name": "privatelink-vaultcore-azure-net", "privateDnsZoneId": vault}
         ],
+        "saiprodrot4dc9b1-blob-pe": [
+            {"name": "privatelink-blob-core-windows-net", "privateDnsZoneId": blob}
+        ],
+        "saiprodrot4dc9b1-queue-pe": [
+            {"name": "privatelink-queue-core-windows-net", "privateDnsZoneId": queue}
+        ],
     }
+
+
+def test_hub_zones_for_the_account_and_vault_only_leave_the_storage_zones_to_the_stack():
+    openai, vault = (f"{HUB}/privateDnsZones/{zone}" for zone in ZONES[:2])
+    plan = plan_with(privateDnsZoneIds=[openai, vault])
+    assert sorted(
+        r.inputs["privateZoneName"] for r in plan.of_type("azure-native:privatedns:PrivateZone")
+    ) == ["privatelink.blob.core.windows.net", "privatelink.queue.core.windows.net"]
+    assert sorted(
+        r.inputs["privateZoneName"]
+        for r in plan.of_type("azure-native:privatedns:VirtualNetworkLink")
+    ) == ["privatelink.blob.core.windows.net", "privatelink.queue.core.windows.net"]
 
 
 def test_an_ai_services_account_registers_in_its_three_zones():
@@ -383,6 +515,8 @@ def test_private_inbound_gives_each_app_an_endpoint_and_closes_its_public_door()
         "sai-prod-kv-4dc9b1-pe": ["vault"],
         "sai-prod-web-4dc9b1-pe": ["sites"],
         "sai-prod-api-4dc9b1-pe": ["sites"],
+        "saiprodrot4dc9b1-blob-pe": ["blob"],
+        "saiprodrot4dc9b1-queue-pe": ["queue"],
     }
     public = {
         r.inputs["name"]: r.inputs.get("publicNetworkAccess")
@@ -398,7 +532,9 @@ def test_private_inbound_gives_each_app_an_endpoint_and_closes_its_public_door()
     )
     assert zones == [
         "privatelink.azurewebsites.net",
+        "privatelink.blob.core.windows.net",
         "privatelink.openai.azure.com",
+        "privatelink.queue.core.windows.net",
         "privatelink.vaultcore.azure.net",
     ]
 
@@ -424,6 +560,8 @@ def test_the_dev_stack_declares_no_network_at_all():
     for site in dev.of_type("azure-native:web:WebApp"):
         assert "virtualNetworkSubnetId" not in site.inputs
         assert "outboundVnetRouting" not in site.inputs
+    (storage,) = dev.of_type("azure-native:storage:StorageAccount")
+    assert not {"publicNetworkAccess", "networkRuleSet"} & set(storage.inputs)
 
 
 def test_public_access_disabled_in_a_public_stack_also_denies_by_default():

@@ -52,6 +52,11 @@ def test_the_flow_draws_vnet_endpoints_zones_and_the_apps_way_out(prod):
     vaultcore = ("zone", "DNS zone privatelink.vaultcore.azure.net")
     vault = ("vault", "Key Vault secure-ai-kv-vault")
     secret = ("secret", "secret ai-api-key in vault sai-prod-kv-4dc9b1")
+    blob_pe = ("endpoint", "private endpoint saiprodrot4dc9b1-blob-pe")
+    queue_pe = ("endpoint", "private endpoint saiprodrot4dc9b1-queue-pe")
+    blob = ("zone", "DNS zone privatelink.blob.core.windows.net")
+    queue = ("zone", "DNS zone privatelink.queue.core.windows.net")
+    storage = ("storage", "storage account secure-ai-rotation-storage")
 
     def e(source, label, target):
         return (*source, label, *target)
@@ -78,6 +83,14 @@ def test_the_flow_draws_vnet_endpoints_zones_and_the_apps_way_out(prod):
             e(openai, "linked to", vnet),
             e(vaultcore, "linked to", vnet),
             e(secret, "kept in", vault),
+            e(vnet, "in subnet private-endpoints", blob_pe),
+            e(vnet, "in subnet private-endpoints", queue_pe),
+            e(blob_pe, "private link (blob)", storage),
+            e(queue_pe, "private link (queue)", storage),
+            e(blob_pe, "A record in", blob),
+            e(queue_pe, "A record in", queue),
+            e(blob, "linked to", vnet),
+            e(queue, "linked to", vnet),
         ]
     )
 
@@ -126,6 +139,16 @@ def test_the_tree_lists_network_resources_with_the_properties_that_matter(prod):
             "registrationEnabled: false",
             f"virtualNetwork: {vnet_id}",
         ],
+        "storage:StorageAccount secure-ai-rotation-storage": [
+            "publicNetworkAccess: Enabled",
+            "networkDefaultAction: Deny",
+            "networkBypass: AzureServices",
+        ],
+        "network:PrivateEndpoint secure-ai-rotation-storage-queue-private-endpoint": [
+            "name: saiprodrot4dc9b1-queue-pe",
+            "groupIds: queue",
+            "service: saiprodrot4dc9b1",
+        ],
         "web:WebApp secure-ai-app-web-site": [
             "virtualNetworkSubnetId: (known after apply)",
             'outboundVnetRouting: {"applicationTraffic":true}',
@@ -143,4 +166,9 @@ def test_a_public_stack_shows_no_network_and_no_network_properties():
     document = json.loads(render(plan, evaluate(plan), "json"))
     assert network_edges(document) == []
     for r in document["resources"]:
-        assert not {"virtualNetworkSubnetId", "outboundVnetRouting"} & set(r["properties"])
+        assert not {
+            "virtualNetworkSubnetId",
+            "outboundVnetRouting",
+            "networkDefaultAction",
+            "networkBypass",
+        } & set(r["properties"])
