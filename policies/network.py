@@ -24,6 +24,7 @@ SUBNET = "azure-native:network:Subnet"
 PRIVATE_ENDPOINT = "azure-native:network:PrivateEndpoint"
 ZONE_GROUP = "azure-native:network:PrivateDnsZoneGroup"
 PRIVATE_ZONE = "azure-native:privatedns:PrivateZone"
+STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
 
 ACCOUNT_GROUP = "account"
 VAULT_GROUP = "vault"
@@ -213,6 +214,44 @@ def public_access_left_open(resources: list[StackResource], out: Outcome) -> Non
                 f"{'not set' if default_action is None else repr(default_action)}; it must be "
                 "'Deny'",
                 service.urn,
+            )
+
+
+# Storage's public endpoint is shut when it is off, or given to a network security perimeter.
+_STORAGE_CLOSED = ("Disabled", "SecuredByPerimeter")
+
+
+def storage_left_open(resources: list[StackResource], out: Outcome) -> None:
+    """Each storage account keeps its public endpoint shut to every caller.
+
+    ``publicNetworkAccess`` Disabled, or a firewall that denies by default and holds no IP or
+    subnet rule: then only trusted Azure services (Event Grid's dead letters, which no private
+    endpoint carries) pass, each with its own identity and role on the account.
+    """
+    for account in (r for r in resources if r.type == STORAGE_ACCOUNT):
+        access = out.read(account.props, "publicNetworkAccess")
+        if access is NOT_KNOWN or access in _STORAGE_CLOSED:
+            continue
+        default_action = out.read(account.props, "networkRuleSet", "defaultAction")
+        ip_rules = out.read(account.props, "networkRuleSet", "ipRules")
+        subnet_rules = out.read(account.props, "networkRuleSet", "virtualNetworkRules")
+        if any(v is NOT_KNOWN for v in (default_action, ip_rules, subnet_rules)):
+            continue
+        shown = "not set" if access is None else repr(access)
+        if default_action != "Deny":
+            out.fail(
+                f"storage account {account.name!r}: publicNetworkAccess is {shown} and "
+                f"networkRuleSet.defaultAction is "
+                f"{'not set' if default_action is None else repr(default_action)}; set "
+                "publicNetworkAccess 'Disabled', or defaultAction 'Deny'",
+                account.urn,
+            )
+        elif ip_rules or subnet_rules:
+            out.fail(
+                f"storage account {account.name!r}: its public endpoint admits "
+                f"{len(ip_rules or []) + len(subnet_rules or [])} IP or subnet rule(s); a private "
+                "stack reaches its storage through private endpoints only",
+                account.urn,
             )
 
 

@@ -154,6 +154,32 @@ WEAKENINGS = {
         )(setting("secure-ai-app-api-site", "siteConfig.vnetRouteAllEnabled", False)(plan)),
         {("web-app-routes-outbound-through-vnet", MANDATORY, "secure-ai-app-api-site")},
     ),
+    "rotation storage open to every network": (
+        setting("secure-ai-rotation-storage", "networkRuleSet.defaultAction", "Allow"),
+        {("private-services-disable-public-access", MANDATORY, "secure-ai-rotation-storage")},
+    ),
+    "rotation storage admits an IP address": (
+        setting(
+            "secure-ai-rotation-storage",
+            "networkRuleSet.ipRules",
+            [{"iPAddressOrRange": "203.0.113.7", "action": "Allow"}],
+        ),
+        {("private-services-disable-public-access", MANDATORY, "secure-ai-rotation-storage")},
+    ),
+    "rotation storage admits a subnet": (
+        setting(
+            "secure-ai-rotation-storage",
+            "networkRuleSet.virtualNetworkRules",
+            [{"virtualNetworkResourceId": "/subscriptions/x/subnets/any", "action": "Allow"}],
+        ),
+        {("private-services-disable-public-access", MANDATORY, "secure-ai-rotation-storage")},
+    ),
+    "rotation storage left as Azure creates it": (
+        lambda plan: setting("secure-ai-rotation-storage", "networkRuleSet", None)(
+            setting("secure-ai-rotation-storage", "publicNetworkAccess", None)(plan)
+        ),
+        {("private-services-disable-public-access", MANDATORY, "secure-ai-rotation-storage")},
+    ),
     "rotation app not integrated": (
         setting("secure-ai-rotation-site", "virtualNetworkSubnetId", ""),
         {("web-app-routes-outbound-through-vnet", MANDATORY, "secure-ai-rotation-site")},
@@ -166,6 +192,30 @@ def test_each_weakening_of_the_private_stack_is_caught_by_exactly_its_policy(
     prod, weaken, expected
 ):
     assert findings(weaken(copy.deepcopy(prod))) == expected
+
+
+def test_storage_with_public_access_disabled_passes_without_a_firewall(prod):
+    """Disabled (or SecuredByPerimeter) shuts the public endpoint whatever the rules say."""
+    for closed in ("Disabled", "SecuredByPerimeter"):
+        plan = setting("secure-ai-rotation-storage", "publicNetworkAccess", closed)(
+            copy.deepcopy(prod)
+        )
+        plan = setting("secure-ai-rotation-storage", "networkRuleSet", None)(plan)
+        assert findings(plan) == set(), closed
+
+
+def test_the_rotation_storage_failure_says_what_is_open(prod):
+    plan = setting("secure-ai-rotation-storage", "networkRuleSet.defaultAction", "Allow")(
+        copy.deepcopy(prod)
+    )
+    (message,) = [
+        v.message for v in evaluate(plan) if v.policy == "private-services-disable-public-access"
+    ]
+    assert message == (
+        "storage account 'secure-ai-rotation-storage': publicNetworkAccess is 'Enabled' and "
+        "networkRuleSet.defaultAction is 'Allow'; set publicNetworkAccess 'Disabled', or "
+        "defaultAction 'Deny'"
+    )
 
 
 def test_the_older_route_all_property_counts_too(prod):
