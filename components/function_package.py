@@ -63,6 +63,33 @@ class DeploymentError(Exception):
     """A failed deployment step, as one line naming the step and the status."""
 
 
+# OneDeploy answers 400 with a BlobUploadFailedException (storage's 403 inside) when the platform
+# cannot write the package into the app's deployment container: it writes with the app's own
+# identity, from the app's side, so with a firewalled account the app's VNet must reach the
+# account's blob private endpoint. The SCM site itself stays public unless the app is private.
+_STORAGE_WRITE_HINT = (
+    "the app could not write the package into its deployment container: a new Storage Blob Data "
+    "Owner assignment can take minutes to apply, so run `pulumi up` again; if it persists with "
+    "networkMode private, check that the storage account's blob private endpoint and "
+    "privatelink.blob.core.windows.net resolve from the VNet the app is integrated with "
+    "(docs/private-network.md)"
+)
+_SCM_DENIED_HINT = (
+    "the SCM site turns the deployer away: its identity needs Microsoft.Web/sites/publish/Action "
+    "on the app (Website Contributor), and a site with public network access disabled takes "
+    "deployments only from its virtual network"
+)
+
+
+def publish_failure(host: str, status: int, body: str) -> str:
+    """The one-line error for a refused OneDeploy POST; the answer's body is never echoed."""
+    if status == 400 and "BlobUploadFailed" in body:
+        return f"OneDeploy to {host}: HTTP 400: {_STORAGE_WRITE_HINT}"
+    if status == 403:
+        return f"OneDeploy to {host}: HTTP 403: {_SCM_DENIED_HINT}"
+    return f"OneDeploy to {host}: HTTP {status}"
+
+
 # --- The package (pure) --------------------------------------------------------------------------
 
 
@@ -272,7 +299,7 @@ class FunctionCodeDeploymentProvider(pulumi.dynamic.ResourceProvider):
             timeout=300,
         )
         if answer.status_code not in (200, 202):
-            raise DeploymentError(f"OneDeploy to {host}: HTTP {answer.status_code}")
+            raise DeploymentError(publish_failure(host, answer.status_code, answer.text))
         # The answer names the deployment; anything else is polled as the latest one.
         named = answer.text.strip().strip('"')
         deployment_id = named if _DEPLOYMENT_ID.match(named) else "latest"

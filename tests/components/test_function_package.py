@@ -155,6 +155,31 @@ def test_an_unnamed_answer_polls_the_latest_deployment(token):
             f"OneDeploy to {SCM}: HTTP 401",
         ),
         (
+            # Flex's SCM site answers 400 with a BlobUploadFailedException holding storage's 403
+            # when the app cannot write its package (as described by the ZeroFailed.Deploy.Azure
+            # module's Publish-FlexConsumptionFunctionApp); only the exception name is matched.
+            Kudu(
+                publish=Answer(
+                    400,
+                    "BlobUploadFailedException: Failed to upload blob to storage account: "
+                    "Response status code does not indicate success: 403 (This request is not "
+                    "authorized to perform this operation.).",
+                )
+            ),
+            f"OneDeploy to {SCM}: HTTP 400: the app could not write the package into its "
+            "deployment container: a new Storage Blob Data Owner assignment can take minutes to "
+            "apply, so run `pulumi up` again; if it persists with networkMode private, check that "
+            "the storage account's blob private endpoint and privatelink.blob.core.windows.net "
+            "resolve from the VNet the app is integrated with (docs/private-network.md)",
+        ),
+        (
+            Kudu(publish=Answer(403, "Forbidden")),
+            f"OneDeploy to {SCM}: HTTP 403: the SCM site turns the deployer away: its identity "
+            "needs Microsoft.Web/sites/publish/Action on the app (Website Contributor), and a "
+            "site with public network access disabled takes deployments only from its virtual "
+            "network",
+        ),
+        (
             Kudu(statuses=[Answer(200, {"status": 3})]),
             f"OneDeploy to {SCM}: deployment a1b2c3d4-0000-4000-8000-1 failed; its log is at "
             f"https://{SCM}/api/deployments/a1b2c3d4-0000-4000-8000-1/log",
@@ -173,7 +198,15 @@ def test_an_unnamed_answer_polls_the_latest_deployment(token):
             "60 s; see the app's logs in Application Insights",
         ),
     ],
-    ids=["publish refused", "deployment failed", "status error", "never done", "not indexed"],
+    ids=[
+        "publish refused",
+        "deployment storage unwritable",
+        "scm denied",
+        "deployment failed",
+        "status error",
+        "never done",
+        "not indexed",
+    ],
 )
 def test_a_failed_step_is_one_line_naming_the_step(kudu, message, token):
     with pytest.raises(DeploymentError) as caught:
