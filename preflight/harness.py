@@ -530,8 +530,11 @@ class AzureShapedMocks(pulumi.runtime.Mocks):
         lowered = name.lower()
         if lowered == "value" and module.startswith("containerservice"):
             user_token = _base62(seed, 64)
-            self.origins[user_token] = f"invoke {token} ({_dotted(path)})"
-            return _kubeconfig(user_token)  # kubeconfigs[].value: a base64 kubeconfig
+            kubeconfig = _kubeconfig(user_token)  # kubeconfigs[].value: a base64 kubeconfig
+            self.origins[user_token] = self.origins[kubeconfig] = (
+                f"invoke {token} ({_dotted(path)})"
+            )
+            return kubeconfig
         if not _is_credential_leaf(name):
             return _plain_leaf(name, path)
         key = _service_key(module, seed)

@@ -92,7 +92,7 @@ class Plan:
     origins: dict[str, str] = field(default_factory=dict)
     """Each synthetic credential the preview handed the program, and where it came from
     ("config app:dbPassword (secure)", "invoke azure-native:storage:listStorageAccountKeys ...").
-    Never rendered: only used to say where a finding's value came from."""
+    Never rendered: used to say where a finding's value came from, and to mask each value."""
 
     def to_dict(self) -> dict[str, Any]:
         """The plan as plain JSON data (to hand a plan across processes)."""
@@ -113,6 +113,12 @@ class Plan:
             for r in data["resources"]
         ]
         return cls(**{**data, "resources": resources})
+
+    def synthetic_credentials(self) -> frozenset[str]:
+        """Every credential value the preview made for the program (listed keys, SAS tokens,
+        kubeconfigs, ``secure:`` config): reports mask each wherever it appears, whether or not
+        the detection engine recognises its format."""
+        return frozenset(self.origins)
 
     def stack_resource(self) -> PlannedResource:
         """The root ``pulumi:pulumi:Stack`` resource as AnalyzeStack receives it: its

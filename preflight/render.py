@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -429,19 +429,24 @@ def report(plan: Plan, violations: list[Violation]) -> dict[str, Any]:
         "flow": _flow(plan, grants),
         "outputs": {k: shown(v) for k, v in sorted(plan.outputs.items())},
     }
-    return masked(document)
+    return masked(document, exact=plan.synthetic_credentials())
 
 
-def masked(value: Any) -> Any:
-    """A report value with every credential the detection engine finds in it masked, in keys and
-    values alike, whatever the field: a key typed into a resource name, a secret name or a tag is
-    shown as ``abcd…(32 chars)…ef`` in every format, since all of them render this document."""
+def masked(value: Any, exact: Collection[str] = (), name: str | None = None) -> Any:
+    """A report value with every credential masked, in keys and values alike, whatever the field:
+    what the detection engine finds (a key typed into a resource name, a secret name or a tag;
+    a value under a credential-like key, ``name``) and each of the ``exact`` values (the
+    credentials the offline preview made for the program, whatever the engine thinks of them).
+    Shown as ``abcd…(32 chars)…ef`` in every format, since all of them render this document."""
     if isinstance(value, str):
-        return redact(value)
+        return redact(value, name=name, exact=exact)
     if isinstance(value, dict):
-        return {masked(k): masked(v) for k, v in value.items()}
+        return {
+            masked(k, exact): masked(v, exact, k if isinstance(k, str) else None)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
-        return [masked(v) for v in value]
+        return [masked(v, exact, name) for v in value]
     return value
 
 

@@ -3,11 +3,15 @@
 Keys are generated at run time. The program's config is the dev stack's with keys typed into
 fields that are not meant to hold one (the secret's name, the resource group's name, a model
 deployment's name): the program accepts them (they are valid names), so they reach resource names,
-ARM IDs, URNs, grants, policy messages and stack outputs.
+ARM IDs, URNs, grants, policy messages and stack outputs. And what the preview itself made up as a
+credential (a listed key or password, a kubeconfig, a ``secure:`` value) is masked wherever the
+program puts it, even in a shape the detection engine cannot recognise alone.
 """
 
 from __future__ import annotations
 
+import json
+import random
 import re
 import secrets
 from pathlib import Path
@@ -15,7 +19,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from policies.detection import mask
+from policies.detection import find_secrets, mask
+from preflight import scan
 from preflight.__main__ import main
 from preflight.evaluate import evaluate
 from preflight.model import (
@@ -26,6 +31,7 @@ from preflight.model import (
 )
 from preflight.preview import plan_stack
 from preflight.render import FORMATS, SECRET_TYPE, render
+from tests.policies.corpus import publish_profile, publishing_password
 
 REPO = Path(__file__).resolve().parents[2]
 FIELDS = ("secretName", "resourceGroupName", "deployment")
@@ -138,3 +144,102 @@ def test_a_scan_error_masks_a_key_given_as_a_path(capsys: pytest.CaptureFixture[
         2,
         ("", f"preflight scan: PATH '{mask(key)}.env': does not exist\n"),
     )
+
+
+# --- what the preview made up is masked, whatever the engine thinks of it -----------------------
+
+LEAKING_PROGRAM = """\
+import pulumi
+from pulumi_azure_native import containerservice, resources, web
+
+config = pulumi.Config()
+token = config.require("ownerToken")  # secure, read as plain: pulumi/config.py marks nothing
+resources.ResourceGroup("rg", tags={"owner": token})
+creds = web.list_web_app_publishing_credentials_output(name="app", resource_group_name="rg")
+kube = containerservice.list_managed_cluster_user_credentials_output(
+    resource_name="aks", resource_group_name="rg"
+)
+pulumi.export("deploy", creds.publishing_password)
+user, password = creds.publishing_user_name, creds.publishing_password
+pulumi.export("note", pulumi.Output.format("user {0}, {1}", user, password))
+pulumi.export("kube", kube.kubeconfigs[0].value)
+pulumi.export("owner", token)
+"""
+
+
+@pytest.fixture(scope="module")
+def leaked(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], dict[str, str]]:
+    """A program that exports, under neutral names, what a credential invoke returned (a publishing
+    password, a kubeconfig) and a ``secure:`` config value it read as plain; its reports by format
+    and the synthetic values it exported, by output."""
+    folder = tmp_path_factory.mktemp("leaking")
+    (folder / "Pulumi.yaml").write_text("name: t\nruntime: python\n")
+    (folder / "Pulumi.dev.yaml").write_text("config:\n  t:ownerToken:\n    secure: v1:AAAA\n")
+    (folder / "__main__.py").write_text(LEAKING_PROGRAM)
+    plan = plan_stack(folder, "dev")
+    values = {name: plan.outputs[name] for name in ("deploy", "kube", "owner", "note")}
+    assert {values["deploy"], values["kube"], values["owner"]} <= plan.synthetic_credentials()
+    return {fmt: render(plan, evaluate(plan), fmt) for fmt in FORMATS}, values
+
+
+def test_the_synthetic_values_are_ones_the_engine_cannot_recognise_alone(
+    leaked: tuple[dict[str, str], dict[str, str]],
+) -> None:
+    """So what masks them below is the preview's own record, not detection: a 60-character
+    publishing password (listWebAppPublishingCredentials' publishingPassword), a base64
+    kubeconfig (listManagedClusterUserCredentials' kubeconfigs[].value) and a 32-character
+    stand-in for a ``secure:`` value, each alone and under a neutral name."""
+    _, values = leaked
+    assert len(values["deploy"]) == 60
+    for name in ("deploy", "kube", "owner"):
+        assert find_secrets(values[name], setting_name=name) == [], name
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("output", ("deploy", "kube", "owner"))
+def test_every_synthetic_credential_is_masked_in_every_format(
+    leaked: tuple[dict[str, str], dict[str, str]], fmt: str, output: str
+) -> None:
+    reports, values = leaked
+    assert values[output] not in reports[fmt]
+    assert mask(values[output]) in reports[fmt]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_synthetic_credential_inside_a_longer_value_is_masked(
+    leaked: tuple[dict[str, str], dict[str, str]], fmt: str
+) -> None:
+    reports, values = leaked
+    password = values["deploy"]
+    assert values["note"].endswith(f", {password}")
+    assert values["note"].replace(password, mask(password)) in reports[fmt]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_value_under_a_credential_like_output_name_is_masked(fmt: str) -> None:
+    """A publishing password the program was given in clear (not made up by the preview),
+    exported as ``publishingPassword``: the output's name says what the value is."""
+    password = publishing_password(random.Random(secrets.randbits(32)))
+    plan = Plan("secure-azure-ai", "dev", [], outputs={"publishingPassword": password})
+    text = render(plan, [], fmt)
+    assert password not in text
+    assert mask(password) in text
+
+
+@pytest.mark.parametrize("fmt", scan.FORMATS)
+def test_a_scanned_publish_profile_never_prints_its_password(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, fmt: str
+) -> None:
+    """A publish profile (.PublishSettings: userPWD is the site's publishing password, 60 base62
+    characters) committed by mistake: every scanner format reports it masked."""
+    password = publishing_password(random.Random(secrets.randbits(32)))
+    (tmp_path / "app.PublishSettings").write_text(publish_profile("app1", password) + "\n")
+    code = scan.main(["--format", fmt, str(tmp_path / "app.PublishSettings")])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert password not in out + err
+    shown = out if fmt == "text" else json.dumps(json.loads(out), ensure_ascii=False)
+    assert shown.count(mask(password)) >= 2  # the Web Deploy and the FTP profile
+    if fmt == "sarif":
+        (run,) = json.loads(out)["runs"]
+        assert {r["ruleId"] for r in run["results"]} == {"app-service-publishing-password"}
