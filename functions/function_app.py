@@ -12,9 +12,12 @@ Three functions, each a thin wrapper over rotation/hosted.py:
 - `daily_check` (timer): re-checks expiry and any operation under way, for events missed and
   versions created before the subscription existed; queues a run when one is due.
 
-The settings are the app settings named in catalog/hosted.py. The queue trigger and the queue
-output reach storage through the `AzureWebJobsStorage` connection, which is identity-based
-(`__accountName`, `__credential`, `__clientId`): no key or connection string anywhere.
+The settings are the app settings named in catalog/hosted.py. The queue trigger reaches
+storage through the `AzureWebJobsStorage` connection, which is identity-based (`__accountName`,
+`__credential`, `__clientId`): no key or connection string anywhere. The event handler and the
+timer send their message with the same identity through a `QueueClient`, not a queue output
+binding: the host writes an output binding only after the function returns, so a failed write
+could not be seen by the handler (rotation/hosted.py says why that would lose a run).
 An exception fails the invocation on purpose: Event Grid then retries and finally dead-letters
 the event; the queue retries the message and finally moves it to `rotation-runs-poison`.
 """
@@ -33,12 +36,9 @@ app = func.FunctionApp()
 
 @app.function_name(contract.EVENT_FUNCTION)
 @app.event_grid_trigger(arg_name="event")
-@app.queue_output(
-    arg_name="runs", queue_name=contract.QUEUE_NAME, connection=contract.STORAGE_CONNECTION
-)
-def on_secret_near_expiry(event: func.EventGridEvent, runs: func.Out[str]) -> None:
+def on_secret_near_expiry(event: func.EventGridEvent) -> None:
     settings = hosted.settings_from_environment(os.environ)
-    hosted.accept_event(event, settings, runs.set)
+    hosted.accept_event(event, settings)
 
 
 @app.function_name(contract.QUEUE_FUNCTION)
@@ -52,9 +52,6 @@ def run_rotation(message: func.QueueMessage) -> None:
 
 @app.function_name(contract.TIMER_FUNCTION)
 @app.timer_trigger(arg_name="timer", schedule=contract.DAILY_SCHEDULE, run_on_startup=False)
-@app.queue_output(
-    arg_name="runs", queue_name=contract.QUEUE_NAME, connection=contract.STORAGE_CONNECTION
-)
-def daily_check(timer: func.TimerRequest, runs: func.Out[str]) -> None:
+def daily_check(timer: func.TimerRequest) -> None:
     settings = hosted.settings_from_environment(os.environ)
-    hosted.check_due(settings, runs.set)
+    hosted.check_due(settings)

@@ -240,13 +240,10 @@ def _rehearse(
         lease_wait=60.0,
         lease_poll=0.05,
     )
-    services = hosted.Services(local.connection, container, timing=timing)
+    services = hosted.Services(local.connection, container, hosted.sender(queue), timing=timing)
     ledger = Ledger()
     crashes: dict[str, str | None] = {"point": None}
     crash_lock = threading.Lock()
-
-    def enqueue(text: str) -> None:
-        queue.send_message(text.encode())
 
     def crash_hook(point: str) -> None:
         with crash_lock:
@@ -259,7 +256,7 @@ def _rehearse(
 
     def deliver(event: dict[str, Any]) -> None:
         try:
-            outcome = hosted.accept_event(event, settings, enqueue, services)
+            outcome = hosted.accept_event(event, settings, services)
         except Exception as exc:  # Event Grid would redeliver; the drill counts it
             ledger.note("deliveries", f"failed:{type(exc).__name__}")
             ledger.error(f"delivery: {exc}")
@@ -268,7 +265,7 @@ def _rehearse(
 
     def tick() -> str:
         try:
-            outcome = hosted.check_due(settings, enqueue, services)
+            outcome = hosted.check_due(settings, services)
         except Exception as exc:
             ledger.note("timer", f"failed:{type(exc).__name__}")
             ledger.error(f"timer: {exc}")

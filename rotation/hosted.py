@@ -3,18 +3,18 @@
 Three entry points, each given the settings the stack wrote on the Function App
 (`settings_from_environment(os.environ)`; names in catalog/hosted.py):
 
-- `accept_event(event, settings, enqueue)`: Event Grid delivers Key Vault's
+- `accept_event(event, settings)`: Event Grid delivers Key Vault's
   `Microsoft.KeyVault.SecretNearExpiry` (AzureFunction endpoint: Event Grid itself invokes the
   function, no webhook, no handshake). Answers in seconds: acts only for the configured vault and
   secret and only when the event's `data.Version` is the secret's latest version; a duplicate
-  (the same version accepted before) is acknowledged without queueing again. It queues one
+  (the same version queued before) is acknowledged without queueing again. It sends one
   message; nothing from the event chooses a host (the vault comes from the settings).
 - `run_queued(message, settings)`: the queue-triggered long phase (probe, publish, confirm,
   drain, regenerate). It takes the secret's blob lease (rotation/lease.py), then finishes an
   operation under way, or rotates when the message's version is still the latest, or
   acknowledges a version already rotated. A crash anywhere leaves the progress in the secret's
   tags; the queue redelivers the message (at least once) and the next run resumes.
-- `check_due(settings, enqueue)`: the daily timer. Queues a run when an operation is stranded
+- `check_due(settings)`: the daily timer. Queues a run when an operation is stranded
   part-way (and no run holds the lease) or when the latest version expires within 30 days
   (an event missed, or a version created before the subscription existed).
 
@@ -22,6 +22,16 @@ Why a queue and not a durable orchestration: the queue trigger needs no framewor
 Functions host, retries a failed run (maxDequeueCount) and then parks the message in the
 `-poison` queue where it can be watched, and delivers at least once; resumability does not need
 an orchestrator's replay because every step's progress is already in the secret's tags.
+
+Why the message is sent with a `QueueClient` and not through a queue output binding: the host
+writes an output binding's value only after the function has returned, so the function cannot
+know that the message exists (Microsoft's "Azure Functions error handling and retries": errors
+of an output binding cannot be handled in the function; use the service's client SDK where they
+must be). The event handler sends the message first and only then writes its duplicate marker
+(`accepted/<lease blob>/<version>`): a failed send leaves no marker, so Event Grid's
+redelivery sends again; a failed marker write leaves at most a second message, which
+`run_queued` skips under the lease (the version is no longer the latest once rotated). No
+ordering of failures loses a run, and no duplicate rotates twice.
 """
 
 from __future__ import annotations
@@ -36,7 +46,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from azure.core.exceptions import AzureError, ResourceExistsError
+from azure.core.exceptions import AzureError
 
 from catalog import hosted as names
 from catalog.key_shapes import shown
@@ -214,11 +224,13 @@ class Timing:
 
 @dataclass
 class Services:
-    """The clients the hosted functions use: Azure SDK clients (`connection`) and the
-    automation's lease container (azure-storage-blob `ContainerClient`)."""
+    """The clients the hosted functions use: Azure SDK clients (`connection`), the
+    automation's lease container (azure-storage-blob `ContainerClient`) and `enqueue`, which
+    sends one message to the run queue and returns only once the queue has it."""
 
     connection: Connection
     container: Any
+    enqueue: Callable[[str], None]
     timing: Timing = field(default_factory=Timing)
     sleep: Callable[[float], None] = time.sleep
 
@@ -227,15 +239,33 @@ class Services:
         """The Function App's user-assigned identity (DefaultAzureCredential reads
         AZURE_CLIENT_ID) for Key Vault, ARM, the AI endpoint's probe and storage alike."""
         from azure.storage.blob import ContainerClient
+        from azure.storage.queue import BinaryBase64EncodePolicy, QueueClient
 
         connection = Connection.default()
         container = ContainerClient(
             settings.blob_url, settings.lease_container, credential=connection.credential
         )
-        return cls(connection, container)
+        # Base64, as the queue trigger decodes by default (host.json
+        # extensions.queues.messageEncoding, "base64" unless set to "none").
+        queue = QueueClient(
+            settings.queue_url,
+            settings.queue_name,
+            credential=connection.credential,
+            message_encode_policy=BinaryBase64EncodePolicy(),
+        )
+        return cls(connection, container, sender(queue))
 
     def vault(self, settings: HostedSettings) -> Vault:
         return Vault(self.connection.secret_client(settings.vault_url), settings.secret_name)
+
+
+def sender(queue: Any) -> Callable[[str], None]:
+    """`enqueue` for an azure-storage-queue `QueueClient` that base64-encodes bytes."""
+
+    def enqueue(text: str) -> None:
+        queue.send_message(text.encode())
+
+    return enqueue
 
 
 def queue_message(secret: str, version: str, reason: str) -> str:
@@ -266,17 +296,15 @@ def event_payload(event: Any) -> dict[str, Any]:
 
 
 def accept_event(
-    event: Any,
-    settings: HostedSettings,
-    enqueue: Callable[[str], None],
-    services: Services | None = None,
+    event: Any, settings: HostedSettings, services: Services | None = None
 ) -> dict[str, Any]:
     """Handle one Event Grid event (Event Grid schema); returns {"status", "message"}.
 
-    Statuses: `queued` (one message for `run_queued`), `duplicate` (this version was queued
-    before: acknowledged), `stale` (a version that is no longer the latest: already rotated),
-    `ignored` (another event type, vault or secret). Raises EventRejected for an event that
-    breaks Key Vault's schema, so that it ends in the dead-letter container.
+    Statuses: `queued` (a message for `run_queued` is in the queue), `duplicate` (a message for
+    this version was queued before: acknowledged), `stale` (a version that is no longer the
+    latest: already rotated), `ignored` (another event type, vault or secret). Raises
+    EventRejected for an event that breaks Key Vault's schema, so that it ends in the
+    dead-letter container; a failed send raises too, so that Event Grid delivers again.
     """
     payload = event_payload(event)
     if not isinstance(payload, dict):
@@ -306,16 +334,16 @@ def accept_event(
             "stale", f"version {version} is no longer the latest ({latest.version}): rotated"
         )
     marker = services.container.get_blob_client(f"accepted/{settings.lease_blob}/{version}")
-    try:
-        marker.upload_blob(str(payload.get("id", ""))[:100].encode(), overwrite=False)
-    except ResourceExistsError:
+    if marker.exists():
         return _outcome("duplicate", f"version {version} was queued before: acknowledged")
+    # The message before the marker: a marker always means a message was sent.
+    services.enqueue(queue_message(settings.secret_name, version, "event"))
     try:
-        enqueue(queue_message(settings.secret_name, version, "event"))
-    except Exception:
-        # Without the message the marker would turn every redelivery into a duplicate.
-        marker.delete_blob()
-        raise
+        marker.upload_blob(str(payload.get("id", ""))[:100].encode(), overwrite=True)
+    except AzureError as exc:
+        # The run is queued; without the marker a redelivery only queues a message that
+        # run_queued skips.
+        log.warning("marker for version %s not written (%s)", version, describe_error(exc))
     return _outcome("queued", f"version {version} near expiry: rotation queued")
 
 
@@ -419,7 +447,6 @@ def _run_outcome(status: str, message: str, lease: SecretLease) -> dict[str, Any
 
 def check_due(
     settings: HostedSettings,
-    enqueue: Callable[[str], None],
     services: Services | None = None,
     *,
     now: datetime | None = None,
@@ -434,7 +461,7 @@ def check_due(
             return _outcome(
                 "running", f"{current.progress.op.tag} under way and its run holds the lease"
             )
-        enqueue(queue_message(settings.secret_name, latest.version, "timer"))
+        services.enqueue(queue_message(settings.secret_name, latest.version, "timer"))
         return _outcome(
             "queued",
             f"{current.progress.op.tag} stranded at step {current.progress.next_step + 1} "
@@ -443,7 +470,7 @@ def check_due(
     due = latest.expires_on is None or latest.expires_on - now <= timedelta(days=NEAR_EXPIRY_DAYS)
     if due:
         when = latest.expires_on.date().isoformat() if latest.expires_on else "never"
-        enqueue(queue_message(settings.secret_name, latest.version, "timer"))
+        services.enqueue(queue_message(settings.secret_name, latest.version, "timer"))
         return _outcome("queued", f"version {latest.version} expires {when}: rotation queued")
     days = (latest.expires_on - now).days if latest.expires_on else 0
     return _outcome("idle", f"version {latest.version} expires in {days} days: nothing due")
@@ -471,5 +498,6 @@ __all__ = [
     "parse_message",
     "queue_message",
     "run_queued",
+    "sender",
     "settings_from_environment",
 ]

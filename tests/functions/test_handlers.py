@@ -8,14 +8,18 @@ What stands in for the Functions host, and where the real behaviour is defined:
   documents it (learn.microsoft.com/azure/event-grid/event-schema-key-vault: `topic` the vault's
   ARM ID, `subject` the secret name, data `Id`, `VaultName`, `ObjectType`, `ObjectName`,
   `Version`, `NBF`, `EXP`);
-- a queue output binding is an `Out[str]` whose value the host writes to the queue when the
-  function returns (written here to Azurite by the test, as the host would);
+- the handlers send their message with azure-storage-queue's `QueueClient` (base64, as the
+  queue trigger decodes by default) to Azurite's queue, and the queue trigger's payload is an
+  `azure.functions.QueueMessage` with that body, as the worker hands it over;
+- Event Grid answers a failed invocation by delivering the event again (at least once,
+  learn.microsoft.com/azure/event-grid/delivery-and-retry), so a redelivery is a second call;
 - the app settings are the ones the stack writes (catalog/hosted.py), pointed at the emulators.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -30,19 +34,6 @@ from catalog import hosted as names
 from rotation import hosted
 
 pytest.importorskip("azure.storage.blob")
-
-
-class Out(func.Out[str]):
-    """The worker's output parameter: holds what the function sets, once."""
-
-    def __init__(self) -> None:
-        self.value: str | None = None
-
-    def set(self, val: str) -> None:
-        self.value = val
-
-    def get(self) -> str | None:
-        return self.value
 
 
 @pytest.fixture(scope="module")
@@ -60,10 +51,10 @@ def storage():
 def world(storage, monkeypatch):
     """A fresh emulated deployment; the Function App's settings in the environment and the
     app's clients (Services.default) bound to the emulators."""
-    from rotation.drill import HOSTED_KEY_MAX_AGE, local_world
+    from rotation.drill import local_world
     from rotation.drill_hosted import app_settings
 
-    with local_world(key_max_age=HOSTED_KEY_MAX_AGE) as local:
+    with local_world() as local:
         settings = app_settings(local, storage)
         # Each test its own lease container, so markers and leases never leak between tests.
         settings[names.LEASE_CONTAINER_SETTING] = f"leases-{uuid.uuid4().hex[:12]}"
@@ -82,9 +73,21 @@ def world(storage, monkeypatch):
             lease_wait=5.0,
             lease_poll=0.05,
         )
-        services = hosted.Services(local.connection, container, timing=timing)
-        monkeypatch.setattr(hosted.Services, "default", classmethod(lambda cls, s: services))
+        local.runs = storage.queue(parsed.queue_name)
+        local.services = hosted.Services(
+            local.connection, container, hosted.sender(local.runs), timing=timing
+        )
+        monkeypatch.setattr(hosted.Services, "default", classmethod(lambda cls, s: local.services))
         yield local
+
+
+def sent(local) -> list[str]:
+    """The messages in the run queue, taken off it (as the queue trigger would)."""
+    texts = []
+    for message in local.runs.receive_messages(max_messages=32):
+        texts.append(message.content.decode())
+        local.runs.delete_message(message)
+    return texts
 
 
 def latest(local):
@@ -141,40 +144,90 @@ def test_a_near_expiry_event_queues_one_run_and_the_run_rotates_once(function_ap
     make_due(world)
     before = latest(world)
     slot = before.tags["CredentialId"]
-    runs = Out()
     started = time.monotonic()
-    function_app.on_secret_near_expiry(near_expiry(world, before.version), runs)
+    function_app.on_secret_near_expiry(near_expiry(world, before.version))
     assert time.monotonic() - started < 5  # Event Grid waits ~30 s; the handler must not
-    assert json.loads(runs.get()) == {
-        "secret": world.world.secret_name,
-        "version": before.version,
-        "reason": "event",
-    }
+    runs = sent(world)
+    assert [json.loads(text) for text in runs] == [
+        {"secret": world.world.secret_name, "version": before.version, "reason": "event"}
+    ]
     # A redelivery of the same version (at least once) queues nothing more.
-    again = Out()
-    function_app.on_secret_near_expiry(near_expiry(world, before.version), again)
-    assert again.get() is None
+    function_app.on_secret_near_expiry(near_expiry(world, before.version))
+    assert sent(world) == []
 
-    function_app.run_rotation(queue_message(runs.get()))
+    function_app.run_rotation(queue_message(runs[0]))
     after = latest(world)
     assert after.version != before.version
     assert after.tags["CredentialId"] == ("key2" if slot == "key1" else "key1")
     assert after.tags["RotationState"] == "idle"
     # The same message delivered again (the queue is at-least-once) rotates nothing.
-    function_app.run_rotation(queue_message(runs.get()))
+    function_app.run_rotation(queue_message(runs[0]))
     assert latest(world).version == after.version
     # A late event for the old version is acknowledged: no second run queued.
-    late = Out()
-    function_app.on_secret_near_expiry(near_expiry(world, before.version), late)
-    assert late.get() is None
+    function_app.on_secret_near_expiry(near_expiry(world, before.version))
+    assert sent(world) == []
+
+
+def test_a_failed_send_fails_the_delivery_and_the_redelivery_queues_the_run(function_app, world):
+    """The queue refuses the message (here: the queue is missing, Azurite answers 404
+    QueueNotFound): the invocation fails, nothing marks the version as queued, and Event Grid's
+    redelivery queues the run."""
+    from azure.core.exceptions import ResourceNotFoundError
+
+    make_due(world)
+    due = latest(world)
+    world.runs.delete_queue()
+    with pytest.raises(ResourceNotFoundError):
+        function_app.on_secret_near_expiry(near_expiry(world, due.version))
+    world.runs.create_queue()
+    function_app.on_secret_near_expiry(near_expiry(world, due.version))
+    runs = sent(world)
+    assert [json.loads(text)["version"] for text in runs] == [due.version]
+    function_app.run_rotation(queue_message(runs[0]))
+    assert latest(world).version != due.version
+    assert latest(world).tags["RotationState"] == "idle"
+
+
+def test_a_lost_marker_only_duplicates_the_message_and_the_duplicate_rotates_nothing(
+    function_app, world, monkeypatch
+):
+    """The message is sent but the duplicate marker cannot be written (storage answers 503):
+    the delivery is still acknowledged as queued; a redelivery queues a second message, and of
+    the two runs exactly one rotates."""
+    from azure.core.exceptions import HttpResponseError
+    from azure.storage.blob import BlobClient
+
+    make_due(world)
+    due = latest(world)
+    regenerations = world.state.account(world.world.account.name).regenerations
+    versions = len(world.state.secret_versions(world.world.vault.name, world.world.secret_name))
+
+    def unavailable(self, *args, **kwargs):
+        raise HttpResponseError(message="Server Busy (503)")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(BlobClient, "upload_blob", unavailable)
+        function_app.on_secret_near_expiry(near_expiry(world, due.version))
+    function_app.on_secret_near_expiry(near_expiry(world, due.version))
+    runs = sent(world)
+    assert [json.loads(text)["version"] for text in runs] == [due.version, due.version]
+    outcomes = [
+        hosted.run_queued(text.encode(), hosted.settings_from_environment(os.environ))
+        for text in runs
+    ]
+    assert [o["status"] for o in outcomes] == ["rotated", "skipped"]
+    assert world.state.account(world.world.account.name).regenerations == regenerations + 1
+    assert (
+        len(world.state.secret_versions(world.world.vault.name, world.world.secret_name))
+        == versions + 1
+    )
 
 
 def test_an_event_for_another_secret_is_acknowledged_and_changes_nothing(function_app, world):
     make_due(world)
     version = latest(world).version
-    runs = Out()
-    function_app.on_secret_near_expiry(near_expiry(world, version, secret="other-secret"), runs)
-    assert runs.get() is None
+    function_app.on_secret_near_expiry(near_expiry(world, version, secret="other-secret"))
+    assert sent(world) == []
     assert latest(world).version == version
 
 
@@ -183,23 +236,20 @@ def test_an_event_that_breaks_key_vaults_schema_fails_so_event_grid_dead_letters
 ):
     event = near_expiry(world, "not-a-version")
     with pytest.raises(hosted.EventRejected) as caught:
-        function_app.on_secret_near_expiry(event, Out())
+        function_app.on_secret_near_expiry(event)
     assert "\n" not in str(caught.value)
+    assert sent(world) == []
 
 
 def test_the_daily_timer_queues_a_due_version_and_nothing_when_none_is(function_app, world):
     expire_in(world, 90)  # just published: 90 days to go
-    idle = Out()
-    function_app.daily_check(timer_tick(), idle)
-    assert idle.get() is None
+    function_app.daily_check(timer_tick())
+    assert sent(world) == []
     make_due(world)
-    due = Out()
-    function_app.daily_check(timer_tick(past_due=True), due)
-    assert json.loads(due.get()) == {
-        "secret": world.world.secret_name,
-        "version": latest(world).version,
-        "reason": "timer",
-    }
+    function_app.daily_check(timer_tick(past_due=True))
+    assert [json.loads(text) for text in sent(world)] == [
+        {"secret": world.world.secret_name, "version": latest(world).version, "reason": "timer"}
+    ]
 
 
 def test_a_missing_setting_stops_the_function_with_one_line_naming_it(
@@ -207,5 +257,5 @@ def test_a_missing_setting_stops_the_function_with_one_line_naming_it(
 ):
     monkeypatch.delenv(names.SECRET_NAME)
     with pytest.raises(hosted.target.InputError) as caught:
-        function_app.daily_check(timer_tick(), Out())
+        function_app.daily_check(timer_tick())
     assert str(caught.value) == f"app setting {names.SECRET_NAME}: missing; the stack sets it"
