@@ -17,8 +17,9 @@ App settings (all strings; lists are comma-separated, no spaces):
     ROTATION_QUEUE_NAME           queue between the event handler and the long phase
     AZURE_CLIENT_ID               client ID of the automation's user-assigned identity
     AzureWebJobsStorage__accountName / __credential / __clientId
-                                  host storage by identity; the queue trigger and the lease use
-                                  the same account through the same prefix
+                                  host storage by identity; the queue trigger, the handlers'
+                                  QueueClient and the lease use the same account through the
+                                  same prefix
 
 Nothing an event carries chooses a host: vault, account, endpoint and sites come from here.
 """
