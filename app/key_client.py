@@ -1,8 +1,11 @@
-"""The AI account's key, cached in memory and re-read from Key Vault only when it stops working.
+"""The AI account's key, cached in memory and re-read from Key Vault only when it stops working
+or when a rotation asks for a newer version.
 
 Key Vault allows about 2,000 secret reads per 10 s per vault and `SecretClient` caches nothing, so
 the key is read once per process and re-read single-flight: however many threads see a 401 on the
-same key, one Key Vault read happens and every one of them uses its result.
+same key, one Key Vault read happens and every one of them uses its result. A rotation that has
+published a version asks for it (`expect`, from the health endpoint): one read, and none for a
+version this process already read. An optional re-check after `max_age` is a safety net only.
 """
 
 from __future__ import annotations
@@ -38,6 +41,12 @@ SLOT_TAG = "CredentialId"
 and by rotation, after Microsoft's two-credential rotation pattern)."""
 VERSIONS_TO_MATCH = 4
 """How many of the newest versions are matched against a key from the reference."""
+EXPECT_INTERVAL = 1.0
+"""At most one Key Vault read per this many seconds for `expect` requests, whatever they name."""
+EXPECT_RETRY = 10.0
+"""A version asked for and not found in Key Vault is looked for again only after this long."""
+KNOWN_VERSIONS = 32
+"""How many versions read from Key Vault a client remembers (a request for one costs nothing)."""
 
 
 class KeyClientError(RuntimeError):
@@ -126,8 +135,15 @@ class KeyClient:
         self._revalidate_after = 0.0
         self._identify_lock = threading.Lock()
         self._identify_after = 0.0
+        self._known: dict[str, None] = {}  # versions read from Key Vault, oldest first
+        self._expect_after = 0.0
+        self._expect_tried: dict[str, float] = {}
         self.kv_reads = 0
         """Secret reads sent to Key Vault by this client (SDK retries of one read count once)."""
+        self.kv_listings = 0
+        """Version listings (metadata, no value) sent to Key Vault, counted apart from reads."""
+        self.expect_reads = 0
+        """Of `kv_reads`, those made because a rotation asked for a version (`expect`)."""
         self.shared_reads = 0
         """Calls that waited for a read already in flight instead of making their own."""
         self.last_error: str | None = None
@@ -242,6 +258,44 @@ class KeyClient:
     def revalidate(self) -> CachedKey:
         """Ask Key Vault for the latest version now (single-flight) and switch to it if new."""
         return self._single_flight(self._read_and_store, "recheck")
+
+    def expect(self, version: str) -> CachedKey | None:
+        """A rotation waits for this process to hold secret `version`: read Key Vault once
+        (single-flight) and switch to the latest version, unless no read can help.
+
+        No read when this process already read `version` from Key Vault (it holds it, or it is
+        older than what it holds), when `version` was asked for and not found less than
+        EXPECT_RETRY seconds ago, or when a read for a request like this one happened less than
+        EXPECT_INTERVAL seconds ago: whatever anyone asks, at most one read per EXPECT_INTERVAL.
+        Returns the key in use; a failed read keeps the cached key (logged).
+        """
+        if self._secret_client is None:
+            return self._cached
+        with self._lock:
+            now = self._clock()
+            tried = self._expect_tried.get(version)
+            if (
+                version in self._known
+                or now < self._expect_after
+                or (tried is not None and now < tried + EXPECT_RETRY)
+            ):
+                return self._cached
+            self._expect_after = now + EXPECT_INTERVAL
+            self._expect_tried[version] = now
+            while len(self._expect_tried) > KNOWN_VERSIONS:
+                del self._expect_tried[next(iter(self._expect_tried))]
+            self.expect_reads += 1
+        try:
+            key = self.revalidate() if self._cached is not None else self.current()
+        except KeyClientError as exc:
+            # Nothing learnt: the version may be asked for again after EXPECT_INTERVAL.
+            with self._lock:
+                self._expect_tried.pop(version, None)
+            log.warning("Key Vault read for version %s failed, key kept: %s", version, exc)
+            return self._cached
+        if key.version != version:
+            log.info("asked for version %s; Key Vault's latest is %s", version, key.version)
+        return key
 
     def identify_reference_version(self, *, min_interval: float = 30.0) -> CachedKey | None:
         """Find the secret version of a key from the reference, if still unknown (rate-limited).
@@ -403,13 +457,23 @@ class KeyClient:
         assert self._secret_client is not None and self._secret_name is not None
         self._count_read()
         try:
-            return self._secret_client.get_secret(self._secret_name, version)
+            secret = self._secret_client.get_secret(self._secret_name, version)
         except AzureError as exc:
             raise self._kv_error(exc) from None
+        self._remember(secret.properties.version)
+        return secret
 
     def _count_read(self) -> None:
         with self._lock:
             self.kv_reads += 1
+
+    def _remember(self, version: str | None) -> None:
+        if version is None:
+            return
+        with self._lock:
+            self._known[version] = None
+            while len(self._known) > KNOWN_VERSIONS:
+                del self._known[next(iter(self._known))]
 
     def _kv_error(self, exc: AzureError) -> KeyUnavailableError:
         what = f"Key Vault read of secret {self._secret_name!r} failed: " + _describe_azure_error(
@@ -430,7 +494,8 @@ class KeyClient:
             if _same(latest.value or "", key.value):
                 self.version_error = None
                 return self._to_key(latest, "reference", key.generation)
-            self._count_read()
+            with self._lock:
+                self.kv_listings += 1
             older = sorted(
                 (
                     p

@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 from app.ai_client import AiCallError, AiClient
 from app.key_client import KeyClient, KeyClientError, KeyRejectedError
 from app.settings import Settings
-from app.workers import STATE_DIR_SETTING, KeyWatch, WorkerBoard
+from app.workers import STATE_DIR_SETTING, KeyWatch, WorkerBoard, is_secret_version
 
 if TYPE_CHECKING:
     import requests
@@ -113,11 +113,22 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     ai: AiClient = ai_client
     if board is not None and key_client is not None:
-        interval = min(max(key_client.max_age, 1.0), 30.0)
-        app.extensions["key_watch"] = KeyWatch(key_client, board, interval)
+        app.extensions["key_watch"] = KeyWatch(key_client, board)
 
     @app.get("/healthz")
     def healthz() -> tuple[flask.Response, int]:
+        expected = flask.request.args.get("expectVersion")
+        if expected is not None and not is_secret_version(expected):
+            return flask.jsonify(
+                error="query parameter 'expectVersion': the rule is a Key Vault secret version "
+                "(32 lowercase hex digits)"
+            ), 400
+        if expected is not None and key_client is not None:
+            # A rotation waits for this version: this worker reads it now (at most once), the
+            # instance's other workers on their next look at the board.
+            if board is not None:
+                board.expect(expected)
+            key_client.expect(expected)
         report: dict[str, Any] = {
             "authMode": ai.auth_mode,
             "source": None,

@@ -2,9 +2,14 @@
 
 gunicorn runs several worker processes, each with its own cached key; a health request reaches
 one of them. So that the health report speaks for the whole instance, each worker writes a small
-file `<dir>/<pid>.json` (version, slot, source: never the key) whenever its key changes, and
-re-checks its key every `interval` seconds even when idle (a worker that serves no request would
-otherwise hold an old key forever). The health endpoint lists every live worker's file.
+file `<dir>/<pid>.json` (version, slot, source: never the key) whenever its key changes, and the
+health endpoint lists every live worker's file.
+
+A rotation's health request names the version it waits for (`/healthz?expectVersion=<v>`). The
+worker that answers reads Key Vault for it and leaves the version in `<dir>/expected-version`;
+every worker looks at that file every WATCH_INTERVAL seconds (a local file, no Key Vault) and
+asks its key client for the version (`KeyClient.expect`: one read, none for a version it already
+read). So an idle worker moves too, and no worker reads Key Vault while nothing is asked of it.
 
 The folder is APP_WORKER_STATE_DIR, which gunicorn's master creates before forking the workers
 (app/gunicorn.conf.py), on the instance's local disk: App Service's /home is shared by every
@@ -16,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -28,6 +34,18 @@ log = logging.getLogger(__name__)
 
 STATE_DIR_SETTING = "APP_WORKER_STATE_DIR"
 MAX_WORKERS_LISTED = 256
+EXPECTED_FILE = "expected-version"
+EXPECTED_TTL = 60.0
+"""A version asked for is followed this long after the last request naming it (a confirmation
+polls far more often while it waits)."""
+WATCH_INTERVAL = 1.0
+"""How often each worker looks for a version asked for (a read of one small local file)."""
+_VERSION = re.compile(r"^[0-9a-f]{32}$")
+
+
+def is_secret_version(value: str) -> bool:
+    """A Key Vault secret version: 32 lowercase hex digits."""
+    return bool(_VERSION.match(value))
 
 
 def _alive(pid: int) -> bool:
@@ -76,6 +94,33 @@ class WorkerBoard:
             scratch.replace(path)  # atomic: a reader never sees half a file
             self._last = fingerprint
 
+    def expect(self, version: str) -> None:
+        """Ask every worker of the instance to move to `version` (a rotation waits for it)."""
+        if not is_secret_version(version):
+            raise ValueError("expected version: the rule is 32 hex digits")
+        path = self.directory / EXPECTED_FILE
+        with self._lock:
+            try:
+                fresh = time.time() - path.stat().st_mtime < EXPECTED_TTL / 2
+                if fresh and path.read_text() == version:
+                    return
+            except OSError:
+                pass
+            scratch = path.with_suffix(".tmp")
+            scratch.write_text(version)
+            scratch.replace(path)
+
+    def expected(self) -> str | None:
+        """The version asked for within the last EXPECTED_TTL seconds, if any."""
+        path = self.directory / EXPECTED_FILE
+        try:
+            if time.time() - path.stat().st_mtime > EXPECTED_TTL:
+                return None
+            version = path.read_text().strip()
+        except OSError:
+            return None
+        return version if is_secret_version(version) else None
+
     def remove(self) -> None:
         """Forget this worker (it is exiting)."""
         (self.directory / f"{self._pid()}.json").unlink(missing_ok=True)
@@ -98,11 +143,14 @@ class WorkerBoard:
 
 
 class KeyWatch:
-    """A worker's background re-check: every `interval` seconds, the key client's `current()`
-    (which asks Key Vault for a newer version once the key is older than its max age), then
-    `publish`."""
+    """A worker's background look-out: every `interval` seconds, the version the instance was
+    asked for (`KeyClient.expect`: a Key Vault read only for a version this worker never read),
+    the key client's `current()` (the load at the worker's start, then a re-check only past its
+    max age), then `publish`."""
 
-    def __init__(self, key_client: KeyClient, board: WorkerBoard, interval: float) -> None:
+    def __init__(
+        self, key_client: KeyClient, board: WorkerBoard, interval: float = WATCH_INTERVAL
+    ) -> None:
         self._key_client = key_client
         self._board = board
         self._interval = interval
@@ -110,6 +158,9 @@ class KeyWatch:
         self._thread: threading.Thread | None = None
 
     def tick(self) -> None:
+        expected = self._board.expected()
+        if expected is not None:
+            self._key_client.expect(expected)
         try:
             key = self._key_client.current()
         except KeyClientError as exc:
@@ -131,4 +182,6 @@ class KeyWatch:
 
     def stop(self) -> None:
         self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self._interval + 30)
         self._board.remove()

@@ -269,8 +269,9 @@ class Consumers:
 
     Sites: App Service refreshes its Key Vault references on the documented POST and reports each
     reference's status (azure-mgmt-web's get_app_settings_key_vault_references). Apps reading the
-    secret through the SDK: their health endpoint reports the version in use; they move to a new
-    version on their own (the key client re-checks Key Vault after its max age).
+    secret through the SDK: their health endpoint reports the version in use; confirming asks it
+    for the new version (`?expectVersion=<v>`: the sample app's workers then read Key Vault once
+    each, app/workers.py), observing never does.
     """
 
     def __init__(
@@ -325,7 +326,7 @@ class Consumers:
                 if consumer.kind == "site":
                     seen = self._observe_site(consumer, expected, vouched=refreshed)
                 else:
-                    seen = self._observe_health(consumer, expected)
+                    seen = self._observe_health(consumer, expected, ask=True)
             except (AzureError, requests.RequestException, ValueError) as exc:
                 seen = Observation(consumer, False, None, describe_error(exc))
             last[:] = [seen]
@@ -390,12 +391,16 @@ class Consumers:
 
     # -- SDK apps -----------------------------------------------------------------------------
 
-    def _observe_health(self, consumer: Consumer, expected: str) -> Observation:
+    def _observe_health(
+        self, consumer: Consumer, expected: str, *, ask: bool = False
+    ) -> Observation:
         """Confirmed only when every process reports `expected`: each App Service instance of
         the consumer's site (ARM `GET {siteId}/instances`, each asked through its ARRAffinity
         cookie, App Service's instance routing), and each worker an answer lists (`workers`,
         app/workers.py). An answer without a worker list speaks for one process only; the
-        detail says exactly what was confirmed."""
+        detail says exactly what was confirmed. `ask`: name `expected` in the request, so that
+        the app moves to it (an app that knows no such parameter ignores it)."""
+        params = {"expectVersion": expected} if ask else None
         instances: list[str | None] = [None]
         scope = "the front end's instance"
         if consumer.site_id:
@@ -411,7 +416,9 @@ class Consumers:
         processes = 0
         for instance in instances:
             cookies = {"ARRAffinity": instance} if instance else None
-            response = self._session.get(consumer.target, cookies=cookies, timeout=15)
+            response = self._session.get(
+                consumer.target, params=params, cookies=cookies, timeout=15
+            )
             try:
                 body = response.json()
             except ValueError:

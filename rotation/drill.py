@@ -35,10 +35,6 @@ SDK_SITE = "app-sdk-drill"
 # Longer than any request of the drill takes: a request holding the retired key finishes before
 # the next rotation regenerates it.
 DRAIN_SECONDS = 1.0
-# The SDK app re-checks Key Vault this often (AZURE_AI_KEY_MAX_AGE_SECONDS): about once a rotation.
-KEY_MAX_AGE = 1.5
-# Hosted rounds run longer (deliveries, queue, timer): the SDK app re-checks less often.
-HOSTED_KEY_MAX_AGE = 3.0
 ACCEPT_DELAY = 0.05
 # The SDK app as App Service scales it: instances of gunicorn workers, each its own process.
 SDK_INSTANCES = 2
@@ -281,13 +277,15 @@ class Workers:
 def local_world(
     *,
     accept_delay: float = 0.0,
-    key_max_age: float = 0.5,
+    key_max_age: float | None = None,
     instances: int = 1,
     workers: int = 1,
 ) -> Iterator[LocalWorld]:
     """Build the emulated deployment; IDENTITY_ENDPOINT/HEADER are set while it is in use.
 
-    The SDK app runs on `instances` App Service instances of `workers` processes each."""
+    The SDK app runs on `instances` App Service instances of `workers` processes each, every
+    worker with its key watch running (as gunicorn's post_worker_init starts it); `key_max_age`:
+    the app's AZURE_AI_KEY_MAX_AGE_SECONDS (default: the app's own, 300 s)."""
     import tempfile
 
     from azure.keyvault.secrets import SecretClient
@@ -295,6 +293,7 @@ def local_world(
     import emulator
     from app.ai_client import AiClient
     from app.key_client import KeyClient
+    from app.settings import DEFAULT_KEY_MAX_AGE_SECONDS
     from app.web import create_app
     from app.workers import WorkerBoard
 
@@ -331,6 +330,7 @@ def local_world(
     emulated.grant(world.rotator, world.site.id, actions=("Microsoft.Web/sites/instances/read",))
     boards = tempfile.TemporaryDirectory(prefix="drill-workers-")
     key_clients: list[Any] = []
+    watches: list[Any] = []
     emulator.clear_challenge_cache()
     with emulator.identity_environment(emulated) as env:
         rotator = emulator.managed_identity_credential(emulated, world.rotator)
@@ -364,7 +364,7 @@ def local_world(
                     ),
                     secret_name=world.secret_name,
                     env_value=None,
-                    max_age=key_max_age,
+                    max_age=DEFAULT_KEY_MAX_AGE_SECONDS if key_max_age is None else key_max_age,
                     slot_tag=machine.TAG_SLOT,
                 )
                 key_clients.append(sdk_key_client)
@@ -380,9 +380,19 @@ def local_world(
                     )
                 )
             emulated.mount(SDK_SITE, Workers(apps), instance=instance)
+            watches.extend(app.extensions["key_watch"] for app in apps)
+        # Each worker loads its key as it starts (its watch's first look), before the world is
+        # handed over: request counts start from zero after that.
+        for watch in watches:
+            watch.tick()
+        emulated.reset_counters()
+        for watch in watches:
+            watch.start()
         try:
             yield LocalWorld(emulated, world, connection, key_clients, process, SDK_SITE, env)
         finally:
+            for watch in watches:
+                watch.stop()
             emulator.clear_challenge_cache()
             boards.cleanup()
 
@@ -468,7 +478,6 @@ def drill_local(
     faults = faults or Faults()
     with local_world(
         accept_delay=faults.accept_delay,
-        key_max_age=KEY_MAX_AGE,
         instances=SDK_INSTANCES,
         workers=SDK_WORKERS,
     ) as local:

@@ -39,7 +39,6 @@ from catalog import hosted as names
 from rotation import hosted
 from rotation.azure import RotationStopped
 from rotation.drill import (
-    HOSTED_KEY_MAX_AGE,
     KV_HOST_SUFFIX,
     REFERENCE_SITE,
     SDK_INSTANCES,
@@ -209,7 +208,6 @@ def drill(
         azurite() as storage,
         local_world(
             accept_delay=faults.accept_delay,
-            key_max_age=HOSTED_KEY_MAX_AGE,
             instances=SDK_INSTANCES,
             workers=SDK_WORKERS,
         ) as local,

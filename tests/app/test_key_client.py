@@ -249,7 +249,8 @@ def test_stale_reference_key_is_matched_to_its_older_version(env: Env) -> None:
     client = env.key_client(env_value=stale)
     key = client.current()
     assert (key.version, key.slot, key.source) == (env.world.secret.version, "key1", "reference")
-    assert client.kv_reads == 3  # latest, the version list, the matching older version
+    # Two secret reads (the latest, the matching older version) and one version listing.
+    assert (client.kv_reads, client.kv_listings) == (2, 1)
 
 
 def test_reference_key_matching_no_version_reports_why(env: Env) -> None:
@@ -457,3 +458,62 @@ def test_failed_background_recheck_keeps_the_key_and_waits_before_retrying(env: 
     assert client.background is not failed_check and client.background is not None
     client.background.join()
     assert (client.current().version, client.last_error, client.kv_reads) == (new_version, None, 3)
+
+
+def test_a_rotation_asking_for_a_new_version_costs_one_read_and_nothing_after(
+    env: Env,
+) -> None:
+    """`expect` (the rotation's confirmation asking for a version): one Key Vault read to move
+    to it; asking again, or for any version this process already read, reads nothing."""
+    clock = emulator.ManualClock(start=0.0)
+    client = env.key_client(clock=clock, max_age=0)
+    first = client.current()
+    assert client.expect(first.version) is first and client.kv_reads == 1  # held: no read
+    new_version = env.rotate("key2")
+    moved = client.expect(new_version)
+    assert (moved.version, moved.slot, moved.generation) == (new_version, "key2", 1)
+    assert (client.kv_reads, client.expect_reads) == (2, 1)
+    clock.advance(60)
+    for version in (new_version, first.version):  # held, and an older one it read before
+        assert client.expect(version) is moved
+    assert client.kv_reads == 2
+
+
+def test_requests_for_versions_key_vault_does_not_hold_are_rate_limited(env: Env) -> None:
+    """Anyone can name a version: whatever is asked, at most one read per EXPECT_INTERVAL, and
+    a version not found is looked for again only after EXPECT_RETRY."""
+    from app.key_client import EXPECT_INTERVAL, EXPECT_RETRY
+
+    clock = emulator.ManualClock(start=0.0)
+    client = env.key_client(clock=clock, max_age=0)
+    held = client.current()
+    bogus = [f"{n:032x}" for n in range(1, 6)]
+    for version in bogus:
+        assert client.expect(version).version == held.version
+    assert client.kv_reads == 2  # the load and one read for the first request
+    clock.advance(EXPECT_INTERVAL)
+    client.expect(bogus[0])
+    assert client.kv_reads == 2  # not found just now
+    client.expect(bogus[1])
+    assert client.kv_reads == 3
+    clock.advance(EXPECT_RETRY)
+    client.expect(bogus[0])
+    assert (client.kv_reads, client.current().version) == (4, held.version)
+
+
+def test_a_failed_read_for_an_expected_version_keeps_the_key(env: Env) -> None:
+    clock = emulator.ManualClock(start=0.0)
+    client = env.key_client(clock=clock, max_age=0)
+    held = client.current()
+    new_version = env.rotate("key2")
+    env.state.add_fault(host=env.kv_host, status=503)  # past the SDK's retries
+    assert client.expect(new_version) is held
+    env.state.clear_faults()
+    clock.advance(1.0)
+    assert client.expect(new_version).version == new_version
+
+
+def test_a_client_without_key_vault_never_reads_for_an_expected_version(env: Env) -> None:
+    client = env.key_client(env_value=env.site_env()["AZURE_AI_API_KEY"], sdk=False)
+    key = client.current()
+    assert client.expect(f"{7:032x}") is key and client.kv_reads == 0

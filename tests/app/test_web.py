@@ -339,3 +339,31 @@ def test_reference_version_is_identified_once_key_vault_answers(env: Env) -> Non
         "key1",
         [],
     )
+
+
+def test_healthz_asked_for_a_published_version_moves_to_it_with_one_read() -> None:
+    """The rotation's confirmation asks `/healthz?expectVersion=<v>` (rotation/azure.py): the
+    worker reads Key Vault once and answers with the new version; asking again reads nothing."""
+    with world_env() as env:
+        key_client = env.key_client(max_age=0)
+        settings = Settings.from_env(env.site_env())
+        app = create_app(settings, key_client=key_client, ai_client=env.ai_client(key_client))
+        client = app.test_client()
+        assert client.get("/healthz").get_json()["secretVersion"] == env.world.secret.version
+        new_version = env.rotate("key2")
+        assert client.get("/healthz").get_json()["secretVersion"] == env.world.secret.version
+        assert key_client.kv_reads == 1  # nothing asked: nothing read
+        for _ in range(3):
+            body = client.get(f"/healthz?expectVersion={new_version}").get_json()
+            assert (body["secretVersion"], body["slot"]) == (new_version, "key2")
+        assert key_client.kv_reads == 2
+
+
+def test_healthz_refuses_a_malformed_expected_version_in_one_line(env: Env) -> None:
+    client = env.app().test_client()
+    response = client.get("/healthz?expectVersion=../../secrets/x")
+    assert response.status_code == 400
+    assert response.get_json() == {
+        "error": "query parameter 'expectVersion': the rule is a Key Vault secret version "
+        "(32 lowercase hex digits)"
+    }

@@ -45,3 +45,40 @@ def test_a_real_dead_process_is_not_listed(tmp_path):
     assert board.read() == [
         {"pid": os.getpid(), "secretVersion": "v1", "slot": "key1", "source": "sdk"}
     ]
+
+
+def test_a_version_asked_for_reaches_every_worker_once_and_expires(tmp_path):
+    """The answering worker leaves the version on the instance's board; every other worker's
+    watch asks its own key client for it at its next look (app/workers.py)."""
+    import time as clock
+
+    from app.workers import EXPECTED_TTL, KeyWatch
+
+    class Client:
+        def __init__(self, version: str) -> None:
+            self.cached = key(version)
+            self.asked: list[str] = []
+
+        def expect(self, version: str) -> CachedKey:
+            self.asked.append(version)
+            self.cached = key(version, "key2")
+            return self.cached
+
+        def current(self) -> CachedKey:
+            return self.cached
+
+    wanted = "a" * 32
+    board = WorkerBoard(tmp_path, worker=lambda: 101, alive=lambda pid: True)
+    assert board.expected() is None
+    board.expect(wanted)
+    other = Client("b" * 32)
+    watch = KeyWatch(other, WorkerBoard(tmp_path, worker=lambda: 202, alive=lambda pid: True))
+    watch.tick()
+    assert other.asked == [wanted]
+    assert [e["secretVersion"] for e in board.read()] == [wanted]  # published by worker 202
+    # An old request is no longer followed; a malformed file is ignored.
+    stale = clock.time() - EXPECTED_TTL - 1
+    os.utime(tmp_path / "expected-version", (stale, stale))
+    assert board.expected() is None
+    (tmp_path / "expected-version").write_text("../../etc")
+    assert board.expected() is None

@@ -9,7 +9,7 @@ from rotation.drill import REFERENCE_SITE, SDK_SITE, local_world, run_local_dril
 
 
 def test_drill_with_three_rotations_loses_no_request_and_counts_exactly():
-    with local_world(accept_delay=0.05, key_max_age=0.05) as local:
+    with local_world(accept_delay=0.05) as local:
         versions = len(local.state.secret_versions(local.world.vault.name, local.world.secret_name))
         local.state.reset_counters()
         refreshes = local.state.site(REFERENCE_SITE).refresh_count
@@ -31,6 +31,10 @@ def test_drill_with_three_rotations_loses_no_request_and_counts_exactly():
         assert latest.tags["CredentialId"] == "key2"
         # Counted from the warm-up on: the process start's first read is not a rotation's.
         assert report["kvReads"] == local.key_clients[0].kv_reads - 1
+        # The SDK process read Key Vault once per rotation, when the confirmation asked it for
+        # the new version; nothing while the rotation drained, regenerated or probed.
+        assert (report["kvReads"], local.key_clients[0].expect_reads) == (3, 3)
+        assert report["kvReadsPerRotationPerProcess"] == 1.0
         # One reference refresh per rotation (after publishing; before it the site is current).
         assert local.state.site(REFERENCE_SITE).refresh_count == refreshes + 3
 
