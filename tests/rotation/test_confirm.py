@@ -101,3 +101,24 @@ def _waiter():
     from rotation.azure import Waiter
 
     return Waiter(timeout=1.0, interval=0.02, cap=0.1)
+
+
+def test_observing_never_makes_an_app_read_key_vault_and_confirming_asks_once(scaled):
+    """`status` observes (`Consumers.observe`): no `expectVersion`, so no worker reads Key
+    Vault; `confirm` asks, and each of the 4 workers reads once."""
+    prime(scaled)
+    world, emulated = scaled.world, scaled.state
+    current = emulated.latest_secret(world.vault.name, world.secret_name)
+    emulated.set_secret(world.vault.name, world.secret_name, current.value, tags=dict(current.tags))
+    published = emulated.latest_secret(world.vault.name, world.secret_name).version
+    consumers = scaled.connection.consumers(scaled.target, scaled.vault(), _waiter())
+    reads = [client.kv_reads for client in scaled.key_clients]
+    seen = consumers.observe(scaled.consumers[2], published)
+    assert seen.confirmed is False
+    assert [c.kv_reads for c in scaled.key_clients] == reads
+    confirmed = consumers.confirm(scaled.consumers[2], published)
+    assert (confirmed.confirmed, confirmed.detail) == (
+        True,
+        f"2 instance(s), 4 worker(s) on {published}",
+    )
+    assert [c.kv_reads - r for c, r in zip(scaled.key_clients, reads, strict=True)] == [1] * 4
