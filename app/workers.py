@@ -106,9 +106,13 @@ class WorkerBoard:
                     return
             except OSError:
                 pass
-            scratch = path.with_suffix(".tmp")
-            scratch.write_text(version)
-            scratch.replace(path)
+            # A scratch file of this worker's own: several workers may answer at once.
+            scratch = path.with_name(f"{EXPECTED_FILE}.{self._pid()}.tmp")
+            try:
+                scratch.write_text(version)
+                scratch.replace(path)
+            except OSError as exc:
+                log.warning("expected version not shared with the other workers: %s", exc)
 
     def expected(self) -> str | None:
         """The version asked for within the last EXPECTED_TTL seconds, if any."""

@@ -82,3 +82,35 @@ def test_a_version_asked_for_reaches_every_worker_once_and_expires(tmp_path):
     assert board.expected() is None
     (tmp_path / "expected-version").write_text("../../etc")
     assert board.expected() is None
+
+
+def test_workers_asked_at_the_same_time_share_the_version_without_error(tmp_path):
+    """Several workers may answer a confirmation at once: each writes through its own scratch
+    file, so none fails and the board always holds a whole version."""
+    import threading
+
+    boards = [WorkerBoard(tmp_path, worker=lambda n=n: 100 + n) for n in range(4)]
+    versions = [f"{n:032x}" for n in range(1, 5)]
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(boards))
+
+    def ask(board: WorkerBoard, version: str) -> None:
+        start.wait()
+        try:
+            for _ in range(50):
+                board.expect(version)
+                (tmp_path / "expected-version").touch()  # not fresh: the next call writes
+                os.utime(tmp_path / "expected-version", (0, 0))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=ask, args=pair) for pair in zip(boards, versions, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert (tmp_path / "expected-version").read_text() in versions
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["expected-version"]
