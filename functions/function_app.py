@@ -41,9 +41,13 @@ def on_secret_near_expiry(event: func.EventGridEvent) -> None:
     hosted.accept_event(event, settings)
 
 
+# The queue the handlers send to (app setting ROTATION_QUEUE_NAME, which the stack writes), as
+# an app-setting binding expression, so that the trigger and the senders never disagree.
 @app.function_name(contract.QUEUE_FUNCTION)
 @app.queue_trigger(
-    arg_name="message", queue_name=contract.QUEUE_NAME, connection=contract.STORAGE_CONNECTION
+    arg_name="message",
+    queue_name=f"%{contract.QUEUE_NAME_SETTING}%",
+    connection=contract.STORAGE_CONNECTION,
 )
 def run_rotation(message: func.QueueMessage) -> None:
     settings = hosted.settings_from_environment(os.environ)

@@ -16,7 +16,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_app_has_exactly_three_functions_with_these_bindings(indexed):
-    queue = {"queueName": "rotation-runs", "connection": "AzureWebJobsStorage"}
+    # `%ROTATION_QUEUE_NAME%`: an app-setting binding expression, resolved by the host from the
+    # setting the handlers send to (learn.microsoft.com/azure/azure-functions/
+    # functions-bindings-expressions-patterns, "Binding expressions - app settings").
+    queue = {"queueName": "%ROTATION_QUEUE_NAME%", "connection": "AzureWebJobsStorage"}
     # No queue output binding: the host would write it only after the function returned, too
     # late for the handler to see a failed write (the handlers send through a QueueClient).
     assert indexed == {
