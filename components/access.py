@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import authorization
 
-from catalog.roles import role_definition_id
+from components.catalog.roles import role_definition_id
 from components.naming import role_assignment_name
 
 

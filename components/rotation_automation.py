@@ -38,9 +38,9 @@ from pulumi_azure_native import (
     web,
 )
 
-from catalog import hosted, roles
 from components import private_link
 from components.access import RoleGrant, RoleGrantArgs
+from components.catalog import hosted, roles
 from components.function_package import (
     FunctionCodeDeployment,
     build_package,

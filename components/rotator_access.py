@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import authorization
 
-from catalog import roles
 from components.access import RoleGrant, RoleGrantArgs
+from components.catalog import roles
 
 _ROLE_NAMESPACE = uuid.UUID("0b6f4f0e-3f51-4f7a-bb0a-6d1c8a5e2f31")
 

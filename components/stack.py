@@ -5,11 +5,11 @@ from __future__ import annotations
 import pulumi
 from pulumi_azure_native import authorization, operationalinsights, resources, web
 
-from catalog import roles
 from components import private_link
 from components.access import RoleGrant, RoleGrantArgs
 from components.ai_account import AiAccount, AiAccountArgs
 from components.api_key_secret import MAX_TAG_VALUE_LENGTH, AccountKeySecret
+from components.catalog import roles
 from components.config import PROJECT, StackConfig
 from components.key_vault import SecureKeyVault, SecureKeyVaultArgs, secret_uri
 from components.network import PrivateNetwork, PrivateNetworkArgs

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_azure_native import web
 
-from catalog.roles import ROLE_NAMES
 from components.access import RoleGrant, RoleGrantArgs
+from components.catalog.roles import ROLE_NAMES
 
 MIN_TLS_VERSION = "1.2"
 HEALTH_CHECK_PATH = "/healthz"

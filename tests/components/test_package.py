@@ -3,6 +3,7 @@ checked by the one config loader, and the same stack as the program's."""
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -272,3 +273,32 @@ def test_hosted_rotation_needs_its_code_beside_the_library(
     plan = run(hosted_rotation=False)
     assert plan.of_type("azure-native:web:WebApp")
     assert not plan.of_type("azure-native:eventgrid:SystemTopic")
+
+
+# --- self-contained ---------------------------------------------------------------------------
+
+
+def imported_top_levels(path: Path) -> set[str]:
+    tree = ast.parse(path.read_bytes(), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            names.add((node.module or "").split(".")[0])
+    return names
+
+
+def test_the_package_imports_only_itself_its_pins_and_the_standard_library() -> None:
+    # The CLI runs the folder alone on sys.path (RunPlugin): anything else fails to import there.
+    allowed = {"components", "pulumi", "pulumi_azure_native", "azure", "requests"}
+    outside = {
+        path.relative_to(ROOT).as_posix(): sorted(
+            name
+            for name in imported_top_levels(path)
+            if name not in allowed and name not in sys.stdlib_module_names
+        )
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if "venv" not in path.parts
+    }
+    assert {path: names for path, names in outside.items() if names} == {}
