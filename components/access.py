@@ -18,7 +18,7 @@ class RoleGrantArgs:
     principal_id: pulumi.Input[str]
     """Object ID of the identity receiving the role."""
     role_id: str
-    """Role GUID: built-in ones from catalog.roles (one table for the whole project)."""
+    """Role GUID: built-in ones from components/catalog/roles.py (the one role table)."""
     scope: pulumi.Input[str]
     """The narrowest ARM scope that works: a secret, a vault, an account. Never a group."""
     subscription_id: pulumi.Input[str]

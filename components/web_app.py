@@ -22,7 +22,7 @@ class IdentityGrant:
     """A role this app's identity needs, on the narrowest scope that works."""
 
     role_id: str
-    """Built-in role GUID from catalog.roles."""
+    """Built-in role GUID from components/catalog/roles.py."""
     scope: pulumi.Input[str]
     """ARM scope: the secret (key mode) or the AI account (keyless mode)."""
     description: str

@@ -1,9 +1,9 @@
 """Azure roles: the one role table the policy pack, the components and the reports use.
 
 The policy pack ships alone (``pulumi policy publish`` uploads its folder and nothing else), so
-this file lives in the pack; ``catalog/roles.py`` and the component package's
-``components/catalog/roles.py`` are verbatim copies for the rooms that may not import the pack,
-kept equal by ``tests/policies/test_pack_layout.py``.
+this file lives in the pack, and the offline preview and the tests import it from here. The
+component package ships alone too and may not import the pack: ``components/catalog/roles.py`` is
+a verbatim copy, kept equal by ``tests/policies/test_pack_layout.py``.
 Pure data and pure functions: standard library only.
 
 The permissions of built-in roles are Microsoft's, from the Azure built-in roles reference

@@ -16,8 +16,8 @@ from collections.abc import Callable, Collection, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from catalog.roles import COGNITIVE_SERVICES_OPENAI_USER, role_name
 from policies.detection import redact
+from policies.roles import COGNITIVE_SERVICES_OPENAI_USER, role_name
 from preflight.model import (
     ROLE_ASSIGNMENT_TYPE,
     UNKNOWN,

@@ -18,9 +18,10 @@ import json
 
 import pytest
 
-from catalog import hosted, roles
+from catalog import hosted
 from components.config import ConfigError, load
 from components.function_package import build_package, package_files, package_sha256
+from policies import roles
 from preflight.harness import PREVIEW_SUBSCRIPTION, run_program
 from preflight.model import Plan, PlannedResource
 from tests.components.test_stack import ACCOUNT_ID, DEV_CONFIG, RG, ROOT, SECRET_ID, VAULT_ID

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from catalog import roles
 from components.stack import deployer_principal_type
+from policies import roles
 from preflight.harness import (
     PREVIEW_DEPLOYER,
     PREVIEW_SUBSCRIPTION,

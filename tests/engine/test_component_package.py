@@ -44,8 +44,8 @@ import yaml
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import errors_pb2, provider_pb2, provider_pb2_grpc, status_pb2
 
-from catalog import roles
 from components import config as stack_config
+from policies import roles
 from policies.detection import find_secrets
 from tests.engine.engine_service import fake_engine
 from tests.engine.monitor_service import FakeResourceMonitor, fake_monitor, stack_urn

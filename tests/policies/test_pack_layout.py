@@ -113,12 +113,8 @@ def test_every_other_role_table_is_a_verbatim_copy_of_the_packs() -> None:
     # The components may not import the pack (and ship alone too); they read the same table
     # from their copy. One source, checked copies.
     source = (PACK / "roles.py").read_text("utf-8")
-    copies = [
-        path
-        for path in (ROOT / "catalog" / "roles.py", ROOT / "components" / "catalog" / "roles.py")
-        if path.is_file()
-    ]
-    assert copies
+    copies = [ROOT / "components" / "catalog" / "roles.py"]
+    assert not (ROOT / "catalog" / "roles.py").exists(), "preflight and tests import the pack's"
     for copy in copies:
         relative = copy.relative_to(ROOT)
         assert copy.read_text("utf-8") == source, (

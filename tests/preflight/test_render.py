@@ -9,7 +9,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from catalog.roles import (
+from policies.roles import (
     COGNITIVE_SERVICES_OPENAI_USER,
     KEY_VAULT_SECRETS_OFFICER,
     KEY_VAULT_SECRETS_USER,
