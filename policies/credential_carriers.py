@@ -54,6 +54,13 @@ _NEVER_A_CREDENTIAL = frozenset(
         "hostname",
         "fqdn",
         "domain",
+        # A network address (an IP or a host address), never a credential.
+        "ip",
+        "ips",
+        "ipv4",
+        "ipv6",
+        "address",
+        "addresses",
         "size",
         "count",
         "capacity",

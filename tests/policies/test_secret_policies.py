@@ -311,6 +311,19 @@ def test_a_credential_in_a_stack_output_fails_on_the_stack(outputs) -> None:
     assert _with_outputs(outputs(synthetic_hex_key())) == {(OUTPUTS, "mandatory", ROOT_STACK)}
 
 
+@pytest.mark.parametrize(
+    "name", ["containerIPv4Address", "lb-ip", "Minecraft Server IP Address", "public_ip"]
+)
+def test_an_address_output_not_known_yet_is_not_a_cannot_check(name) -> None:
+    # Public programs export a public IP that Azure assigns on create: unknown in a preview,
+    # and an address never carries a credential.
+    assert _with_outputs({name: UNKNOWN}) == set()
+
+
+def test_an_output_that_could_hold_a_credential_is_still_a_cannot_check() -> None:
+    assert _with_outputs({"adminPassword": UNKNOWN}) == {(OUTPUTS, "advisory", None)}
+
+
 def test_outputs_that_say_where_the_key_lives_pass() -> None:
     outputs = {
         "secretUri": "https://kv-test.vault.azure.net/secrets/ai-api-key",
