@@ -748,7 +748,8 @@ def load(raw: Mapping[str, Any], stack: str, subscription_id: str) -> StackConfi
                 ("rotatorPrincipalId", "rotator"),
                 ("hostedRotation", "rotation automation"),
             )
-            if key in own
+            # `hostedRotation: false` says what keyless means anyway: accepted.
+            if key in own and values.get(key) is not False
         )
 
     hosted = values.get("authMode") == "keyVault" and values.get("hostedRotation") is True

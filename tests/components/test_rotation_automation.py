@@ -432,6 +432,16 @@ def test_keyless_stacks_have_no_automation_and_refuse_to_be_given_one():
     ]
 
 
+def test_keyless_stacks_accept_hosted_rotation_turned_off():
+    raw = {
+        "azure-native:location": "swedencentral",
+        "secure-azure-ai:authMode": "keyless",
+        "secure-azure-ai:hostedRotation": "false",
+        "secure-azure-ai:deployments": DEV_CONFIG["secure-azure-ai:deployments"],
+    }
+    assert load(raw, "dev", PREVIEW_SUBSCRIPTION).hosted_rotation is False
+
+
 def test_hosted_rotation_takes_true_or_false_only():
     raw = {
         "azure-native:location": "swedencentral",
