@@ -93,3 +93,20 @@ def latest(versions: Iterable[T], created_on: Callable[[T], datetime | None]) ->
     if not ordered:
         raise ValueError("the secret has no versions")
     return ordered[0]
+
+
+def owned_tags(account_id: str, period_days: int, consumers: str | None) -> dict[str, str]:
+    """The tags the stack sets and keeps in line with its inputs (Consumers only when given)."""
+    tags = {TAG_ACCOUNT: account_id, TAG_PERIOD: str(period_days)}
+    if consumers:
+        tags[TAG_CONSUMERS] = consumers
+    return tags
+
+
+def first_version_tags(account_id: str, period_days: int, consumers: str | None) -> dict[str, str]:
+    """Tags of the secret's first version: key1 active, rotation idle."""
+    return {
+        **owned_tags(account_id, period_days, consumers),
+        TAG_SLOT: INITIAL_SLOT,
+        TAG_STATE: STATE_IDLE,
+    }
