@@ -5,6 +5,10 @@ as a Key Vault secret, tagged for rotation. Its inputs are identifiers and setti
 outputs are the versionless secret URI, the version and the active slot. The key value exists only
 inside the provider's process, between the ARM ``listKeys`` answer and the Key Vault write.
 
+The secret's tags, slots, content type, period bounds, the name rules and the ID and URI forms
+are the contract's (``components/catalog``); this module holds the resource's spec, which of the
+tags it owns, and its create, read, update and delete.
+
 Wire names (inputs and outputs, as the engine and policies see them) are snake_case:
 ``account_id``, ``vault_uri``, ``secret_name``, ``rotation_period_days``, ``consumers``;
 ``secret_uri``, ``version``, ``slot``, ``secret_tags``. docs/key-in-vault.md describes them all.
@@ -14,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -35,56 +38,16 @@ from pulumi.dynamic import (
 from pulumi.output import contains_unknowns
 
 from components import deploy_credential
+from components.catalog import ids, names, secret
+from components.catalog.key_shapes import shown
 
 log = logging.getLogger(__name__)
 
-# --- Tags on the secret: the contract with rotation/ (rotation/state.py reads the same names). ---
-# The first three are the names of Microsoft's "two sets of credentials" rotation tutorial, so its
-# Event Grid function understands this secret too.
-TAG_SLOT = "CredentialId"
-"""The account key the current version holds, ``key1`` or ``key2``. Rotation owns it."""
-TAG_ACCOUNT = "ProviderAddress"
-"""The AI account's ARM resource ID. This resource owns it."""
-TAG_PERIOD = "ValidityPeriodDays"
-"""Days a published key stays current: expiry = publication + this. This resource owns it."""
-TAG_STATE = "RotationState"
-"""Where rotation stands, ``idle`` when nothing is in flight. Rotation owns it."""
-TAG_CONSUMERS = "Consumers"
-"""Comma-separated names of the sites that read the secret. This resource owns it when given."""
-
-RESOURCE_OWNED_TAGS: tuple[str, ...] = (TAG_ACCOUNT, TAG_PERIOD)
-SLOTS: tuple[str, str] = ("key1", "key2")
-INITIAL_SLOT = "key1"
-STATE_IDLE = "idle"
-
-CONTENT_TYPE = "text/plain; azure-ai-api-key"
-"""Content type of every version (rotation writes the same): the bare key, sent as ``api-key``."""
-
-MAX_TAG_VALUE_LENGTH = 256  # Key Vault's limit on a tag value
-MIN_ROTATION_PERIOD_DAYS = 1
-MAX_ROTATION_PERIOD_DAYS = 730
 DEFAULT_DEADLINE_SECONDS = 300.0
 # A key already older than a shortened period is due for rotation now; its expiry still lands a
 # day ahead rather than in the past, so a reader that honours expiry keeps working until rotation.
 EXPIRY_FLOOR = timedelta(days=1)
 _MAX_BACKOFF_SECONDS = 30.0
-
-_ACCOUNT_ID = re.compile(
-    r"^/subscriptions/(?P<subscription>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
-    r"/resourceGroups/(?P<group>[-\w.()]{0,89}[-\w()])"
-    r"/providers/Microsoft\.CognitiveServices/accounts/(?P<name>[a-z0-9][a-z0-9-]{1,63})$",
-    re.IGNORECASE,
-)
-_SITE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,58}[a-z0-9]$", re.IGNORECASE)
-_VAULT_URI = re.compile(
-    r"^https://(?P<name>[a-z][a-z0-9-]{1,22}[a-z0-9])"
-    r"\.(?P<suffix>vault\.azure\.net|vault\.azure\.cn|vault\.usgovcloudapi\.net"
-    r"|vault\.microsoftazure\.de)(?::443)?/?$",
-    re.IGNORECASE,
-)
-_SECRET_NAME = re.compile(r"^[0-9A-Za-z-]{1,127}$")
-# A bare token of 32+ key characters: what a key looks like, never an ID or a URI.
-_KEY_LIKE = re.compile(r"^[A-Za-z0-9+/=_-]{32,}$")
 
 T = TypeVar("T")
 
@@ -101,76 +64,37 @@ class AccountKeySecretError(Exception):
     """A failure talking to ARM or Key Vault, as one line that names what and why."""
 
 
-def shown(value: object) -> str:
-    """The value for an error message; anything that looks like a key is masked."""
-    if isinstance(value, str) and _KEY_LIKE.match(value):
-        return f"<{len(value)}-character token, not shown>"
-    text = repr(value)
-    return text if len(text) <= 160 else text[:157] + "..."
+# --- The spec: each input's rule and normal form (pure) ------------------------------------------
 
 
-# --- Pure helpers --------------------------------------------------------------------------------
+def account_of(value: object) -> ids.ResourceId:
+    """The AI account an ``account_id`` input names."""
+    try:
+        return ids.account_id(value)
+    except ids.IdError as error:
+        raise InvalidInput("account_id", value, str(error)) from None
 
 
-@dataclass(frozen=True)
-class AccountRef:
-    """The three parts of an AI account's resource ID."""
-
-    subscription_id: str
-    resource_group: str
-    name: str
-
-
-def parse_account_id(account_id: object) -> AccountRef:
-    """Subscription, resource group and name of a Cognitive Services account ID."""
-    match = _ACCOUNT_ID.match(account_id) if isinstance(account_id, str) else None
-    if match is None:
-        raise InvalidInput(
-            "account_id",
-            account_id,
-            "must be /subscriptions/<subscription GUID>/resourceGroups/<group>"
-            "/providers/Microsoft.CognitiveServices/accounts/<name>",
-        )
-    if len(account_id) > MAX_TAG_VALUE_LENGTH:
-        raise InvalidInput(
-            "account_id",
-            account_id,
-            f"must be at most {MAX_TAG_VALUE_LENGTH} characters (Key Vault's limit for the "
-            f"{TAG_ACCOUNT} tag)",
-        )
-    return AccountRef(match["subscription"].lower(), match["group"], match["name"])
+def vault_of(value: object) -> str:
+    """The ``vault_uri`` input normalised (lower case, no port, no trailing slash)."""
+    try:
+        return ids.vault_uri(value)
+    except ids.IdError as error:
+        raise InvalidInput("vault_uri", value, str(error)) from None
 
 
-def normalize_vault_uri(vault_uri: object) -> str:
-    """``https://<vault>.vault.azure.net`` (lower case, no port, no trailing slash)."""
-    match = _VAULT_URI.match(vault_uri) if isinstance(vault_uri, str) else None
-    if match is None or "--" in match["name"]:
-        raise InvalidInput(
-            "vault_uri",
-            vault_uri,
-            "must be https://<vault name>.vault.azure.net/ (3-24 letters, digits, single hyphens)",
-        )
-    return f"https://{match['name'].lower()}.{match['suffix'].lower()}"
+def secret_name_of(value: object) -> str:
+    """The ``secret_name`` input, if Key Vault accepts it."""
+    if not names.SECRET_NAME.matches(value):
+        raise InvalidInput("secret_name", value, f"must be {names.SECRET_NAME.rule}")
+    return value  # type: ignore[return-value]
 
 
-def check_secret_name(secret_name: object) -> str:
-    """The secret name, if Key Vault accepts it."""
-    if not isinstance(secret_name, str) or not _SECRET_NAME.match(secret_name):
-        raise InvalidInput("secret_name", secret_name, "must be 1-127 letters, digits or hyphens")
-    return secret_name
-
-
-def rotation_period_days(value: object) -> int:
-    """The rotation period as an int (the engine sends numbers as floats)."""
-    whole = isinstance(value, int | float) and not isinstance(value, bool) and value == int(value)
-    if not whole or not MIN_ROTATION_PERIOD_DAYS <= int(value) <= MAX_ROTATION_PERIOD_DAYS:
-        raise InvalidInput(
-            "rotation_period_days",
-            value,
-            f"must be a whole number of days from {MIN_ROTATION_PERIOD_DAYS} "
-            f"to {MAX_ROTATION_PERIOD_DAYS}",
-        )
-    return int(value)
+def period_of(value: object) -> int:
+    """The ``rotation_period_days`` input as an int (the engine sends numbers as floats)."""
+    if not secret.is_period(value):
+        raise InvalidInput("rotation_period_days", value, f"must be {secret.PERIOD_RULE}")
+    return int(value)  # type: ignore[call-overload]
 
 
 def consumers_tag(consumers: object) -> str | None:
@@ -180,25 +104,43 @@ def consumers_tag(consumers: object) -> str | None:
     if isinstance(consumers, str) or not isinstance(consumers, Sequence):
         raise InvalidInput("consumers", consumers, "must be a list of App Service site names")
     for site in consumers:
-        if not isinstance(site, str) or not _SITE_NAME.match(site):
+        if not names.SITE_NAME.matches(site):
             raise InvalidInput(
-                "consumers", site, "each must be a site name: 2-60 letters, digits or hyphens"
+                "consumers", site, f"each must be a site name: {names.SITE_NAME.rule}"
             )
     if len(set(map(str.lower, consumers))) != len(consumers):
         raise InvalidInput("consumers", list(consumers), "each site may be named only once")
     joined = ",".join(consumers)
-    if len(joined) > MAX_TAG_VALUE_LENGTH:
+    if len(joined) > secret.MAX_TAG_VALUE_LENGTH:
         raise InvalidInput(
             "consumers",
             f"{len(consumers)} names, {len(joined)} characters comma-joined",
-            f"must fit Key Vault's {MAX_TAG_VALUE_LENGTH}-character tag value once comma-joined",
+            f"must fit Key Vault's {secret.MAX_TAG_VALUE_LENGTH}-character tag value once "
+            "comma-joined",
         )
     return joined
 
 
-def versionless_secret_uri(vault_uri: str, secret_name: str) -> str:
-    """``https://<vault>.vault.azure.net/secrets/<name>``: what Key Vault references follow."""
-    return f"{normalize_vault_uri(vault_uri)}/secrets/{check_secret_name(secret_name)}"
+def _account_id(value: object) -> str:
+    account_of(value)
+    return value  # type: ignore[return-value]  # kept as given: ARM IDs are case-insensitive
+
+
+def _consumers(value: object) -> list[str] | None:
+    consumers_tag(value)
+    return None if value is None else list(value)  # type: ignore[call-overload]
+
+
+# Each input and the function that checks it and returns its normal form (InvalidInput if bad).
+_INPUTS: dict[str, Callable[[Any], Any]] = {
+    "account_id": _account_id,
+    "vault_uri": vault_of,
+    "secret_name": secret_name_of,
+    "rotation_period_days": period_of,
+    "consumers": _consumers,
+}
+_REPLACE_FIELDS = ("account_id", "vault_uri", "secret_name")
+_UPDATE_FIELDS = ("rotation_period_days", "consumers")
 
 
 @dataclass(frozen=True)
@@ -214,24 +156,17 @@ class SecretSpec:
     @classmethod
     def of(cls, props: Mapping[str, Any]) -> SecretSpec:
         """Validate a property bag (inputs or stored outputs); raises InvalidInput."""
-        parse_account_id(props.get("account_id"))
-        consumers = props.get("consumers")
-        consumers_tag(consumers)
-        return cls(
-            account_id=props["account_id"],
-            vault_uri=normalize_vault_uri(props.get("vault_uri")),
-            secret_name=check_secret_name(props.get("secret_name")),
-            rotation_period_days=rotation_period_days(props.get("rotation_period_days")),
-            consumers=None if consumers is None else tuple(consumers),
-        )
+        bag = {field: normalise(props.get(field)) for field, normalise in _INPUTS.items()}
+        consumers = bag.pop("consumers")
+        return cls(**bag, consumers=None if consumers is None else tuple(consumers))
 
     @property
-    def account(self) -> AccountRef:
-        return parse_account_id(self.account_id)
+    def account(self) -> ids.ResourceId:
+        return ids.account_id(self.account_id)
 
     @property
     def secret_uri(self) -> str:
-        return f"{self.vault_uri}/secrets/{self.secret_name}"
+        return ids.secret_uri(self.vault_uri, self.secret_name)
 
     def inputs(self) -> dict[str, Any]:
         """The normalised input bag (``consumers`` left out when not given)."""
@@ -245,28 +180,97 @@ class SecretSpec:
             bag["consumers"] = list(self.consumers)
         return bag
 
-    def outputs(self, version: str, slot: str) -> dict[str, Any]:
-        """Inputs plus what the write produced; never the value."""
-        return {**self.inputs(), "secret_uri": self.secret_uri, "version": version, "slot": slot}
+    def outputs(self, version: str, tags: Mapping[str, str] | None) -> dict[str, Any]:
+        """Inputs plus what the write produced or the read found; never the value."""
+        tags = dict(tags or {})
+        return {
+            **self.inputs(),
+            "secret_uri": self.secret_uri,
+            "version": version,
+            "slot": tags.get(secret.TAG_SLOT, ""),
+            "secret_tags": tags,
+        }
+
+
+def is_unknown(value: object) -> bool:
+    """Whether a value (or a list item, or a map value, in it) is not known yet.
+
+    The engine marks a value that depends on a resource still to be created; the dynamic
+    provider host decodes Check and Diff inputs with ``keep_unknowns=True``, so it arrives as a
+    ``pulumi.output.Unknown`` instance (pulumi/dynamic/__main__.py, pulumi/runtime/rpc.py).
+    """
+    return contains_unknowns(value)
+
+
+def input_problems(props: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(property, reason) for every input that breaks a rule; values not yet known are skipped."""
+    problems = []
+    for field, normalise in _INPUTS.items():
+        value = props.get(field)
+        if is_unknown(value):
+            continue
+        try:
+            normalise(value)
+        except InvalidInput as error:
+            problems.append((field, str(error)))
+    return problems
+
+
+def normalised_inputs(props: Mapping[str, Any]) -> dict[str, Any]:
+    """The input bag as create and update expect it; values not yet known are kept as they are,
+    and ``consumers`` stays left out when not given. Call after :func:`input_problems`."""
+    bag: dict[str, Any] = {}
+    for field, normalise in _INPUTS.items():
+        value = props.get(field)
+        if value is None and field == "consumers":
+            continue
+        bag[field] = value if is_unknown(value) else normalise(value)
+    return bag
+
+
+def _comparable(field: str, value: Any) -> Any:
+    """A value as diff compares it: IDs case-insensitively, URIs normalised, numbers as ints.
+
+    A value not known yet compares unequal to everything: it may change (and, for the account,
+    vault or name, replace)."""
+    if value is None or is_unknown(value):
+        return value
+    try:
+        normal = _INPUTS[field](value)
+    except InvalidInput:
+        return value
+    if field == "account_id":
+        return normal.lower()
+    if field == "consumers":  # None (unmanaged) and [] (managed, none) differ
+        return tuple(normal)
+    return normal
+
+
+def _differs(field: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
+    return _comparable(field, olds.get(field)) != _comparable(field, news.get(field))
+
+
+# --- Tag rules (pure): the resource owns the account, the period and, when given, the consumers ---
 
 
 def owned_tags(spec: SecretSpec) -> dict[str, str]:
     """The tags this resource sets and keeps in line with its inputs."""
-    tags = {TAG_ACCOUNT: spec.account_id, TAG_PERIOD: str(spec.rotation_period_days)}
-    joined = consumers_tag(spec.consumers)
-    if joined:
-        tags[TAG_CONSUMERS] = joined
-    return tags
+    return secret.owned_tags(
+        spec.account_id, spec.rotation_period_days, consumers_tag(spec.consumers)
+    )
+
+
+def first_version_tags(spec: SecretSpec) -> dict[str, str]:
+    """Tags of the first version: key1 active, rotation idle."""
+    return secret.first_version_tags(
+        spec.account_id, spec.rotation_period_days, consumers_tag(spec.consumers)
+    )
 
 
 def is_owned_tag(name: str, spec: SecretSpec) -> bool:
     """Whether this resource owns a tag: its two, and Consumers when it manages consumers."""
-    return name in RESOURCE_OWNED_TAGS or (spec.consumers is not None and name == TAG_CONSUMERS)
-
-
-def initial_tags(spec: SecretSpec) -> dict[str, str]:
-    """Tags of the first version: key1 active, rotation idle."""
-    return {**owned_tags(spec), TAG_SLOT: INITIAL_SLOT, TAG_STATE: STATE_IDLE}
+    always = secret.owned_tags(spec.account_id, spec.rotation_period_days, None)
+    return name in always or (spec.consumers is not None and name == secret.TAG_CONSUMERS)
 
 
 def merged_tags(current: Mapping[str, str] | None, spec: SecretSpec) -> dict[str, str]:
@@ -284,7 +288,7 @@ def tag_drift(observed: Mapping[str, str] | None, spec: SecretSpec) -> bool:
 
 
 def _casefold_account(tags: dict[str, str]) -> dict[str, str]:
-    return {k: v.lower() if k == TAG_ACCOUNT else v for k, v in tags.items()}
+    return {k: v.lower() if k == secret.TAG_ACCOUNT else v for k, v in tags.items()}
 
 
 def expiry_at(now: datetime, period_days: int) -> datetime:
@@ -297,58 +301,19 @@ def expiry_after_period_change(published: datetime, period_days: int, now: datet
     return max(published + timedelta(days=period_days), now + EXPIRY_FLOOR)
 
 
-_CHECKS: dict[str, Callable[[Any], object]] = {
-    "account_id": parse_account_id,
-    "vault_uri": normalize_vault_uri,
-    "secret_name": check_secret_name,
-    "rotation_period_days": rotation_period_days,
-    "consumers": consumers_tag,
-}
+def latest_version(versions: Sequence[Any]) -> Any:
+    """The version a versionless reference resolves to (the contract's order)."""
+    return secret.latest(versions, lambda properties: properties.created_on)
 
 
-def is_unknown(value: object) -> bool:
-    """Whether a value (or a list item, or a map value, in it) is not known yet.
-
-    The engine marks a value that depends on a resource still to be created; the dynamic
-    provider host decodes Check and Diff inputs with ``keep_unknowns=True``, so it arrives as a
-    ``pulumi.output.Unknown`` instance (pulumi/dynamic/__main__.py, pulumi/runtime/rpc.py).
-    """
-    return contains_unknowns(value)
+def planned_outputs(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """What create returns for these inputs, the version aside (for tests that mock the provider;
+    the offline preview runs no provider and leaves these outputs unknown)."""
+    spec = SecretSpec.of(inputs)
+    return spec.outputs("", first_version_tags(spec))
 
 
-def input_problems(props: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(property, reason) for every input that breaks a rule; values not yet known are skipped."""
-    problems = []
-    for field, check in _CHECKS.items():
-        value = props.get(field)
-        if is_unknown(value):
-            continue
-        try:
-            check(value)
-        except InvalidInput as error:
-            problems.append((field, str(error)))
-    return problems
-
-
-_NORMALISE: dict[str, Callable[[Any], object]] = {
-    "account_id": lambda value: value,
-    "vault_uri": normalize_vault_uri,
-    "secret_name": check_secret_name,
-    "rotation_period_days": rotation_period_days,
-    "consumers": list,
-}
-
-
-def normalised_inputs(props: Mapping[str, Any]) -> dict[str, Any]:
-    """The input bag as create and update expect it; values not yet known are kept as they are,
-    and ``consumers`` stays left out when not given. Call after :func:`input_problems`."""
-    bag: dict[str, Any] = {}
-    for field, normalise in _NORMALISE.items():
-        value = props.get(field)
-        if value is None and field == "consumers":
-            continue
-        bag[field] = value if is_unknown(value) else normalise(value)
-    return bag
+# --- Azure calls: retries and errors ------------------------------------------------------------
 
 
 def backoff_seconds(attempt: int) -> float:
@@ -423,18 +388,6 @@ def retry_while_forbidden(
             attempt += 1
 
 
-def latest_version(versions: Sequence[Any]) -> Any:
-    """The newest version: the one a versionless reference resolves to.
-
-    Creation times have one-second resolution; on a tie the one listed last wins.
-    """
-    oldest = datetime.min.replace(tzinfo=UTC)
-    return max(enumerate(versions), key=lambda iv: (iv[1].created_on or oldest, iv[0]))[1]
-
-
-_INPUT_FIELDS = ("account_id", "vault_uri", "secret_name", "rotation_period_days", "consumers")
-_REPLACE_FIELDS = ("account_id", "vault_uri", "secret_name")
-_UPDATE_FIELDS = ("rotation_period_days", "consumers")
 _OFFICER_HINT = (
     "the deploying identity needs 'Key Vault Secrets Officer' on the vault "
     "(RBAC assignments can take minutes to apply)"
@@ -443,31 +396,6 @@ _LIST_KEYS_HINT = (
     "the deploying identity needs Microsoft.CognitiveServices/accounts/listKeys/action "
     "on the account"
 )
-
-
-def _comparable(field: str, value: Any) -> Any:
-    """A value as diff compares it: IDs case-insensitively, URIs normalised, numbers as ints.
-
-    A value not known yet compares unequal to everything: it may change (and, for the account,
-    vault or name, replace)."""
-    if value is None or is_unknown(value):
-        return value
-    try:
-        if field == "account_id":
-            return value.lower()
-        if field == "vault_uri":
-            return normalize_vault_uri(value)
-        if field == "rotation_period_days":
-            return rotation_period_days(value)
-        if field == "consumers":  # None (unmanaged) and [] (managed, none) differ
-            return tuple(value)
-    except (InvalidInput, AttributeError, TypeError):
-        pass
-    return value
-
-
-def _differs(field: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
-    return _comparable(field, olds.get(field)) != _comparable(field, news.get(field))
 
 
 # --- The provider --------------------------------------------------------------------------------
@@ -599,13 +527,13 @@ class AccountKeySecretProvider(ResourceProvider):
         keys = self._call(
             what,
             _LIST_KEYS_HINT,
-            lambda: self.management_client(account.subscription_id).accounts.list_keys(
+            lambda: self.management_client(account.subscription).accounts.list_keys(
                 account.resource_group, account.name
             ),
         )
-        value = getattr(keys, INITIAL_SLOT, None)
+        value = getattr(keys, secret.INITIAL_SLOT, None)
         if not value:
-            raise AccountKeySecretError(f"{what} returned no {INITIAL_SLOT}")
+            raise AccountKeySecretError(f"{what} returned no {secret.INITIAL_SLOT}")
         return value
 
     def _versions(self, spec: SecretSpec, client: Any) -> list[Any] | None:
@@ -640,7 +568,7 @@ class AccountKeySecretProvider(ResourceProvider):
                         client.set_secret(
                             spec.secret_name,
                             value,
-                            content_type=CONTENT_TYPE,
+                            content_type=secret.CONTENT_TYPE,
                             tags=tags,
                             expires_on=expires,
                             enabled=True,
@@ -686,7 +614,7 @@ class AccountKeySecretProvider(ResourceProvider):
         problems = input_problems(news)
         if problems:
             return CheckResult(news, [CheckFailure(field, reason) for field, reason in problems])
-        extra = {k: v for k, v in news.items() if k not in _INPUT_FIELDS}
+        extra = {k: v for k, v in news.items() if k not in _INPUTS}
         return CheckResult({**extra, **normalised_inputs(news)}, [])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -706,11 +634,11 @@ class AccountKeySecretProvider(ResourceProvider):
         """Copy key1 into a new version of the secret; outputs carry its version, not its value."""
         spec = SecretSpec.of(props)
         client = self.secret_client(spec.vault_uri)
-        tags = initial_tags(spec)
+        tags = first_version_tags(spec)
         expires = expiry_at(self._now(), spec.rotation_period_days)
         written = self._write(spec, client, self._read_key1(spec), tags, expires)
         log.info("published %s version %s (slot %s)", spec.secret_uri, written.version, "key1")
-        return CreateResult(spec.secret_uri, _outputs(spec, written.version, written.tags))
+        return CreateResult(spec.secret_uri, spec.outputs(written.version, written.tags))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Version, slot and tags of the current version, from its properties (never the value)."""
@@ -719,7 +647,7 @@ class AccountKeySecretProvider(ResourceProvider):
         if current is None:
             log.info("%s no longer exists", spec.secret_uri)
             return ReadResult("", {})
-        return ReadResult(id_, _outputs(spec, current.version, current.tags))
+        return ReadResult(id_, spec.outputs(current.version, current.tags))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         """Bring the current version's own tags and expiry in line; its value is never touched."""
@@ -744,7 +672,7 @@ class AccountKeySecretProvider(ResourceProvider):
             ),
         )
         log.info("updated tags of %s version %s", spec.secret_uri, updated.version)
-        return UpdateResult(_outputs(spec, updated.version, updated.tags))
+        return UpdateResult(spec.outputs(updated.version, updated.tags))
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         """Disable every version holding this account's key, then soft-delete the secret.
@@ -761,7 +689,7 @@ class AccountKeySecretProvider(ResourceProvider):
             return
 
         def ours(properties: Any) -> bool:
-            account = (properties.tags or {}).get(TAG_ACCOUNT, spec.account_id)
+            account = (properties.tags or {}).get(secret.TAG_ACCOUNT, spec.account_id)
             return account.lower() == spec.account_id.lower()
 
         for properties in versions:
@@ -791,18 +719,6 @@ class AccountKeySecretProvider(ResourceProvider):
     def _current(self, spec: SecretSpec, client: Any = None) -> Any | None:
         versions = self._versions(spec, client or self.secret_client(spec.vault_uri))
         return latest_version(versions) if versions else None
-
-
-def _outputs(spec: SecretSpec, version: str, tags: Mapping[str, str] | None) -> dict[str, Any]:
-    tags = dict(tags or {})
-    return {**spec.outputs(version, tags.get(TAG_SLOT, "")), "secret_tags": tags}
-
-
-def planned_outputs(inputs: Mapping[str, Any]) -> dict[str, Any]:
-    """What create returns for these inputs, the version aside (for tests that mock the provider;
-    the offline preview runs no provider and leaves these outputs unknown)."""
-    spec = SecretSpec.of(inputs)
-    return _outputs(spec, "", initial_tags(spec))
 
 
 # --- The resource --------------------------------------------------------------------------------
@@ -842,7 +758,7 @@ class AccountKeySecret(pulumi.dynamic.Resource):
         # still to come (Outputs) are checked by the provider's check().
         for field, value in props.items():
             if not isinstance(value, pulumi.Output) and not _holds_output(value):
-                _CHECKS[field](value)
+                _INPUTS[field](value)
         outputs = {"secret_uri": None, "version": None, "slot": None, "secret_tags": None}
         super().__init__(AccountKeySecretProvider(), name, {**props, **outputs}, opts)
 

@@ -26,13 +26,14 @@ from pulumi.runtime import rpc
 import emulator
 from components import api_key_secret as aks
 from components.api_key_secret import (
-    CONTENT_TYPE,
     AccountKeySecret,
     AccountKeySecretError,
     AccountKeySecretProvider,
     InvalidInput,
     SecretSpec,
 )
+from components.catalog import ids
+from components.catalog.secret import CONTENT_TYPE
 from emulator.state import ACTION_LIST_KEYS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -450,7 +451,7 @@ OLD = {
 def test_diff_replaces_on_identity_and_updates_on_settings(
     change: dict[str, Any], replaces: list[str], changes: bool
 ) -> None:
-    news = {k: v for k, v in OLD.items() if k in aks._INPUT_FIELDS} | change
+    news = {k: v for k, v in OLD.items() if k in aks._INPUTS} | change
     result = AccountKeySecretProvider().diff("id", OLD, news)
 
     assert (result.replaces, result.changes, result.delete_before_replace) == (
@@ -462,7 +463,7 @@ def test_diff_replaces_on_identity_and_updates_on_settings(
 
 def test_diff_updates_when_refresh_found_owned_tags_drifted() -> None:
     drifted = {**OLD, "secret_tags": {**OLD["secret_tags"], "ValidityPeriodDays": "7"}}
-    news = {k: v for k, v in OLD.items() if k in aks._INPUT_FIELDS}
+    news = {k: v for k, v in OLD.items() if k in aks._INPUTS}
 
     assert AccountKeySecretProvider().diff("id", drifted, news).changes is True
     # Rotation's own tags changing (slot, state) is no drift.
@@ -542,7 +543,8 @@ def test_check_names_each_bad_input_in_one_line() -> None:
         ),
         "vault_uri": (
             "AccountKeySecret input vault_uri='http://kv.vault.azure.net': must be "
-            "https://<vault name>.vault.azure.net/ (3-24 letters, digits, single hyphens)"
+            "https://<vault name>.vault.azure.net/ (3-24 letters, digits or single hyphens; "
+            "vault.azure.cn and vault.usgovcloudapi.net too)"
         ),
         "secret_name": (
             "AccountKeySecret input secret_name='bad_name': must be 1-127 letters, digits or "
@@ -550,7 +552,7 @@ def test_check_names_each_bad_input_in_one_line() -> None:
         ),
         "rotation_period_days": (
             "AccountKeySecret input rotation_period_days=0.5: must be a whole number of days "
-            "from 1 to 730"
+            "from 1 to 365"
         ),
     }
     assert all("\n" not in reason for reason in reasons.values())
@@ -596,7 +598,7 @@ def test_check_normalises_and_skips_values_unknown_during_preview(harness: Harne
     assert isinstance(news["account_id"], Unknown)
     preview = provider.check({}, news)
     assert preview.failures == []
-    assert set(preview.inputs) == {*aks._INPUT_FIELDS, "__provider"}
+    assert set(preview.inputs) == {*aks._INPUTS, "__provider"}
     assert isinstance(preview.inputs["account_id"], Unknown)
     assert isinstance(preview.inputs["vault_uri"], Unknown)
     assert preview.inputs["consumers"][0] == SITE
@@ -634,7 +636,7 @@ def test_diff_of_a_value_not_known_yet_says_it_may_change(
     # A preview that replaces the account (or the vault) sends its ID unknown: the secret must
     # be shown as replaced too, never as unchanged.
     news = as_host_decodes(
-        {k: v for k, v in OLD.items() if k in aks._INPUT_FIELDS} | {unknown: rpc.UNKNOWN}
+        {k: v for k, v in OLD.items() if k in aks._INPUTS} | {unknown: rpc.UNKNOWN}
     )
 
     result = AccountKeySecretProvider().diff("id", OLD, news)
@@ -657,14 +659,33 @@ def test_an_account_id_too_long_for_its_tag_is_refused() -> None:
     group, name = "g" * 90, "a" * 64
     too_long = OLD["account_id"].replace("/rg/", f"/{group}/").replace("ai-one", name)
 
-    with pytest.raises(InvalidInput, match=r"at most 256 characters \(Key Vault's limit for the"):
-        aks.parse_account_id(too_long)
-    assert aks.parse_account_id(OLD["account_id"]) == aks.AccountRef(
-        "5f1c2a2e-7a43-4c4e-9a55-0c1e2d3f4a5b", "rg", "ai-one"
+    with pytest.raises(InvalidInput) as raised:
+        SecretSpec.of({**OLD, "account_id": too_long})
+
+    assert str(raised.value).endswith(
+        ": must be at most 256 characters (Key Vault's limit for a tag value)"
     )
-    assert aks.versionless_secret_uri("https://KV-one.vault.azure.net/", "ai-api-key") == (
-        "https://kv-one.vault.azure.net/secrets/ai-api-key"
+    spec = SecretSpec.of({**OLD, "vault_uri": "https://KV-one.vault.azure.net/"})
+    assert spec.account == ids.ResourceId(
+        "5f1c2a2e-7a43-4c4e-9a55-0c1e2d3f4a5b",
+        "rg",
+        "ai-one",
+        "Microsoft.CognitiveServices",
+        "accounts",
     )
+    assert spec.secret_uri == "https://kv-one.vault.azure.net/secrets/ai-api-key"
+
+
+@pytest.mark.parametrize(
+    ("days", "accepted"),
+    [(1.0, True), (90.0, True), (365.0, True), (0.0, False), (366.0, False), (730.0, False)],
+)
+def test_the_rotation_period_is_the_stacks_one_bound(days: float, accepted: bool) -> None:
+    # The stack's config has always refused more than 365 days (components/config.py), so no
+    # resource in state holds a period the provider's former 730-day bound alone allowed.
+    failures = AccountKeySecretProvider().check({}, {**OLD, "rotation_period_days": days}).failures
+
+    assert [f.property for f in failures] == ([] if accepted else ["rotation_period_days"])
 
 
 def test_an_input_that_looks_like_a_key_is_never_echoed() -> None:
@@ -673,8 +694,11 @@ def test_an_input_that_looks_like_a_key_is_never_echoed() -> None:
     with pytest.raises(InvalidInput) as raised:
         SecretSpec.of({"account_id": key_like})
 
-    assert key_like not in str(raised.value)
-    assert "<32-character token, not shown>" in str(raised.value)
+    assert str(raised.value) == (
+        "AccountKeySecret input account_id=<32 characters, masked: it looks like a key>: must be "
+        "/subscriptions/<subscription GUID>/resourceGroups/<group>/providers/"
+        "Microsoft.CognitiveServices/accounts/<name>"
+    )
 
 
 def test_consumers_become_one_comma_joined_tag_within_key_vault_limits() -> None:
@@ -691,8 +715,12 @@ def test_consumers_become_one_comma_joined_tag_within_key_vault_limits() -> None
     )
     with pytest.raises(InvalidInput, match="each site may be named only once"):
         aks.consumers_tag(["app-web", "APP-WEB"])
-    with pytest.raises(InvalidInput, match="consumers='a,b': each must be a site name"):
+    with pytest.raises(InvalidInput) as raised:
         aks.consumers_tag(["a,b"])
+    assert str(raised.value) == (
+        "AccountKeySecret input consumers='a,b': each must be a site name: 2-60 letters, digits "
+        "or single hyphens, starting and ending with a letter or digit"
+    )
     with pytest.raises(InvalidInput, match="must be a list of App Service site names"):
         aks.consumers_tag("app-web")
 
@@ -949,20 +977,9 @@ def test_a_plain_bad_input_stops_the_program_before_registration() -> None:
     assert mocks.resources == []
 
 
-def test_tag_names_and_content_type_are_those_rotation_reads() -> None:
-    from rotation import azure as rotation_azure
+def test_the_first_version_is_a_state_rotation_starts_from() -> None:
     from rotation import state as rotation_state
 
-    assert (aks.TAG_SLOT, aks.TAG_ACCOUNT, aks.TAG_PERIOD, aks.TAG_STATE, aks.TAG_CONSUMERS) == (
-        rotation_state.TAG_SLOT,
-        rotation_state.TAG_ACCOUNT,
-        rotation_state.TAG_PERIOD,
-        rotation_state.TAG_STATE,
-        rotation_state.TAG_CONSUMERS,
-    )
-    assert aks.STATE_IDLE == rotation_state.IDLE
-    assert aks.SLOTS == rotation_state.SLOTS
-    assert aks.CONTENT_TYPE == rotation_azure.CONTENT_TYPE
-    # The first version's tags are a state rotation starts from: key1 active, nothing in flight.
-    first = rotation_state.parse_state(aks.initial_tags(SecretSpec.of(OLD)), SECRET)
+    first = rotation_state.parse_state(aks.first_version_tags(SecretSpec.of(OLD)), SECRET)
+
     assert (first.active_slot, first.progress, first.state_name) == ("key1", None, "idle")

@@ -32,7 +32,8 @@ from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
 from pulumi.runtime import proto, rpc
 
 import emulator
-from components.api_key_secret import CONTENT_TYPE, AccountKeySecret, AccountKeySecretProvider
+from components.api_key_secret import AccountKeySecret, AccountKeySecretProvider
+from components.catalog.secret import CONTENT_TYPE
 from tests.engine.dynamic_host import (
     COMPUTED,
     UNKNOWN_STRING_VALUE,

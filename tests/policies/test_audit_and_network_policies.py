@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from components.api_key_secret import MAX_ROTATION_PERIOD_DAYS
+from components.catalog.secret import MAX_PERIOD_DAYS as MAX_ROTATION_PERIOD_DAYS
 from policies.rules.key_vault_secret_expiry_within_rotation import LONGEST_ROTATION_DAYS
 from preflight.model import UNKNOWN
 from tests.policies.fixtures import (
