@@ -26,6 +26,7 @@ from azure.core.exceptions import (
     ResourceNotFoundError,
 )
 
+from app.catalog import secret
 from app.settings import is_key_vault_reference
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 Source = Literal["reference", "sdk"]
 ReferenceState = Literal["absent", "resolved", "unresolved"]
 
-SLOT_TAG = "CredentialId"
+SLOT_TAG = secret.TAG_SLOT
 """The secret tag naming the account key slot (key1 / key2) a version holds (set by the stack
 and by rotation, after Microsoft's two-credential rotation pattern)."""
 VERSIONS_TO_MATCH = 4
@@ -496,7 +497,7 @@ class KeyClient:
                 return self._to_key(latest, "reference", key.generation)
             with self._lock:
                 self.kv_listings += 1
-            older = sorted(
+            older = secret.newest_first(
                 (
                     p
                     for p in self._secret_client.list_properties_of_secret_versions(
@@ -504,8 +505,7 @@ class KeyClient:
                     )
                     if p.enabled is not False and p.version != latest.properties.version
                 ),
-                key=lambda p: p.created_on.timestamp() if p.created_on else 0.0,
-                reverse=True,
+                lambda p: p.created_on,
             )[: VERSIONS_TO_MATCH - 1]
             for properties in older:
                 candidate = self._read(properties.version)

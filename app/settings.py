@@ -8,15 +8,14 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
+from app.catalog import names, secret
+
 AuthMode = Literal["keyVault", "keyless"]
 AUTH_MODES: tuple[str, ...] = ("keyVault", "keyless")
 DEFAULT_API_VERSION = "2024-10-21"
 DEFAULT_KEY_MAX_AGE_SECONDS = 300.0
 LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR")
 
-_REFERENCE = re.compile(r"^\s*@Microsoft\.KeyVault\(.*\)\s*$", re.IGNORECASE | re.DOTALL)
-_DEPLOYMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-_SECRET_NAME = re.compile(r"^[0-9A-Za-z-]{1,127}$")
 _API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
 
 
@@ -27,7 +26,7 @@ class SettingsError(ValueError):
 def is_key_vault_reference(value: str | None) -> bool:
     """True when `value` is a literal `@Microsoft.KeyVault(...)` reference (App Service left it
     unresolved), which must never be sent as a key."""
-    return value is not None and _REFERENCE.match(value) is not None
+    return secret.is_reference_text(value)
 
 
 def _masked(value: str) -> str:
@@ -113,9 +112,9 @@ class Settings:
         deployment = get("AZURE_AI_DEPLOYMENT")
         if deployment is None:
             raise SettingsError("AZURE_AI_DEPLOYMENT is not set: the model deployment is required")
-        if not _DEPLOYMENT.match(deployment):
+        if not names.DEPLOYMENT_NAME.matches(deployment):
             raise SettingsError(
-                f"AZURE_AI_DEPLOYMENT={deployment!r}: must be 1-64 letters, digits, '.', '_' or '-'"
+                f"AZURE_AI_DEPLOYMENT={deployment!r}: must be {names.DEPLOYMENT_NAME.rule}"
             )
 
         api_version = get("AZURE_AI_API_VERSION") or DEFAULT_API_VERSION
@@ -149,9 +148,9 @@ class Settings:
 
         if vault is not None:
             vault = _https_url("KEY_VAULT_URI", vault)
-        if secret_name is not None and not _SECRET_NAME.match(secret_name):
+        if secret_name is not None and not names.SECRET_NAME.matches(secret_name):
             raise SettingsError(
-                f"AZURE_AI_KEY_SECRET_NAME={secret_name!r}: must be 1-127 letters, digits or '-'"
+                f"AZURE_AI_KEY_SECRET_NAME={secret_name!r}: must be {names.SECRET_NAME.rule}"
             )
         if (vault is None) != (secret_name is None):
             missing, present = (

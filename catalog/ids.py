@@ -50,18 +50,28 @@ def _rule(namespace: str, type_: str) -> str:
     )
 
 
-def _parse(value: object, namespace: str, type_: str, name_rule: names.NameRule) -> ResourceId:
+def is_guid(value: object) -> bool:
+    """True for a GUID (subscription, tenant, Entra object ID), either case."""
+    return isinstance(value, str) and _GUID.fullmatch(value) is not None
+
+
+def resource_id(
+    value: object, namespace: str, type_: str, name_rule: names.NameRule | None = None
+) -> ResourceId:
+    """An ARM ID of one top-level resource of ``namespace/type_`` in a subscription's resource
+    group, its name following `name_rule` (any name when None)."""
     rule = _rule(namespace, type_)
     if not isinstance(value, str) or not value.startswith("/subscriptions/"):
         raise IdError(rule)
     parts = parse_resource_id(value)
     if (
-        not _GUID.fullmatch(parts.get("subscription") or "")
+        not is_guid(parts.get("subscription"))
         or not names.RESOURCE_GROUP_NAME.matches(parts.get("resource_group"))
         or (parts.get("namespace") or "").lower() != namespace.lower()
         or (parts.get("type") or "").lower() != type_.lower()
         or parts.get("children")
-        or not name_rule.matches(parts.get("name"))
+        or not parts.get("name")
+        or (name_rule is not None and not name_rule.matches(parts.get("name")))
         or value.rstrip("/") != value
     ):
         raise IdError(rule)
@@ -73,7 +83,7 @@ def _parse(value: object, namespace: str, type_: str, name_rule: names.NameRule)
 def account_id(value: object) -> ResourceId:
     """An AI account's ID (Microsoft.CognitiveServices/accounts); it must fit a tag value, since
     the secret's ProviderAddress tag holds it."""
-    parsed = _parse(value, "Microsoft.CognitiveServices", "accounts", names.ACCOUNT_NAME)
+    parsed = resource_id(value, "Microsoft.CognitiveServices", "accounts", names.ACCOUNT_NAME)
     if len(str(value)) > MAX_TAG_VALUE_LENGTH:
         raise IdError(
             f"must be at most {MAX_TAG_VALUE_LENGTH} characters (Key Vault's limit for a tag value)"
@@ -83,7 +93,7 @@ def account_id(value: object) -> ResourceId:
 
 def site_id(value: object) -> ResourceId:
     """An App Service site's ID (Microsoft.Web/sites)."""
-    return _parse(value, "Microsoft.Web", "sites", names.SITE_NAME)
+    return resource_id(value, "Microsoft.Web", "sites", names.SITE_NAME)
 
 
 VAULT_URI_RULE = (
@@ -110,6 +120,13 @@ def vault_uri(value: object) -> str:
     ):
         raise IdError(VAULT_URI_RULE)
     return f"https://{name}.{suffix}"
+
+
+def vault_uri_for(vault_name: str, dns_suffix: str = names.VAULT_DNS_SUFFIXES[0]) -> str:
+    """The data-plane URI of the vault named `vault_name` (Azure's public cloud by default)."""
+    if not names.VAULT_NAME.matches(vault_name):
+        raise IdError(f"vault name must be {names.VAULT_NAME.rule}")
+    return vault_uri(f"https://{vault_name}.{dns_suffix}")
 
 
 def vault_name(uri: str) -> str:

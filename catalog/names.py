@@ -49,6 +49,10 @@ RESOURCE_GROUP_NAME = NameRule(
     re.compile(r"[-\w._()]{0,89}[-\w_()]"),
     "1-90 letters, digits, '-', '_', '.', '(' or ')', not ending with '.'",
 )
+WORKSPACE_NAME = NameRule(
+    re.compile(r"[a-zA-Z0-9][a-zA-Z0-9-]{2,61}[a-zA-Z0-9]"),
+    "4-63 letters, digits or hyphens, starting and ending with a letter or digit",
+)
 
 # Key Vault's data-plane DNS suffixes: public, China, US Government clouds.
 VAULT_DNS_SUFFIXES: tuple[str, ...] = (

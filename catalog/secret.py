@@ -18,6 +18,7 @@ ship alone and carry a copy of this file that a test keeps equal to it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -45,6 +46,16 @@ ARM_KEY_NAMES: dict[str, str] = {"key1": "Key1", "key2": "Key2"}
 
 CONTENT_TYPE = "text/plain; azure-ai-api-key"
 """Content type of every version: the bare key, sent as the ``api-key`` header."""
+
+_REFERENCE_TEXT = re.compile(r"\s*@Microsoft\.KeyVault\(.*\)\s*", re.IGNORECASE | re.DOTALL)
+
+
+def is_reference_text(value: object) -> bool:
+    """True for any ``@Microsoft.KeyVault(...)`` text, well-formed or not: App Service leaves a
+    reference it cannot resolve in place as the setting's value, and that text is never a key.
+    (``catalog.ids.parse_key_vault_reference`` reads the well-formed ones.)"""
+    return isinstance(value, str) and _REFERENCE_TEXT.fullmatch(value) is not None
+
 
 MAX_TAG_VALUE_LENGTH = 256
 """Key Vault's limit on one tag value."""

@@ -15,9 +15,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from azure.mgmt.core.tools import is_valid_resource_id, parse_resource_id
-
 from components import private_link
+from components.catalog import ids, secret
+from components.catalog import names as name_rules
 from components.naming import slug, stable_suffix
 
 PROJECT = "secure-azure-ai"
@@ -97,21 +97,16 @@ LOCATIONS = frozenset(
     }
 )
 
-# Azure naming rules for the names this stack derives (and the limits the derivation must respect).
-VAULT_NAME = re.compile(r"^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$")
-STORAGE_ACCOUNT_NAME = re.compile(r"^[a-z0-9]{3,24}$")
-WEB_APP_NAME = re.compile(r"^[a-zA-Z0-9](?!.*--)[a-zA-Z0-9-]{0,58}[a-zA-Z0-9]$")
-SUBDOMAIN_NAME = re.compile(r"^[a-zA-Z0-9](?!.*--)[a-zA-Z0-9-]{0,62}[a-zA-Z0-9]$")
-SECRET_NAME = re.compile(r"^[0-9a-zA-Z-]{1,127}$")
-RESOURCE_GROUP_NAME = re.compile(r"^[-\w._()]{1,89}[-\w_()]$")
-PREFIX = re.compile(r"^[a-z][a-z0-9]{1,7}$")
-APP_NAME = re.compile(r"^[a-z][a-z0-9-]{0,18}[a-z0-9]$|^[a-z]$")
-DEPLOYMENT_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$")
-GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-WORKSPACE_ID = re.compile(
-    r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w._()]+/providers/"
-    r"Microsoft\.OperationalInsights/workspaces/[A-Za-z0-9][A-Za-z0-9-]{2,61}[A-Za-z0-9]$"
+# This stack's own names (Azure's rules for the names it derives are catalog.names').
+PREFIX = name_rules.NameRule(
+    re.compile(r"[a-z][a-z0-9]{1,7}"), "2-8 lower-case letters or digits, starting with a letter"
 )
+APP_NAME = name_rules.NameRule(
+    re.compile(r"[a-z][a-z0-9-]{0,18}[a-z0-9]|[a-z]"),
+    "1-20 lower-case letters, digits or hyphens, from a letter",
+)
+MODEL_NAME = name_rules.NameRule(re.compile(r"[\w.-]{1,64}"), "a model name")
+MODEL_VERSION = name_rules.NameRule(re.compile(r"[\w.-]{1,32}"), "a model version")
 
 
 class ConfigError(Exception):
@@ -243,11 +238,11 @@ def _structured(raw: Any) -> Any:
     return raw
 
 
-def _string(raw: Any, pattern: re.Pattern[str] | None = None, rule: str = "") -> str:
+def _string(raw: Any, rule: name_rules.NameRule | None = None) -> str:
     if not isinstance(raw, str):
         raise _Invalid(f"{_show(raw)} is not a string")
-    if pattern is not None and not pattern.match(raw):
-        raise _Invalid(f"{_show(raw)} breaks the rule: {rule}")
+    if rule is not None and not rule.matches(raw):
+        raise _Invalid(f"{_show(raw)} breaks the rule: {rule.rule}")
     return raw
 
 
@@ -350,9 +345,7 @@ def _apps(raw: Any) -> tuple[AppConfig, ...]:
     seen: set[str] = set()
     for index, item in enumerate(_records(raw, {"name": True}, "app")):
         try:
-            name = _string(
-                item["name"], APP_NAME, "1-20 lower-case letters, digits or hyphens, from a letter"
-            )
+            name = _string(item["name"], APP_NAME)
         except _Invalid as problem:
             raise _Invalid(f"item {index} name: {problem}") from None
         if name in seen:
@@ -370,14 +363,14 @@ def _deployments(raw: Any) -> tuple[DeploymentConfig, ...]:
     seen: set[str] = set()
     for index, item in enumerate(_records(raw, fields, "deployment")):
         try:
-            name = _string(item["name"], DEPLOYMENT_NAME, "1-64 letters, digits, '.', '_' or '-'")
+            name = _string(item["name"], name_rules.DEPLOYMENT_NAME)
             if name in seen:
                 raise _Invalid(f"{name!r} is a duplicate; deployment names must be unique")
             seen.add(name)
             deployment = DeploymentConfig(
                 name=name,
-                model=_string(item["model"], re.compile(r"^[\w.-]{1,64}$"), "a model name"),
-                version=_string(item["version"], re.compile(r"^[\w.-]{1,32}$"), "a model version"),
+                model=_string(item["model"], MODEL_NAME),
+                version=_string(item["version"], MODEL_VERSION),
                 capacity=_integer(item["capacity"], 1, 1000, "thousand tokens per minute"),
                 sku=_choice(item.get("sku", "Standard"), DEPLOYMENT_SKUS),
             )
@@ -443,27 +436,32 @@ def _subnet_prefixes(raw: Any) -> dict[str, ipaddress.IPv4Network]:
     return prefixes
 
 
-def _resource_id(raw: Any, namespace: str, resource_type: str, what: str) -> dict[str, str]:
-    """The parts of an ARM ID of one top-level resource of ``namespace/resource_type``."""
-    shape = (
-        f"/subscriptions/<id>/resourceGroups/<group>/providers/{namespace}/{resource_type}/<name>"
-    )
-    if not isinstance(raw, str) or not is_valid_resource_id(raw):
-        raise _Invalid(f"{_show(raw)} is not the resource ID of {what} ({shape})")
-    parts = parse_resource_id(raw)
-    if (
-        not GUID.match(parts.get("subscription", ""))
-        or str(parts.get("namespace", "")).lower() != namespace.lower()
-        or str(parts.get("type", "")).lower() != resource_type.lower()
-        or parts.get("children")
-        or not parts.get("resource_group")
-    ):
-        raise _Invalid(f"{_show(raw)} is not the resource ID of {what} ({shape})")
-    return parts
+def _resource_id(
+    raw: Any, namespace: str, resource_type: str, what: str, rule: name_rules.NameRule | None = None
+) -> ids.ResourceId:
+    """An ARM ID of one top-level resource of ``namespace/resource_type``."""
+    try:
+        return ids.resource_id(raw, namespace, resource_type, rule)
+    except ids.IdError as error:
+        raise _Invalid(f"{_show(raw)} is not the resource ID of {what}: {error}") from None
+
+
+def _principal_id(raw: Any) -> str:
+    if not ids.is_guid(_string(raw)):
+        raise _Invalid(f"{_show(raw)} breaks the rule: an Entra object ID (a GUID)")
+    return raw.lower()
 
 
 def _virtual_network_id(raw: Any) -> str:
     _resource_id(raw, "Microsoft.Network", "virtualNetworks", "a virtual network")
+    return raw
+
+
+def _workspace_id(raw: Any) -> str:
+    workspace = "a Log Analytics workspace"
+    _resource_id(
+        raw, "Microsoft.OperationalInsights", "workspaces", workspace, name_rules.WORKSPACE_NAME
+    )
     return raw
 
 
@@ -474,7 +472,7 @@ def _dns_zone_ids(raw: Any) -> dict[str, str]:
             parts = _resource_id(item, "Microsoft.Network", "privateDnsZones", "a private DNS zone")
         except _Invalid as problem:
             raise _Invalid(f"item {index}: {problem}") from None
-        zone = str(parts["name"]).lower()
+        zone = parts.name.lower()
         if zone not in private_link.KNOWN_ZONES:
             raise _Invalid(
                 f"item {index}: zone {zone!r} is not one this stack uses; the zones are "
@@ -522,7 +520,9 @@ def _network(
     given = values.get("subnetPrefixes") or {}
     needed = ["privateEndpoints", "appService"] + (["functions"] if hosted_functions else [])
     if existing:
-        vnet_subscription = parse_resource_id(existing)["subscription"]
+        vnet_subscription = ids.resource_id(
+            existing, "Microsoft.Network", "virtualNetworks"
+        ).subscription
         if vnet_subscription.lower() != subscription_id.lower():
             problems.append(
                 f"config {ns}virtualNetworkId: the VNet is in subscription {vnet_subscription}; "
@@ -595,38 +595,25 @@ def _network(
 
 # key -> (reader, default). A default of None means "unset is allowed and means none".
 _READERS: dict[str, tuple[Callable[[Any], Any], Any]] = {
-    "prefix": (
-        lambda v: _string(v, PREFIX, "2-8 lower-case letters or digits, starting with a letter"),
-        "sai",
-    ),
+    "prefix": (lambda v: _string(v, PREFIX), "sai"),
     "authMode": (lambda v: _choice(v, AUTH_MODES), "keyVault"),
     "aiKind": (lambda v: _choice(v, AI_KINDS), "OpenAI"),
     "aiSku": (lambda v: _choice(v, AI_SKUS), "S0"),
     "appServiceSku": (lambda v: _choice(v, APP_SERVICE_SKUS), "B1"),
     "pythonVersion": (lambda v: _choice(_string(v), PYTHON_VERSIONS), "3.12"),
-    "rotationPeriodDays": (lambda v: _integer(v, 1, 365, "days"), 90),
+    "rotationPeriodDays": (
+        lambda v: _integer(v, secret.MIN_PERIOD_DAYS, secret.MAX_PERIOD_DAYS, "days"),
+        secret.DEFAULT_PERIOD_DAYS,
+    ),
     "publicNetworkAccess": (lambda v: _choice(v, PUBLIC_NETWORK_ACCESS), "Enabled"),
     "allowedIpRanges": (_ip_ranges, ()),
     "auditLogs": (_boolean, True),
-    "logAnalyticsWorkspaceId": (
-        lambda v: _string(v, WORKSPACE_ID, "the resource ID of a Log Analytics workspace"),
-        None,
-    ),
-    "resourceGroupName": (
-        lambda v: _string(
-            v,
-            RESOURCE_GROUP_NAME,
-            "1-90 letters, digits, '_', '-', '.', '(' or ')', not ending in '.'",
-        ),
-        None,
-    ),
-    "secretName": (
-        lambda v: _string(v, SECRET_NAME, "1-127 letters, digits or hyphens"),
-        "ai-api-key",
-    ),
+    "logAnalyticsWorkspaceId": (_workspace_id, None),
+    "resourceGroupName": (lambda v: _string(v, name_rules.RESOURCE_GROUP_NAME), None),
+    "secretName": (lambda v: _string(v, name_rules.SECRET_NAME), "ai-api-key"),
     "deployerPrincipalType": (lambda v: _choice(v, PRINCIPAL_TYPES), None),
     "rotatorPrincipalId": (
-        lambda v: _string(v, GUID, "an Entra object ID (a GUID)").lower(),
+        _principal_id,
         None,
     ),
     "rotatorPrincipalType": (
@@ -671,25 +658,17 @@ def _derive_names(
         automation_storage=f"{base.replace('-', '')[:15]}rot{suffix}",
     )
     checks = [
-        ("Key Vault", names.vault, VAULT_NAME, "3-24 letters, digits, hyphens, from a letter"),
-        ("AI subdomain", names.ai_subdomain, SUBDOMAIN_NAME, "2-64 letters, digits, hyphens"),
-        ("function app", names.automation_app, WEB_APP_NAME, "2-60 letters, digits, hyphens"),
-        (
-            "storage account",
-            names.automation_storage,
-            STORAGE_ACCOUNT_NAME,
-            "3-24 lower-case letters or digits",
-        ),
-        *(
-            ("web app", site, WEB_APP_NAME, "2-60 letters, digits, hyphens")
-            for site in names.web_apps.values()
-        ),
+        ("Key Vault", names.vault, name_rules.VAULT_NAME),
+        ("AI subdomain", names.ai_subdomain, name_rules.SUBDOMAIN_NAME),
+        ("function app", names.automation_app, name_rules.SITE_NAME),
+        ("storage account", names.automation_storage, name_rules.STORAGE_ACCOUNT_NAME),
+        *(("web app", site, name_rules.SITE_NAME) for site in names.web_apps.values()),
     ]
     problems = [
-        f"derived {what} name {name!r} ({len(name)} characters) breaks the rule: {rule}; "
+        f"derived {what} name {name!r} ({len(name)} characters) breaks the rule: {rule.rule}; "
         f"shorten secure-azure-ai:prefix or the stack name {stack!r}"
-        for what, name, pattern, rule in checks
-        if not pattern.match(name)
+        for what, name, rule in checks
+        if not rule.matches(name)
     ]
     return names, problems
 

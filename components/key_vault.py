@@ -8,17 +8,9 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_azure_native import keyvault, monitor
 
+from components.catalog import ids
+
 SOFT_DELETE_RETENTION_DAYS = 90
-
-
-def vault_uri(vault_name: str) -> str:
-    """The data-plane URI of a vault in Azure's public cloud."""
-    return f"https://{vault_name}.vault.azure.net/"
-
-
-def secret_uri(vault_name: str, secret_name: str) -> str:
-    """Versionless secret URI: Key Vault references built on it follow the latest version."""
-    return f"{vault_uri(vault_name)}secrets/{secret_name}"
 
 
 @dataclass
@@ -98,6 +90,7 @@ class SecureKeyVault(pulumi.ComponentResource):
             )
         self.id = vault.id
         self.name = vault.name
-        # Derived from the name, not read back, so previews already know every Key Vault reference.
-        self.uri = pulumi.Output.from_input(vault_uri(args.vault_name))
+        # Derived from the name, not read back, so previews already know every Key Vault reference;
+        # with the trailing slash of the vault's own vaultUri property.
+        self.uri = pulumi.Output.from_input(f"{ids.vault_uri_for(args.vault_name)}/")
         self.register_outputs({"id": self.id, "name": self.name, "uri": self.uri})

@@ -8,10 +8,11 @@ from pulumi_azure_native import authorization, operationalinsights, resources, w
 from components import private_link
 from components.access import RoleGrant, RoleGrantArgs
 from components.ai_account import AiAccount, AiAccountArgs
-from components.api_key_secret import MAX_TAG_VALUE_LENGTH, AccountKeySecret
-from components.catalog import roles
+from components.api_key_secret import AccountKeySecret
+from components.catalog import ids, roles
+from components.catalog.secret import MAX_TAG_VALUE_LENGTH
 from components.config import PROJECT, StackConfig
-from components.key_vault import SecureKeyVault, SecureKeyVaultArgs, secret_uri
+from components.key_vault import SecureKeyVault, SecureKeyVaultArgs
 from components.network import PrivateNetwork, PrivateNetworkArgs
 from components.private_endpoint import ServicePrivateEndpoint, ServicePrivateEndpointArgs
 from components.rotation_automation import (
@@ -46,11 +47,6 @@ def deployer_principal_type(configured: str | None, client_id: str) -> str:
     if configured:
         return configured
     return "User" if client_id.lower() in _USER_SIGN_IN_CLIENTS else "ServicePrincipal"
-
-
-def key_vault_reference(vault_name: str, secret_name: str) -> str:
-    """A versionless App Service Key Vault reference: it follows the latest secret version."""
-    return f"@Microsoft.KeyVault(SecretUri={secret_uri(vault_name, secret_name)})"
 
 
 def consumer_site_names(config: StackConfig) -> list[str] | None:
@@ -270,7 +266,9 @@ class SecureAiStack(pulumi.ComponentResource):
             )
             secret_scope = vault.id.apply(lambda vid: f"{vid}/secrets/{config.secret_name}")
             settings |= {
-                "AZURE_AI_API_KEY": key_vault_reference(names.vault, config.secret_name),
+                "AZURE_AI_API_KEY": ids.key_vault_reference(
+                    ids.vault_uri_for(names.vault), config.secret_name
+                ),
                 "KEY_VAULT_URI": vault.uri,
                 "AZURE_AI_KEY_SECRET_NAME": config.secret_name,
             }

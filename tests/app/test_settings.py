@@ -87,7 +87,8 @@ def test_keyless_settings_parse_and_ignore_vault() -> None:
         ),
         (
             {"AZURE_AI_DEPLOYMENT": "chat/../x"},
-            "AZURE_AI_DEPLOYMENT='chat/../x': must be 1-64 letters, digits, '.', '_' or '-'",
+            "AZURE_AI_DEPLOYMENT='chat/../x': must be 1-64 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit",
         ),
         (
             {"AZURE_AI_API_VERSION": "latest"},
@@ -111,7 +112,7 @@ def test_keyless_settings_parse_and_ignore_vault() -> None:
         ),
         (
             {"AZURE_AI_KEY_SECRET_NAME": "ai_key"},
-            "AZURE_AI_KEY_SECRET_NAME='ai_key': must be 1-127 letters, digits or '-'",
+            "AZURE_AI_KEY_SECRET_NAME='ai_key': must be 1-127 letters, digits or hyphens",
         ),
         (
             {"KEY_VAULT_URI": "<unset>"},
@@ -170,6 +171,7 @@ def test_random_keys_are_never_taken_for_references() -> None:
 
 
 def test_the_reference_the_stack_writes_is_detected() -> None:
-    from components.stack import key_vault_reference
+    from catalog import ids
 
-    assert is_key_vault_reference(key_vault_reference("sai-kv", "ai-api-key"))
+    reference = ids.key_vault_reference(ids.vault_uri_for("sai-kv"), "ai-api-key")
+    assert is_key_vault_reference(reference)

@@ -150,6 +150,40 @@ BAD_CONFIGS = [
         "(a GUID)",
     ),
     (
+        {"secure-azure-ai:rotationPeriodDays": "366"},
+        "config secure-azure-ai:rotationPeriodDays: 366 is out of range; the rule is 1 to 365 days",
+    ),
+    (
+        {"secure-azure-ai:rotationPeriodDays": "0"},
+        "config secure-azure-ai:rotationPeriodDays: 0 is out of range; the rule is 1 to 365 days",
+    ),
+    (
+        {"secure-azure-ai:resourceGroupName": "team-rg."},
+        "config secure-azure-ai:resourceGroupName: 'team-rg.' breaks the rule: 1-90 letters, "
+        "digits, '-', '_', '.', '(' or ')', not ending with '.'",
+    ),
+    (
+        # "l" breaks the workspace name rule (4-63 characters).
+        {
+            "secure-azure-ai:logAnalyticsWorkspaceId": f"/subscriptions/{SUBSCRIPTION}/"
+            "resourceGroups/ops/providers/Microsoft.OperationalInsights/workspaces/l"
+        },
+        "config secure-azure-ai:logAnalyticsWorkspaceId: '/subscriptions/00000000-0000-4000-8000-"
+        "000000000001/resou...' is not the resource ID of a Log Analytics workspace: must be "
+        "/subscriptions/"
+        "<subscription GUID>/resourceGroups/<group>/providers/Microsoft.OperationalInsights/"
+        "workspaces/<name>",
+    ),
+    (
+        {
+            "secure-azure-ai:deployments": (
+                '[{"name": "-chat", "model": "gpt-4o-mini", "version": "1", "capacity": 5}]'
+            )
+        },
+        "config secure-azure-ai:deployments: item 0: '-chat' breaks the rule: 1-64 letters, "
+        "digits, '.', '_' or '-', starting with a letter or digit",
+    ),
+    (
         {"secure-azure-ai:deployerPrincipalType": "Robot"},
         "config secure-azure-ai:deployerPrincipalType: 'Robot' is not one of User, "
         "ServicePrincipal, Group",
@@ -181,8 +215,8 @@ def test_missing_location_and_deployment_name_the_keys_and_the_fix():
 def test_derived_names_that_break_azure_limits_are_reported_with_the_fix():
     assert problems({"secure-azure-ai:prefix": "abcdefgh"}, stack="production-eu") == [
         "derived Key Vault name 'abcdefgh-production-eu-kv-8b9eee' (32 characters) breaks the "
-        "rule: 3-24 letters, digits, hyphens, from a letter; shorten secure-azure-ai:prefix or "
-        "the stack name 'production-eu'"
+        "rule: 3-24 letters, digits or single hyphens, starting with a letter, ending with a letter "
+        "or digit; shorten secure-azure-ai:prefix or the stack name 'production-eu'"
     ]
 
 
@@ -199,3 +233,12 @@ def test_every_problem_is_reported_at_once():
         "authMode",
         "rotationPeriodDays",
     ]
+
+
+def test_the_name_rules_and_period_bounds_are_the_contracts():
+    # Azure allows a one-character resource group; the period's bounds and default are the
+    # contract's, so a rotation period the rotation engine would refuse is refused here too.
+    stack = load({**LOCATION, "secure-azure-ai:resourceGroupName": "a"}, "dev", SUBSCRIPTION)
+    assert (stack.resource_group_name, stack.rotation_period_days) == ("a", 90)
+    longest = load({**LOCATION, "secure-azure-ai:rotationPeriodDays": "365"}, "dev", SUBSCRIPTION)
+    assert longest.rotation_period_days == 365

@@ -132,14 +132,15 @@ def test_existing_vnet_and_hub_zones_are_taken_as_given():
         (
             {"virtualNetworkId": f"{HUB}/networkSecurityGroups/spoke"},
             "config secure-azure-ai:virtualNetworkId: '/subscriptions/00000000-0000-4000-8000-"
-            "000000000001/resou...' is not the resource ID of a virtual network (/subscriptions/"
-            "<id>/resourceGroups/<group>/providers/Microsoft.Network/virtualNetworks/<name>)",
+            "000000000001/resou...' is not the resource ID of a virtual network: must be "
+            "/subscriptions/<subscription GUID>/resourceGroups/<group>/providers/"
+            "Microsoft.Network/virtualNetworks/<name>",
         ),
         (
             {"virtualNetworkId": "spoke-vnet"},
             "config secure-azure-ai:virtualNetworkId: 'spoke-vnet' is not the resource ID of a "
-            "virtual network (/subscriptions/<id>/resourceGroups/<group>/providers/"
-            "Microsoft.Network/virtualNetworks/<name>)",
+            "virtual network: must be /subscriptions/<subscription GUID>/resourceGroups/<group>/"
+            "providers/Microsoft.Network/virtualNetworks/<name>",
         ),
         (
             {"privateDnsZoneIds": [f"{HUB}/privateDnsZones/contoso.com"]},
@@ -152,9 +153,9 @@ def test_existing_vnet_and_hub_zones_are_taken_as_given():
         (
             {"privateDnsZoneIds": [f"{HUB}/dnsZones/privatelink.openai.azure.com"]},
             "config secure-azure-ai:privateDnsZoneIds: item 0: '/subscriptions/00000000-0000-"
-            "4000-8000-000000000001/resou...' is not the resource ID of a private DNS zone "
-            "(/subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.Network/"
-            "privateDnsZones/<name>)",
+            "4000-8000-000000000001/resou...' is not the resource ID of a private DNS zone: must be "
+            "/subscriptions/<subscription GUID>/resourceGroups/<group>/providers/"
+            "Microsoft.Network/privateDnsZones/<name>",
         ),
         (
             {
