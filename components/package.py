@@ -87,7 +87,7 @@ class SecureAiStackArgs(TypedDict, total=False):
     rotation_period_days: int
     """Key mode: the secret expires this many days after each rotation, 1-365 (default 90)."""
     secret_name: str
-    """Key mode: the secret holding the key: 1-127 letters, digits, hyphens (default ai-api-key)."""
+    """Key mode: the key's secret name, 1-127 letters, digits or hyphens (default ai-api-key)."""
     public_network_access: str
     """Enabled (default) or Disabled for the account and the vault; private mode disables it."""
     allowed_ip_ranges: list[str]

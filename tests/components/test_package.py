@@ -4,6 +4,7 @@ checked by the one config loader, and the same stack as the program's."""
 from __future__ import annotations
 
 import ast
+import itertools
 import re
 import subprocess
 import sys
@@ -39,20 +40,32 @@ def project() -> dict:
         return tomllib.load(file)["project"]
 
 
-def test_the_packages_catalog_is_a_verbatim_copy_of_the_one_source() -> None:
-    copies = sorted(p.name for p in (PACKAGE / "catalog").glob("*.py"))
-    assert copies == ["__init__.py", "hosted.py", "roles.py"]
-    # The role table's one source is the policy pack's; the hosted-rotation names are catalog's.
-    sources = {name: ROOT / "catalog" / name for name in copies}
-    sources["roles.py"] = ROOT / "policies" / "roles.py"
-    stale = [
-        name
-        for name in copies
-        if (PACKAGE / "catalog" / name).read_bytes() != sources[name].read_bytes()
-    ]
-    assert stale == [], "; ".join(
-        f"cp {sources[n].relative_to(ROOT)} components/catalog/{n}" for n in stale
+def field_descriptions(class_name: str) -> dict[str, str]:
+    """Each field's docstring in components/package.py, as the SDK's schema analyzer reads it
+    (pulumi/provider/experimental/analyzer.py: the string literal after each annotation)."""
+    tree = ast.parse((PACKAGE / "package.py").read_text("utf-8"))
+    body = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == class_name).body
+    return {
+        field.target.id: doc.value.value
+        for field, doc in itertools.pairwise(body)
+        if isinstance(field, ast.AnnAssign)
+        and isinstance(field.target, ast.Name)
+        and isinstance(doc, ast.Expr)
+        and isinstance(doc.value, ast.Constant)
+    }
+
+
+def test_the_schema_states_the_contracts_period_and_secret_name_rule() -> None:
+    # The descriptions are literals (the analyzer reads source, it runs nothing): they state
+    # the contract's facts, and this keeps them equal to it.
+    from components.catalog import names, secret
+
+    described = field_descriptions("SecureAiStackArgs")
+    period = (
+        f"{secret.MIN_PERIOD_DAYS}-{secret.MAX_PERIOD_DAYS} (default {secret.DEFAULT_PERIOD_DAYS})"
     )
+    assert period in described["rotation_period_days"]
+    assert f"{names.SECRET_NAME.rule} (default ai-api-key)" in described["secret_name"]
 
 
 def test_the_packages_pins_are_the_programs() -> None:
