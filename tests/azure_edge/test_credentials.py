@@ -25,8 +25,8 @@ from azure.identity import (
 )
 
 import emulator
-from components import deploy_credential
-from components.deploy_credential import CredentialChoice, CredentialError
+from azure_edge import credentials
+from azure_edge.credentials import CredentialChoice, CredentialError
 from emulator.state import FederatedCredential
 
 TENANT = "0c1e2d3f-4a5b-4c4e-9a55-5f1c2a2e7a43"
@@ -65,7 +65,7 @@ FEDERATED_FILE = {"AZURE_FEDERATED_TOKEN_FILE": "/var/run/secrets/azure/tokens/t
 def test_the_environment_decides_the_credential(
     environ: dict[str, str], choice: CredentialChoice
 ) -> None:
-    assert deploy_credential.choose(environ) == choice
+    assert credentials.choose(environ) == choice
 
 
 @pytest.mark.parametrize(
@@ -81,7 +81,7 @@ def test_each_choice_builds_its_azure_identity_credential(
 ) -> None:
     for name in ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_FEDERATED_TOKEN_FILE"):
         monkeypatch.delenv(name, raising=False)
-    credential = deploy_credential.build(deploy_credential.choose(environ), environ)
+    credential = credentials.build(credentials.choose(environ), environ)
     assert type(credential) is kind
 
 
@@ -104,8 +104,8 @@ def test_every_assertion_is_a_fresh_github_oidc_token_for_the_exchange_audience(
     oidc = FakeOidc()
     environ = {**GITHUB, **IDS}
 
-    first = deploy_credential.github_oidc_assertion(environ, open_url=oidc)
-    second = deploy_credential.github_oidc_assertion(environ, open_url=oidc)
+    first = credentials.github_oidc_assertion(environ, open_url=oidc)
+    second = credentials.github_oidc_assertion(environ, open_url=oidc)
 
     assert (first, second) == ("jwt-1", "jwt-2")
     request = oidc.requests[0]
@@ -137,7 +137,7 @@ def test_the_credential_asks_github_for_an_assertion_each_time_it_needs_one(
     environ = {**GITHUB, **IDS}
     oidc = FakeOidc()
 
-    credential = deploy_credential.build(deploy_credential.choose(environ), environ, oidc)
+    credential = credentials.build(credentials.choose(environ), environ, oidc)
 
     [(tenant, client, assertion)] = built
     assert (credential, tenant, client) == ("credential", TENANT, CLIENT)
@@ -175,7 +175,7 @@ def test_a_failed_assertion_is_one_authentication_error_that_shows_no_token(
     environ: dict[str, str], oidc: FakeOidc, message: str
 ) -> None:
     with pytest.raises(CredentialError) as raised:
-        deploy_credential.github_oidc_assertion(environ, open_url=oidc)
+        credentials.github_oidc_assertion(environ, open_url=oidc)
 
     assert str(raised.value) == message
     assert "rt" not in str(raised.value).split()
@@ -222,11 +222,11 @@ def test_the_github_credential_outlives_the_jobs_first_oidc_token() -> None:
     }
     github = EmulatedGithubOidc(state)
     transport = emulator.transport(state)
-    credential = deploy_credential.build(
-        deploy_credential.choose(environ), environ, github, transport=transport
+    credential = credentials.build(
+        credentials.choose(environ), environ, github, transport=transport
     )
     # What azure/login leaves behind: a sign-in bound to the job's first OIDC token.
-    first = deploy_credential.github_oidc_assertion(environ, github)
+    first = credentials.github_oidc_assertion(environ, github)
     session = ClientAssertionCredential(
         state.tenant_id, deployer.client_id, lambda: first, transport=transport
     )
