@@ -97,20 +97,16 @@ client (``connection_verify=str(server.ca_path), proxies=server.proxies``): this
 REQUESTS_CA_BUNDLE globally. See docs/emulator.md.
 """
 
-from emulator.app import KEYVAULT_API_VERSIONS, EmulatorApp
-from emulator.state import (
-    BUILTIN_ROLES,
-    Account,
-    AzureState,
-    EmulatorError,
-    Fault,
-    Identity,
-    ManualClock,
-    SecretVersion,
-    Site,
-    Vault,
-    parse_reference,
-)
+from emulator.app import EmulatorApp
+from emulator.base import ManualClock
+from emulator.errors import EmulatorError
+from emulator.faults import Fault
+from emulator.identity import Identity
+from emulator.rbac import BUILTIN_ROLES
+from emulator.services.app_service import Site, parse_reference
+from emulator.services.arm_accounts import Account
+from emulator.services.keyvault import KEYVAULT_API_VERSIONS, SecretVersion, Vault
+from emulator.state import AzureState
 from emulator.transport import (
     clear_challenge_cache,
     identity_env,

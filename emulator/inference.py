@@ -13,16 +13,14 @@ AzureOpenAI/inference/{stable,preview}).
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from collections.abc import Iterable
 from typing import Any
 
 from werkzeug.wrappers import Response
 
-INFERENCE = re.compile(
-    r"^/openai/deployments/(?P<deployment>[^/]+)/(?P<operation>chat/completions|completions)/?$"
-)
+from emulator.errors import azure_error, json_response
+
 API_VERSIONS = frozenset(
     {
         "2022-12-01",
@@ -53,37 +51,29 @@ API_VERSIONS = frozenset(
 )
 
 
-def _json(status: int, body: Any) -> Response:
-    return Response(json.dumps(body), status=status, content_type="application/json; charset=utf-8")
-
-
-def error(status: int, code: str, message: str) -> Response:
-    return _json(status, {"error": {"code": code, "message": message}})
-
-
 def version_error(api_version: str | None) -> Response | None:
     """Azure's answer to a missing or unserved api-version, or None when it is served."""
     if not api_version:
-        return error(404, "404", "Resource not found")
+        return azure_error(404, "404", "Resource not found")
     if api_version not in API_VERSIONS:
-        return error(400, "BadRequest", "API version not supported")
+        return azure_error(400, "BadRequest", "API version not supported")
     return None
 
 
 def answer(body: Any, *, operation: str, deployment: str, model: str, created: int) -> Response:
     """The completion for a checked request body (chat: messages; completions: prompt)."""
     if not isinstance(body, dict):
-        return error(400, "BadRequest", "The request body must be a JSON object.")
+        return azure_error(400, "BadRequest", "The request body must be a JSON object.")
     chat = operation == "chat/completions"
     if chat:
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
-            return error(400, "BadRequest", "'messages' is a required non-empty array.")
+            return azure_error(400, "BadRequest", "'messages' is a required non-empty array.")
         texts = [str(m.get("content", "")) for m in messages if isinstance(m, dict)]
     else:
         prompt = body.get("prompt")
         if not isinstance(prompt, str | list) or not prompt:
-            return error(400, "BadRequest", "'prompt' is a required string or array.")
+            return azure_error(400, "BadRequest", "'prompt' is a required string or array.")
         texts = [prompt] if isinstance(prompt, str) else [str(p) for p in prompt]
     reply = f"Emulated reply from {deployment}."
     ident = f"{'chatcmpl' if chat else 'cmpl'}-{uuid.uuid4().hex}"
@@ -99,7 +89,7 @@ def answer(body: Any, *, operation: str, deployment: str, model: str, created: i
         }
     else:
         choice = {"index": 0, "text": reply, "logprobs": None, "finish_reason": "stop"}
-    return _json(
+    return json_response(
         200,
         {
             "id": ident,

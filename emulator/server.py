@@ -30,7 +30,8 @@ import trustme
 from cheroot import wsgi
 from cheroot.ssl.builtin import BuiltinSSLAdapter
 
-from emulator.app import GITHUB_OIDC_HOST, EmulatorApp
+from emulator.app import EmulatorApp
+from emulator.services.entra import GITHUB_OIDC_HOST
 from emulator.state import AzureState
 from emulator.world import World
 

@@ -17,7 +17,9 @@ from urllib3 import HTTPResponse
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from emulator.app import EmulatorApp
-from emulator.state import AzureState, EmulatorError, Identity
+from emulator.errors import EmulatorError
+from emulator.identity import Identity
+from emulator.state import AzureState
 
 WsgiApp = Callable[..., Any]
 

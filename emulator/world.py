@@ -4,20 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from emulator.state import (
-    ACTION_LIST_KEYS,
-    ACTION_READ_SITE_CONFIG,
-    ACTION_WRITE_SITE_CONFIG,
-    GITHUB_OIDC_ISSUER,
-    ROTATOR_ACTIONS,
-    Account,
-    AzureState,
-    FederatedCredential,
-    Identity,
-    SecretVersion,
-    Site,
-    Vault,
-)
+from emulator.identity import Identity
+from emulator.services.app_service import ACTION_READ_SITE_CONFIG, ACTION_WRITE_SITE_CONFIG, Site
+from emulator.services.arm_accounts import ACTION_LIST_KEYS, ROTATOR_ACTIONS, Account
+from emulator.services.entra import GITHUB_OIDC_ISSUER, FederatedCredential
+from emulator.services.keyvault import SecretVersion, Vault
+from emulator.state import AzureState
 
 DEFAULT_ACCOUNT = "ai-secure-demo"
 DEFAULT_VAULT = "kv-secure-demo"

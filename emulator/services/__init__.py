@@ -1,0 +1,1 @@
+"""The emulated services, one module each: its state, its request handlers and its routes."""
