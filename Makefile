@@ -33,10 +33,10 @@ $(AZURITE): package.json package-lock.json
 preview: $(STAMP)
 	$(PY) -m preflight preview --stack dev
 
-# The hosted drill (drill --local --hosted) runs in tests/rotation/test_drill.py, with exact checks.
+# The hosted drill (drill --local --hosted) runs in tests/drill/test_drill.py, with exact checks.
 test: $(STAMP) $(AZURITE)
-	$(PY) -m rotation drill --local --rotations 3
-	$(PY) -m rotation drill --local --rotations 2 --kv-throttle 8 --arm-throttle 8 --kv-5xx 9 --arm-5xx 5 --latency-ms 5 --accept-delay 0.4
+	$(PY) -m drill --local --rotations 3
+	$(PY) -m drill --local --rotations 2 --kv-throttle 8 --arm-throttle 8 --kv-5xx 9 --arm-5xx 5 --latency-ms 5 --accept-delay 0.4
 	$(PY) -m pytest
 
 lint: $(STAMP)

@@ -13,8 +13,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from rotation import drill_hosted
-from rotation.drill import Faults, drill_local
+from drill.hosted import drill as hosted_drill
+from drill.rehearsal import Faults, drill_local
 
 ROTATIONS = 4
 FAULTS = Faults(
@@ -45,7 +45,7 @@ def main() -> None:
             report = drill_local(ROTATIONS, clients, faults=FAULTS)
             _line(f"drill, {clients} clients", report)
             print(f"   {'':<22} fault hits {report['faults']['hits']}")
-        hosted = drill_hosted.drill(ROTATIONS, 16, faults=FAULTS)
+        hosted = hosted_drill(ROTATIONS, 16, faults=FAULTS)
         _line("hosted drill, 16", hosted)
         print(
             f"   {'':<22} due {hosted['due']}, regenerations {hosted['regenerations']}, "

@@ -51,8 +51,8 @@ def storage():
 def world(storage, monkeypatch):
     """A fresh emulated deployment; the Function App's settings in the environment and the
     app's clients (Services.default) bound to the emulators."""
-    from rotation.drill import local_world
-    from rotation.drill_hosted import app_settings
+    from drill.hosted import app_settings
+    from drill.world import local_world
 
     with local_world() as local:
         settings = app_settings(local, storage)

@@ -100,8 +100,8 @@ def test_the_digest_moves_with_a_packaged_file_and_only_then(tmp_path):
     for folder in ("functions", *MODULE_FOLDERS):
         shutil.copytree(ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__py*"))
     before = package_sha256(build_package(package_files(tmp_path)))
-    drill = tmp_path / "rotation" / "drill.py"
-    drill.write_text(drill.read_text("utf-8") + "\n# not in the package\n", "utf-8")
+    cli = tmp_path / "rotation" / "cli.py"
+    cli.write_text(cli.read_text("utf-8") + "\n# not in the package\n", "utf-8")
     assert package_sha256(build_package(package_files(tmp_path))) == before
     hosted = tmp_path / "rotation" / "hosted.py"
     hosted.write_text(hosted.read_text("utf-8") + "\n# packaged\n", "utf-8")

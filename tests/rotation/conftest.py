@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from rotation.drill import REFERENCE_SITE, LocalWorld, local_world
+from drill.world import LocalWorld, local_world
+from emulator.topology import REFERENCE_SITE
 
 
 @dataclass

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from emulator.topology import REFERENCE_SITE, SDK_SITE
 from rotation import cli
-from rotation.drill import REFERENCE_SITE, SDK_SITE
 
 
 def run(local, argv, capsys):

@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 
 import emulator
+from drill.world import local_world
+from emulator.topology import SDK_SITE
 from rotation.azure import RotationStopped
-from rotation.drill import SDK_SITE, local_world
 from rotation.state import Operation
 
 

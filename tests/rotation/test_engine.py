@@ -6,9 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from drill.world import local_world
+from emulator.topology import REFERENCE_SITE, SDK_SITE
 from rotation import state
 from rotation.azure import RotationStopped
-from rotation.drill import REFERENCE_SITE, SDK_SITE, local_world
 from rotation.state import Operation
 
 from .conftest import Look

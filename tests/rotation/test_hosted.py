@@ -18,9 +18,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from catalog import hosted as names
+from drill.hosted import app_settings, near_expiry_event
 from rotation import hosted, state
 from rotation.azure import RotationStopped
-from rotation.drill_hosted import app_settings, near_expiry_event
 from rotation.lease import SecretLease
 from rotation.target import InputError
 

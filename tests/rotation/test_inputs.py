@@ -122,36 +122,13 @@ def test_a_key_inside_stack_outputs_is_not_echoed(local, capsys, tmp_path):
     ("argv", "message"),
     [
         (
-            ["drill", "--clients", "100000"],
-            "argument --clients: '100000': the rule is a whole number above 0 and at most 256",
-        ),
-        (
-            ["drill", "--rotations", "1000"],
-            "argument --rotations: '1000': the rule is a whole number above 0 and at most 100",
-        ),
-        (
-            ["drill", "--local", "--vault-url", "https://kv-secure-demo.vault.azure.net/"],
-            "--vault-url: a local drill acts on the emulator's own world; the rule is --local "
-            "without target flags, or --stack-outputs without --local",
-        ),
-        (
-            ["drill", "--stack-outputs", "/nonexistent.json", "--kv-5xx", "3"],
-            "--kv-5xx: only a local drill (--local) can honour it; a remote drill injects no "
-            "faults and drives no hosted functions",
-        ),
-        (
-            ["drill", "--stack-outputs", "/nonexistent.json", "--hosted"],
-            "--hosted: only a local drill (--local) can honour it; a remote drill injects no "
-            "faults and drives no hosted functions",
-        ),
-        (
             ["rotate", "--lease-account", "Not_An_Account"],
             "argument --lease-account: 'Not_An_Account': the rule is a storage account name, "
             "3-24 lowercase letters or digits",
         ),
     ],
 )
-def test_drill_and_lease_flags_are_honoured_or_refused(local, capsys, argv, message):
+def test_lease_flags_are_honoured_or_refused(local, capsys, argv, message):
     with pytest.raises(SystemExit) as exited:
         raise SystemExit(cli.main(argv, connection=local.connection, out=print))
     assert exited.value.code == 2

@@ -9,8 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from drill.world import local_world
 from emulator.server import serve
-from rotation.drill import REFERENCE_SITE, local_world
+from emulator.topology import REFERENCE_SITE
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -78,34 +79,6 @@ def test_rotate_and_status_over_tls_as_a_separate_process(tmp_path):
             "key2",
             True,
         )
-
-        # The drill against "the real deployment" the outputs name: here, the served emulator.
-        drill = cli(
-            env,
-            "drill",
-            "--stack-outputs",
-            str(outputs),
-            "--rotations",
-            "2",
-            "--clients",
-            "2",
-            "--format",
-            "json",
-            "--drain-seconds",
-            "0",
-            "--poll-interval",
-            "0.05",
-            "--probe-timeout",
-            "20",
-            "--confirm-timeout",
-            "20",
-        )
-        assert drill.returncode == 0, drill.stderr
-        figures = json.loads(drill.stdout)
-        assert (figures["mode"], figures["rotations"], figures["failed"]) == ("remote", 2, 0)
-        assert figures["requests"] > 0
-        latest = local.state.latest_secret(local.world.vault.name, local.world.secret_name)
-        assert latest.tags["CredentialId"] == "key2"  # key2 -> key1 -> key2
 
         bad = cli(env, "revoke", "--slot", "key9", "--stack-outputs", str(outputs))
         assert bad.returncode == 2

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 
-from rotation import cli
-from rotation.drill import REFERENCE_SITE, SDK_SITE, local_world, run_local_drill
+from drill import hosted
+from drill.__main__ import main
+from drill.rehearsal import run_local_drill
+from drill.world import local_world
+from emulator.topology import REFERENCE_SITE, SDK_SITE
 
 
 def test_drill_with_three_rotations_loses_no_request_and_counts_exactly():
@@ -41,9 +44,8 @@ def test_drill_with_three_rotations_loses_no_request_and_counts_exactly():
 
 def test_drill_command_prints_json_and_exits_0(capsys):
     lines: list[str] = []
-    code = cli.main(
-        ["drill", "--local", "--rotations", "1", "--clients", "2", "--format", "json"],
-        out=lines.append,
+    code = main(
+        ["--local", "--rotations", "1", "--clients", "2", "--format", "json"], out=lines.append
     )
     report = json.loads(lines[0])
     assert code == 0
@@ -69,9 +71,7 @@ def test_hosted_drill_rotates_each_due_version_exactly_once():
     """The Function App's handlers under at-least-once delivery (duplicates, concurrent and late
     redeliveries), a lost event found by the timer, a crash between steps, and a command-line
     run racing the automation: one rotation per due version, no failed request."""
-    from rotation import drill_hosted
-
-    report = drill_hosted.drill(3, 2)
+    report = hosted.drill(3, 2)
     assert report["failed"] == 0, report["errors"]
     assert (report["due"], report["rotations"], report["regenerations"]) == (3, 3, 3)
     assert report["ok"] is True, report["problems"]
@@ -98,8 +98,8 @@ def test_a_drill_whose_rotation_stops_keeps_its_figures_and_exits_1():
     """A new key the AI endpoint accepts only after the probe gave up: the rotation stops with
     nothing published, and the figures gathered until then are still printed."""
     lines: list[str] = []
-    argv = ["drill", "--local", "--rotations", "2", "--clients", "2", "--format", "json"]
-    code = cli.main([*argv, "--accept-delay", "30", "--probe-timeout", "0.3"], out=lines.append)
+    argv = ["--local", "--rotations", "2", "--clients", "2", "--format", "json"]
+    code = main([*argv, "--accept-delay", "30", "--probe-timeout", "0.3"], out=lines.append)
     report = json.loads(lines[0])
     assert code == 1
     assert report["stopped"] == (

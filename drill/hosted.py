@@ -36,21 +36,23 @@ from pathlib import Path
 from typing import Any
 
 from catalog import hosted as names
-from rotation import hosted
-from rotation.azure import RotationStopped
-from rotation.drill import (
-    KV_HOST_SUFFIX,
-    REFERENCE_SITE,
+from catalog import ids, secret
+from drill.rehearsal import (
     SDK_INSTANCES,
     SDK_WORKERS,
     Faults,
     Waits,
     apply_faults,
     chat_caller,
-    local_world,
     run_load,
     summary,
+    vault_host,
 )
+from drill.world import local_world
+from emulator.azurite import azurite
+from emulator.topology import REFERENCE_SITE
+from rotation import cli, hosted
+from rotation.azure import RotationStopped
 
 MAX_DEQUEUE = 5
 VISIBILITY_SECONDS = 1
@@ -92,7 +94,7 @@ def near_expiry_event(world: Any, version: Any) -> dict[str, Any]:
         "eventType": names.SECRET_NEAR_EXPIRY,
         "eventTime": datetime.now(UTC).isoformat(),
         "data": {
-            "Id": f"{world.vault_url}secrets/{world.secret_name}/{version.version}",
+            "Id": f"{ids.secret_uri(world.vault_url, world.secret_name)}/{version.version}",
             "VaultName": world.vault.name,
             "ObjectType": "Secret",
             "ObjectName": world.secret_name,
@@ -200,8 +202,6 @@ def drill(
 ) -> dict[str, Any]:
     """Run the hosted rehearsal; the report has the load figures, `deliveries`, `runs`,
     `timer`, `due` and `ok` (exactly one rotation per due version, nothing failed)."""
-    from emulator.azurite import azurite
-
     faults = faults or Faults()
     waits = waits or Waits()
     with (
@@ -212,7 +212,7 @@ def drill(
             workers=SDK_WORKERS,
         ) as local,
     ):
-        hits = apply_faults(local.state, local.world.vault.name + KV_HOST_SUFFIX, faults)
+        hits = apply_faults(local.state, vault_host(local), faults)
         report = _rehearse(local, storage, rotations, clients, waits)
         report["faults"] = {**faults.describe(), "hits": hits()}
         return report
@@ -221,8 +221,6 @@ def drill(
 def _rehearse(
     local: Any, storage: Any, rotations: int, clients: int, waits: Waits
 ) -> dict[str, Any]:
-    from rotation import cli
-
     emulated, world = local.state, local.world
     settings = hosted.settings_from_environment(app_settings(local, storage))
     container = storage.container(settings.lease_container)
@@ -383,7 +381,7 @@ def _wait_round(
     deadline = time.monotonic() + ROUND_TIMEOUT
     while time.monotonic() < deadline:
         latest = emulated.latest_secret(world.vault.name, world.secret_name)
-        idle = "RotationOp" not in latest.tags
+        idle = secret.TAG_OP not in latest.tags
         if latest.version != due_version and idle and not workers.busy and _count(queue) == 0:
             return
         time.sleep(0.05)
