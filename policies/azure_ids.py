@@ -6,10 +6,12 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
+from policies.contract import names
+
 # @Microsoft.KeyVault(SecretUri=https://<vault>.vault.azure.net/secrets/<name>[/<version>])
 _SECRET_URI_REFERENCE = re.compile(
-    r"^@Microsoft\.KeyVault\(\s*SecretUri\s*=\s*https://(?P<vault>[A-Za-z0-9-]+)\.vault\."
-    r"[A-Za-z0-9.-]+/secrets/(?P<secret>[A-Za-z0-9-]+)(?:/[A-Za-z0-9]*)?/?\s*\)$",
+    r"^@Microsoft\.KeyVault\(\s*SecretUri\s*=\s*https://(?P<vault>[^./]+)\.vault\."
+    r"[A-Za-z0-9.-]+/secrets/(?P<secret>[^/\s)]+)(?:/[A-Za-z0-9]*)?/?\s*\)$",
     re.IGNORECASE,
 )
 # @Microsoft.KeyVault(VaultName=<vault>;SecretName=<name>[;SecretVersion=<version>])
@@ -37,7 +39,7 @@ def key_vault_reference_target(value: str) -> SecretRef | None:
     text = value.strip()
     match = _SECRET_URI_REFERENCE.match(text)
     if match:
-        return SecretRef(match["vault"].lower(), match["secret"].lower())
+        return _secret_ref(match["vault"], match["secret"])
     prefix = "@microsoft.keyvault("
     if not (text.lower().startswith(prefix) and text.endswith(")")):
         return None
@@ -47,8 +49,13 @@ def key_vault_reference_target(value: str) -> SecretRef | None:
         if found is None:
             return None
         parts[found["key"].lower()] = found["value"].strip()
-    if parts.get("vaultname") and parts.get("secretname"):
-        return SecretRef(parts["vaultname"].lower(), parts["secretname"].lower())
+    return _secret_ref(parts.get("vaultname"), parts.get("secretname"))
+
+
+def _secret_ref(vault: str | None, secret: str | None) -> SecretRef | None:
+    """The secret, when both names follow Azure's rules."""
+    if names.VAULT_NAME.matches(vault) and names.SECRET_NAME.matches(secret):
+        return SecretRef(str(vault).lower(), str(secret).lower())
     return None
 
 

@@ -41,7 +41,7 @@ COPY_FOLDERS = (
             "roles.py": "policies/roles.py",
         },
     ),
-    CopyFolder("policies/catalog", _catalog("names.py", "secret.py"), own=("__init__.py",)),
+    CopyFolder("policies/contract", _catalog("names.py", "secret.py"), own=("__init__.py",)),
     CopyFolder("app/catalog", _catalog("names.py", "secret.py"), own=("__init__.py",)),
     # The Azure edge, carried by the component package, goes here:
     # CopyFolder("components/azure_edge", {name: f"azure_edge/{name}" for name in (...)}),

@@ -25,6 +25,7 @@ from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from itertools import pairwise
 
+from policies.contract import names as azure_names
 from policies.detection.names import (
     is_base64_digest_name,
     is_credential_name,
@@ -81,13 +82,12 @@ def mask(secret: str) -> str:
 
 # --- references --------------------------------------------------------------------------------
 
-_KV_HOST = (
-    r"[A-Za-z0-9-]{3,24}\.vault\.(?:azure\.net|azure\.cn|usgovcloudapi\.net|microsoftazure\.de)"
-)
+# The structure of a reference; the vault, its cloud and the secret must each follow Azure's rule.
 _KV_REFERENCE = re.compile(
     r"\s*@Microsoft\.KeyVault\(\s*(?:"
-    rf"SecretUri\s*=\s*https://{_KV_HOST}(?::443)?/secrets/[A-Za-z0-9-]{{1,127}}(?:/[0-9a-fA-F]{{32}})?/?"
-    r"|VaultName\s*=\s*[A-Za-z0-9-]{3,24}\s*;\s*SecretName\s*=\s*[A-Za-z0-9-]{1,127}"
+    r"SecretUri\s*=\s*https://(?P<vault>[^./\s]+)\.(?P<suffix>[^/:\s]+)(?::443)?"
+    r"/secrets/(?P<secret>[^/\s)]+)(?:/[0-9a-fA-F]{32})?/?"
+    r"|VaultName\s*=\s*(?P<vault_name>[^;\s)]+)\s*;\s*SecretName\s*=\s*(?P<secret_name>[^;\s)]+)"
     r"(?:\s*;\s*SecretVersion\s*=\s*[0-9a-fA-F]{32})?"
     r")\s*\)\s*",
     re.IGNORECASE,
@@ -103,7 +103,15 @@ _APP_CONFIG_REFERENCE = re.compile(
 def is_key_vault_reference(value: str) -> bool:
     """True for an App Service Key Vault reference, ``@Microsoft.KeyVault(SecretUri=...)`` or
     ``@Microsoft.KeyVault(VaultName=...;SecretName=...)``."""
-    return _KV_REFERENCE.fullmatch(value) is not None
+    match = _KV_REFERENCE.fullmatch(value)
+    if match is None:
+        return False
+    suffix = match["suffix"]
+    return (
+        (suffix is None or suffix.lower() in azure_names.VAULT_DNS_SUFFIXES)
+        and azure_names.VAULT_NAME.matches(match["vault"] or match["vault_name"])
+        and azure_names.SECRET_NAME.matches(match["secret"] or match["secret_name"])
+    )
 
 
 def is_app_configuration_reference(value: str) -> bool:

@@ -2,8 +2,8 @@
 
 An expiry far in the future (2100) satisfies "has an expiry" and rotates nothing: rotation is
 driven by ``SecretNearExpiry``, 30 days before ``exp``. ``properties.attributes.expires`` (Unix
-seconds) is at most ``maximumValidityDays`` from now (default 730, the longest rotation period
-the stack accepts).
+seconds) is at most ``maximumValidityDays`` from now (default: the longest rotation period the
+stack accepts, ``catalog.secret.MAX_PERIOD_DAYS``).
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from policies.contract.secret import MAX_PERIOD_DAYS
 from policies.support import NOT_KNOWN, SECRET, Controls, Outcome, Resource, resource_policy
 
 MAXIMUM_VALIDITY_DAYS = "maximumValidityDays"
-# The longest rotation period the stack's config accepts (rotationPeriodDays); a test keeps the
-# two equal.
-LONGEST_ROTATION_DAYS = 730
+# The longest rotation period the stack's config accepts (rotationPeriodDays).
+LONGEST_ROTATION_DAYS = MAX_PERIOD_DAYS
 _DAY = 86_400
 
 

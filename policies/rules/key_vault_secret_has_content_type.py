@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from policies.contract.secret import CONTENT_TYPE
 from policies.support import NOT_KNOWN, SECRET, Controls, Outcome, Resource, resource_policy, shown
 
 
@@ -24,5 +25,5 @@ POLICY = resource_policy(
     types=[SECRET],
     rule=check,
     controls=Controls(azure_policy=("75262d3e",), checkov=("CKV_AZURE_114",)),
-    remediation="Set properties.contentType, e.g. 'text/plain; purpose=azure-ai-api-key'.",
+    remediation=f"Set properties.contentType, e.g. {CONTENT_TYPE!r} for the AI account's key.",
 )

@@ -7,8 +7,6 @@ import time
 
 import pytest
 
-from components.catalog.secret import MAX_PERIOD_DAYS as MAX_ROTATION_PERIOD_DAYS
-from policies.rules.key_vault_secret_expiry_within_rotation import LONGEST_ROTATION_DAYS
 from preflight.model import UNKNOWN
 from tests.policies.fixtures import (
     ACCOUNT_URN,
@@ -117,8 +115,9 @@ def test_cors_star_fails_and_named_origins_pass() -> None:
     ("days", "expected"),
     [
         (30, set()),
-        (LONGEST_ROTATION_DAYS - 1, set()),
-        (LONGEST_ROTATION_DAYS + 2, {("key-vault-secret-expiry-within-rotation", SECRET_URN)}),
+        # The default limit is the longest rotation period the stack accepts: 365 days.
+        (364, set()),
+        (367, {("key-vault-secret-expiry-within-rotation", SECRET_URN)}),
         (365 * 75, {("key-vault-secret-expiry-within-rotation", SECRET_URN)}),
     ],
 )
@@ -135,9 +134,13 @@ def test_the_validity_limit_is_configurable() -> None:
     assert found(resources, config) == {("key-vault-secret-expiry-within-rotation", SECRET_URN)}
 
 
-def test_the_default_limit_is_the_stacks_longest_rotation_period() -> None:
-    # The pack cannot import the components; the two numbers are one fact.
-    assert LONGEST_ROTATION_DAYS == MAX_ROTATION_PERIOD_DAYS
+def test_the_content_type_remediation_names_the_stacks_content_type() -> None:
+    from catalog.secret import CONTENT_TYPE
+    from policies.rules.key_vault_secret_has_content_type import POLICY
+
+    assert POLICY.remediation_steps == (
+        f"Set properties.contentType, e.g. {CONTENT_TYPE!r} for the AI account's key."
+    )
 
 
 def test_a_public_vault_is_advisory_in_a_public_stack() -> None:

@@ -28,6 +28,9 @@ VAULT = f"{SUB}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv-a"
             ("kv-a", "k"),
         ),
         ("@Microsoft.KeyVault(VaultName=kv-a)", None),
+        # Names that break Azure's rules name no secret.
+        ("@Microsoft.KeyVault(VaultName=kv-a;SecretName=ai_key)", None),
+        ("@Microsoft.KeyVault(SecretUri=https://k.vault.azure.net/secrets/ai-key)", None),
         ("https://kv-a.vault.azure.net/secrets/k", None),
         ("@Microsoft.AppConfiguration(Endpoint=https://cfg-1.azconfig.io; Key=k)", None),
     ],

@@ -825,6 +825,20 @@ def test_corpus_is_deterministic_for_a_seed_and_varies_across_seeds() -> None:
         ("@Microsoft.KeyVault(SecretUri=http://kv-a1.vault.azure.net/secrets/ai-key)", False),
         ("prefix @Microsoft.KeyVault(VaultName=kv-a1;SecretName=ai-key)", False),
         ("@Microsoft.KeyVault()", False),
+        # Each name follows Azure's rule (catalog.names) and the host is a Key Vault cloud's.
+        ("@Microsoft.KeyVault(VaultName=1kv-a;SecretName=ai-key)", False),
+        ("@Microsoft.KeyVault(VaultName=kv--a;SecretName=ai-key)", False),
+        ("@Microsoft.KeyVault(VaultName=kv-a1;SecretName=ai_key)", False),
+        ("@Microsoft.KeyVault(VaultName=kv-a1;SecretName=ai--key)", True),
+        ("@Microsoft.KeyVault(SecretUri=https://kv-a1.vault.azure.cn/secrets/ai-key)", True),
+        ("@Microsoft.KeyVault(SecretUri=https://KV-A1.Vault.UsGovCloudApi.net/secrets/k)", True),
+        ("@Microsoft.KeyVault(SecretUri=https://kv-a1.vault.microsoftazure.de/secrets/k)", False),
+        (
+            "@Microsoft.KeyVault(SecretUri=https://kv-a1.vault.azure.net/secrets/"
+            + "k" * 128
+            + ")",
+            False,
+        ),
     ],
 )
 def test_is_key_vault_reference(value: str, expected: bool) -> None:

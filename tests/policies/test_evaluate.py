@@ -191,5 +191,5 @@ def test_the_analyzer_describes_the_pack_as_the_cli_would_see_it() -> None:
     )
     info = servicer.GetAnalyzerInfo(None, None)
     assert info.name == "secure-azure-ai"
-    assert info.version == "0.2.0"
+    assert info.version == "0.3.0"
     assert [p.name for p in info.policies] == [p.name for p in POLICIES]
