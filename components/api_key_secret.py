@@ -17,12 +17,11 @@ Wire names (inputs and outputs, as the engine and policies see them) are snake_c
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import pulumi
 import pulumi.dynamic
@@ -37,7 +36,10 @@ from pulumi.dynamic import (
 )
 from pulumi.output import contains_unknowns
 
-from components import deploy_credential
+from components.azure_edge.clients import Connection
+from components.azure_edge.errors import EdgeError
+from components.azure_edge.retry import Patience
+from components.azure_edge.vault import SecretRecord, VaultSecrets
 from components.catalog import ids, names, secret
 from components.catalog.key_shapes import shown
 
@@ -47,9 +49,6 @@ DEFAULT_DEADLINE_SECONDS = 300.0
 # A key already older than a shortened period is due for rotation now; its expiry still lands a
 # day ahead rather than in the past, so a reader that honours expiry keeps working until rotation.
 EXPIRY_FLOOR = timedelta(days=1)
-_MAX_BACKOFF_SECONDS = 30.0
-
-T = TypeVar("T")
 
 
 class InvalidInput(pulumi.RunError, ValueError):
@@ -60,8 +59,9 @@ class InvalidInput(pulumi.RunError, ValueError):
         super().__init__(f"AccountKeySecret input {field}={shown(value)}: {rule}")
 
 
-class AccountKeySecretError(Exception):
-    """A failure talking to ARM or Key Vault, as one line that names what and why."""
+class AccountKeySecretError(EdgeError):
+    """A state the provider cannot act on (the secret gone since the last refresh), in one line;
+    failures of ARM and Key Vault calls are the edge's ``EdgeError``."""
 
 
 # --- The spec: each input's rule and normal form (pure) ------------------------------------------
@@ -313,81 +313,9 @@ def planned_outputs(inputs: Mapping[str, Any]) -> dict[str, Any]:
     return spec.outputs("", first_version_tags(spec))
 
 
-# --- Azure calls: retries and errors ------------------------------------------------------------
+# --- The provider --------------------------------------------------------------------------------
 
-
-def backoff_seconds(attempt: int) -> float:
-    """2, 4, 8, 16, 30, 30, ... seconds: RBAC assignments take seconds to minutes to apply."""
-    return min(2.0 * 2**attempt, _MAX_BACKOFF_SECONDS)
-
-
-def status_of(error: BaseException) -> int | None:
-    """The HTTP status of an Azure SDK error, if it carries one."""
-    return getattr(error, "status_code", None)
-
-
-def error_code_of(error: BaseException) -> str:
-    """The service's error code (``Forbidden``, ``SecretNotFound``...), never its free text."""
-    odata = getattr(error, "error", None)
-    return str(getattr(odata, "code", None) or getattr(error, "reason", None) or "no code")
-
-
-# 403s that no wait clears: the vault's network rules, not a role assignment still applying,
-# turned the caller away (Key Vault names them in the error's ``innererror.code``).
-NETWORK_DENIALS = frozenset({"ForbiddenByFirewall", "ForbiddenByConnection"})
-_NETWORK_HINT = (
-    "the vault's network rules turn the deploying machine away: with networkMode public, add its "
-    "public IP address to secure-azure-ai:allowedIpRanges; with networkMode private, run "
-    "`pulumi up` again from a machine in the stack's virtual network or a network peered with it, "
-    "whose DNS resolves privatelink.vaultcore.azure.net (docs/private-network.md)"
-)
-
-
-def inner_error_code_of(error: BaseException) -> str | None:
-    """The service's inner error code (``ForbiddenByRbac``, ``ForbiddenByFirewall``...), if any."""
-    inner = getattr(getattr(error, "error", None), "innererror", None)
-    code = inner.get("code") if isinstance(inner, Mapping) else None
-    return str(code) if code else None
-
-
-def retry_while_forbidden(
-    call: Callable[[], T],
-    *,
-    what: str,
-    hint: str,
-    deadline_seconds: float,
-    clock: Callable[[], datetime],
-    sleep: Callable[[float], None],
-) -> T:
-    """``call()``, repeated with backoff while it answers 403, up to the deadline; then one line.
-
-    A 403 from the vault's firewall is reported at once: waiting only helps a role assignment.
-    """
-    started = clock()
-    attempt = 0
-    while True:
-        try:
-            return call()
-        except Exception as error:
-            if status_of(error) != 403:
-                raise
-            denial = inner_error_code_of(error)
-            if denial in NETWORK_DENIALS:
-                raise AccountKeySecretError(
-                    f"{what} answers 403 Forbidden ({denial}): {_NETWORK_HINT}"
-                ) from None
-            waited = (clock() - started).total_seconds()
-            pause = min(backoff_seconds(attempt), max(deadline_seconds - waited, 0.0))
-            if pause <= 0:
-                raise AccountKeySecretError(
-                    f"{what} still answers 403 Forbidden ({error_code_of(error)}) after "
-                    f"{waited:.0f} s: {hint}"
-                ) from None
-            log.info("%s answered 403; retrying in %.0f s (attempt %d)", what, pause, attempt + 1)
-            sleep(pause)
-            attempt += 1
-
-
+# What the deployer must do when a call keeps answering 403, or the vault's firewall turns it away.
 _OFFICER_HINT = (
     "the deploying identity needs 'Key Vault Secrets Officer' on the vault "
     "(RBAC assignments can take minutes to apply)"
@@ -396,20 +324,20 @@ _LIST_KEYS_HINT = (
     "the deploying identity needs Microsoft.CognitiveServices/accounts/listKeys/action "
     "on the account"
 )
-
-
-# --- The provider --------------------------------------------------------------------------------
-
-SecretClientFactory = Callable[[str], Any]  # vault URI -> azure.keyvault.secrets.SecretClient
-ManagementClientFactory = Callable[[str], Any]  # subscription -> CognitiveServicesManagementClient
+_NETWORK_HINT = (
+    "the vault's network rules turn the deploying machine away: with networkMode public, add its "
+    "public IP address to secure-azure-ai:allowedIpRanges; with networkMode private, run "
+    "`pulumi up` again from a machine in the stack's virtual network or a network peered with it, "
+    "whose DNS resolves privatelink.vaultcore.azure.net (docs/private-network.md)"
+)
 
 
 class AccountKeySecretProvider(ResourceProvider):
-    """Create, read, update and delete the key-in-vault secret.
+    """Create, read, update and delete the key-in-vault secret, through the Azure edge.
 
-    The factories, clock and sleep are for tests; in a deployment the provider builds its clients
-    from the credential its environment calls for (components/deploy_credential.py: GitHub
-    OIDC, workload identity, else ``DefaultAzureCredential``). Only
+    The connection, clock and sleep are for tests; in a deployment the provider signs in with the
+    credential its environment calls for (``azure_edge.credentials``: GitHub OIDC with a fresh
+    assertion per token, workload identity, else ``DefaultAzureCredential``). Only
     ``deadline_seconds`` survives serialisation into the ``__provider`` input.
     """
 
@@ -418,19 +346,16 @@ class AccountKeySecretProvider(ResourceProvider):
     def __init__(
         self,
         *,
-        secret_client_factory: SecretClientFactory | None = None,
-        management_client_factory: ManagementClientFactory | None = None,
+        connection: Connection | None = None,
         clock: Callable[[], datetime] | None = None,
         sleep: Callable[[float], None] | None = None,
         deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
     ) -> None:
         super().__init__()
         self.deadline_seconds = float(deadline_seconds)
-        self._secret_client_factory = secret_client_factory
-        self._management_client_factory = management_client_factory
+        self._connection = connection
         self._clock = clock
         self._sleep = sleep
-        self._credential: Any = None
 
     # Pulumi pickles the provider into the resource's ``__provider`` input (the class by
     # reference, the instance by state): keep credentials, clients and test doubles out of it.
@@ -440,7 +365,7 @@ class AccountKeySecretProvider(ResourceProvider):
     def __setstate__(self, state: Mapping[str, Any]) -> None:
         self.__init__(deadline_seconds=state.get("deadline_seconds", DEFAULT_DEADLINE_SECONDS))
 
-    # -- edges -------------------------------------------------------------------------------
+    # -- the edge ----------------------------------------------------------------------------
 
     def _now(self) -> datetime:
         return self._clock() if self._clock else datetime.now(UTC)
@@ -448,163 +373,34 @@ class AccountKeySecretProvider(ResourceProvider):
     def _pause(self, seconds: float) -> None:
         (self._sleep or time.sleep)(seconds)
 
-    def _deploy_credential(self) -> Any:
-        """One credential per provider process, chosen from its environment: in GitHub Actions a
-        fresh OIDC assertion per token, so the key write outlives the job's first sign-in
-        (components/deploy_credential.py)."""
-        if self._credential is None:
-            choice = deploy_credential.choose(os.environ)
-            log.info("signing in with %s", choice.kind)
-            self._credential = deploy_credential.build(choice, os.environ)
-        return self._credential
-
-    def secret_client(self, vault_uri: str) -> Any:
-        """A SecretClient for the vault."""
-        if self._secret_client_factory is not None:
-            return self._secret_client_factory(vault_uri)
-        from azure.keyvault.secrets import SecretClient
-
-        return SecretClient(vault_url=vault_uri, credential=self._deploy_credential())
-
-    def management_client(self, subscription_id: str) -> Any:
-        """A CognitiveServicesManagementClient for the subscription."""
-        if self._management_client_factory is not None:
-            return self._management_client_factory(subscription_id)
-        from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
-
-        return CognitiveServicesManagementClient(self._deploy_credential(), subscription_id)
-
-    def _call(
-        self, what: str, hint: str, call: Callable[[], T], passthrough: frozenset[int] = frozenset()
-    ) -> T:
-        """Run an SDK call, retrying 403s; a failure becomes one line naming what failed.
-
-        Statuses in ``passthrough`` reach the caller as the SDK's own exception. The service's
-        free-text message is left out: only the status and the error code are shown.
-        """
-        from azure.core.exceptions import AzureError, ClientAuthenticationError
-
-        try:
-            return retry_while_forbidden(
-                call,
-                what=what,
-                hint=hint,
-                deadline_seconds=self.deadline_seconds,
-                clock=self._now,
-                sleep=self._pause,
-            )
-        except AzureError as error:
-            status = status_of(error)
-            if status in passthrough:
-                raise
-            if status is None:
-                lines = str(error).strip().splitlines() or ["no detail"]
-                if isinstance(error, ClientAuthenticationError):
-                    raise AccountKeySecretError(
-                        f"{what}: no Azure credential (run 'az login', or set the AZURE_* or OIDC "
-                        f"environment): {lines[0][:200]}"
-                    ) from None
-                raise AccountKeySecretError(
-                    f"{what} failed: {type(error).__name__}: {lines[0][:200]}"
-                ) from None
-            raise AccountKeySecretError(
-                f"{what} failed: HTTP {status} ({error_code_of(error)})"
-            ) from None
-
-    def _vault(
-        self,
-        spec: SecretSpec,
-        operation: str,
-        call: Callable[[], T],
-        passthrough: frozenset[int] = frozenset(),
-    ) -> T:
-        what = f"Key Vault {spec.vault_uri} ({operation} secret {spec.secret_name})"
-        return self._call(what, _OFFICER_HINT, call, passthrough)
-
-    def _read_key1(self, spec: SecretSpec) -> str:
-        account = spec.account
-        what = f"ARM listKeys of account {account.name} (resource group {account.resource_group})"
-        keys = self._call(
-            what,
-            _LIST_KEYS_HINT,
-            lambda: self.management_client(account.subscription).accounts.list_keys(
-                account.resource_group, account.name
-            ),
+    def _patience(self, hint: str) -> Patience:
+        """403s retried until the deadline (a role assignment still applying), then `hint`."""
+        return Patience(
+            self.deadline_seconds, hint, _NETWORK_HINT, clock=self._now, sleep=self._pause
         )
-        value = getattr(keys, secret.INITIAL_SLOT, None)
-        if not value:
-            raise AccountKeySecretError(f"{what} returned no {secret.INITIAL_SLOT}")
-        return value
 
-    def _versions(self, spec: SecretSpec, client: Any) -> list[Any] | None:
-        """Every version's properties (never a value), or None when the secret does not exist."""
-        from azure.core.exceptions import ResourceNotFoundError
+    @property
+    def connection(self) -> Connection:
+        """One sign-in per provider process, chosen from its environment."""
+        if self._connection is None:
+            self._connection = Connection.from_environment()
+        return self._connection
 
-        try:
-            return self._vault(
-                spec,
-                "list versions of",
-                lambda: list(client.list_properties_of_secret_versions(spec.secret_name)),
-                passthrough=frozenset({404}),
-            )
-        except ResourceNotFoundError:
-            return None
+    def _secret(self, spec: SecretSpec) -> VaultSecrets:
+        return self.connection.vault(
+            spec.vault_uri, spec.secret_name, patience=self._patience(_OFFICER_HINT)
+        )
 
-    def _write(
-        self, spec: SecretSpec, client: Any, value: str, tags: dict[str, str], expires: datetime
-    ) -> Any:
-        """set_secret; a soft-deleted secret of that name (purge protection) is recovered first."""
-        from azure.core.exceptions import HttpResponseError
-
-        started = self._now()
-        recovering = False
-        attempt = 0
-        while True:
-            try:
-                return self._vault(
-                    spec,
-                    "set",
-                    lambda: (
-                        client.set_secret(
-                            spec.secret_name,
-                            value,
-                            content_type=secret.CONTENT_TYPE,
-                            tags=tags,
-                            expires_on=expires,
-                            enabled=True,
-                        ).properties
-                    ),
-                    passthrough=frozenset({409}),
-                )
-            except HttpResponseError as conflict:
-                waited = (self._now() - started).total_seconds()
-                if waited >= self.deadline_seconds:
-                    raise AccountKeySecretError(
-                        f"Key Vault {spec.vault_uri} (set secret {spec.secret_name}) still answers "
-                        f"409 Conflict ({error_code_of(conflict)}) after {waited:.0f} s: the name "
-                        "is held by a deleted secret that could not be recovered"
-                    ) from None
-            if not recovering:
-                recovering = self._start_recovery(spec, client)
-            self._pause(min(backoff_seconds(attempt), self.deadline_seconds))
-            attempt += 1
-
-    def _start_recovery(self, spec: SecretSpec, client: Any) -> bool:
-        """Ask Key Vault to recover the deleted secret; True once it accepted (no value is read)."""
-        from azure.core.exceptions import HttpResponseError
-
-        try:
-            # The poller is left unwaited: waiting would poll by reading the secret's value.
-            self._vault(
-                spec,
-                "recover",
-                lambda: client.begin_recover_deleted_secret(spec.secret_name),
-                passthrough=frozenset({404, 409}),
-            )
-        except HttpResponseError:  # still being deleted, or not deleted at all: try again later
-            return False
-        log.info("recovering soft-deleted secret %s", spec.secret_uri)
-        return True
+    def _key1(self, spec: SecretSpec) -> str:
+        account = spec.account
+        keys = self.connection.account_keys(
+            account.subscription,
+            account.resource_group,
+            account.name,
+            secret.ARM_KEY_NAMES,
+            patience=self._patience(_LIST_KEYS_HINT),
+        )
+        return keys.key(secret.INITIAL_SLOT)
 
     # -- the dynamic provider interface ------------------------------------------------------
 
@@ -633,43 +429,42 @@ class AccountKeySecretProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         """Copy key1 into a new version of the secret; outputs carry its version, not its value."""
         spec = SecretSpec.of(props)
-        client = self.secret_client(spec.vault_uri)
-        tags = first_version_tags(spec)
-        expires = expiry_at(self._now(), spec.rotation_period_days)
-        written = self._write(spec, client, self._read_key1(spec), tags, expires)
+        written = self._secret(spec).write(
+            self._key1(spec),
+            first_version_tags(spec),
+            expiry_at(self._now(), spec.rotation_period_days),
+            secret.CONTENT_TYPE,
+        )
         log.info("published %s version %s (slot %s)", spec.secret_uri, written.version, "key1")
         return CreateResult(spec.secret_uri, spec.outputs(written.version, written.tags))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Version, slot and tags of the current version, from its properties (never the value)."""
         spec = SecretSpec.of(props)
-        current = self._current(spec)
-        if current is None:
+        versions = self._secret(spec).versions()
+        if not versions:
             log.info("%s no longer exists", spec.secret_uri)
             return ReadResult("", {})
+        current = latest_version(versions)
         return ReadResult(id_, spec.outputs(current.version, current.tags))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         """Bring the current version's own tags and expiry in line; its value is never touched."""
         spec = SecretSpec.of(news)
-        client = self.secret_client(spec.vault_uri)
-        current = self._current(spec, client)
-        if current is None:
+        vault = self._secret(spec)
+        versions = vault.versions()
+        if not versions:
             raise AccountKeySecretError(
                 f"{spec.secret_uri} no longer exists: run `pulumi refresh`, then `pulumi up` "
                 "to write it again"
             )
-        tags = merged_tags(current.tags, spec)
+        current = latest_version(versions)
         expires = None
         if _differs("rotation_period_days", olds, news):
             published = current.created_on or self._now()
             expires = expiry_after_period_change(published, spec.rotation_period_days, self._now())
-        updated = self._vault(
-            spec,
-            "update properties of",
-            lambda: client.update_secret_properties(
-                spec.secret_name, current.version, tags=tags, expires_on=expires
-            ),
+        updated = vault.update(
+            current.version, tags=merged_tags(current.tags, spec), expires_on=expires
         )
         log.info("updated tags of %s version %s", spec.secret_uri, updated.version)
         return UpdateResult(spec.outputs(updated.version, updated.tags))
@@ -682,43 +477,25 @@ class AccountKeySecretProvider(ResourceProvider):
         newest version, only this account's versions are disabled and the secret stays.
         """
         spec = SecretSpec.of(props)
-        client = self.secret_client(spec.vault_uri)
-        versions = self._versions(spec, client)
+        vault = self._secret(spec)
+        versions = vault.versions()
         if not versions:
             log.info("%s is already gone", spec.secret_uri)
             return
 
-        def ours(properties: Any) -> bool:
-            account = (properties.tags or {}).get(secret.TAG_ACCOUNT, spec.account_id)
+        def ours(record: SecretRecord) -> bool:
+            account = record.tags.get(secret.TAG_ACCOUNT, spec.account_id)
             return account.lower() == spec.account_id.lower()
 
-        for properties in versions:
-            if ours(properties) and properties.enabled is not False:
-                self._vault(
-                    spec,
-                    "disable a version of",
-                    lambda version=properties.version: client.update_secret_properties(
-                        spec.secret_name, version, enabled=False
-                    ),
-                )
-                log.info("disabled %s version %s", spec.secret_uri, properties.version)
+        for record in versions:
+            if ours(record) and record.enabled:
+                vault.update(record.version, enabled=False)
+                log.info("disabled %s version %s", spec.secret_uri, record.version)
         if not ours(latest_version(versions)):
             log.info("%s now holds another account's key; left in place", spec.secret_uri)
             return
-        # The poller is left unwaited: deletion completes on its own within seconds.
-        self._vault(
-            spec,
-            "delete",
-            lambda: client.begin_delete_secret(spec.secret_name),
-            passthrough=frozenset({404}),
-        )
+        vault.delete()
         log.info("soft-deleted %s", spec.secret_uri)
-
-    # -- helpers -----------------------------------------------------------------------------
-
-    def _current(self, spec: SecretSpec, client: Any = None) -> Any | None:
-        versions = self._versions(spec, client or self.secret_client(spec.vault_uri))
-        return latest_version(versions) if versions else None
 
 
 # --- The resource --------------------------------------------------------------------------------

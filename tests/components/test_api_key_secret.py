@@ -17,9 +17,7 @@ from typing import Any
 
 import pulumi
 import pytest
-from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ODataV4Format
-from azure.keyvault.secrets import SecretClient
-from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
+from azure.core.exceptions import HttpResponseError, ODataV4Format
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
@@ -32,6 +30,8 @@ from components.api_key_secret import (
     InvalidInput,
     SecretSpec,
 )
+from components.azure_edge.clients import Connection
+from components.azure_edge.errors import EdgeError
 from components.catalog import ids
 from components.catalog.secret import CONTENT_TYPE
 from emulator.state import ACTION_LIST_KEYS
@@ -88,15 +88,16 @@ class Harness:
         if self.on_sleep is not None:
             self.on_sleep(sum(self.sleeps))
 
-    def provider(self, deadline_seconds: float = 300) -> AccountKeySecretProvider:
+    def connection(self) -> Connection:
+        """The edge's clients over the emulator: the SDKs' own, on an emulator transport."""
         transport = emulator.transport(self.app)
+        return Connection(self.credential, sdk_options=lambda: {"transport": transport})
+
+    def provider(
+        self, deadline_seconds: float = 300, connection: Connection | None = None
+    ) -> AccountKeySecretProvider:
         return AccountKeySecretProvider(
-            secret_client_factory=lambda uri: SecretClient(
-                uri, self.credential, transport=transport
-            ),
-            management_client_factory=lambda sub: CognitiveServicesManagementClient(
-                self.credential, sub, transport=transport
-            ),
+            connection=connection or self.connection(),
             clock=lambda: datetime.fromtimestamp(self.clock(), UTC),
             sleep=self.sleep,
             deadline_seconds=deadline_seconds,
@@ -233,7 +234,7 @@ def test_create_waits_while_arm_answers_403_for_list_keys(harness: Harness) -> N
 def test_create_gives_up_after_its_deadline_with_one_line(harness: Harness) -> None:
     harness.grant_account()  # never the vault role
 
-    with pytest.raises(AccountKeySecretError) as raised:
+    with pytest.raises(EdgeError) as raised:
         harness.provider().create(harness.props())
 
     message = str(raised.value)
@@ -251,7 +252,7 @@ def test_create_gives_up_after_its_deadline_with_one_line(harness: Harness) -> N
 def test_a_shorter_deadline_is_honoured_exactly(harness: Harness) -> None:
     harness.grant_account()
 
-    with pytest.raises(AccountKeySecretError, match=r"after 45 s"):
+    with pytest.raises(EdgeError, match=r"after 45 s"):
         harness.provider(deadline_seconds=45).create(harness.props())
 
     assert harness.sleeps == [2, 4, 8, 16, 15]
@@ -263,12 +264,13 @@ def test_other_errors_are_not_retried_and_name_the_status(granted: Harness) -> N
     granted.state.grant(granted.deployer, group, actions=(ACTION_LIST_KEYS,))
     props = granted.props(account_id=granted.account.id.replace(ACCOUNT, "ai-missing"))
 
-    with pytest.raises(AccountKeySecretError) as raised:
+    with pytest.raises(EdgeError) as raised:
         granted.provider().create(props)
 
     assert str(raised.value) == (
         "ARM listKeys of account ai-missing (resource group rg-secure-ai) failed: HTTP 404 "
-        "(ResourceNotFound)"
+        "ResourceNotFound; the rule is an existing account and an identity with "
+        "Microsoft.CognitiveServices/accounts/listKeys/action on it"
     )
     assert granted.sleeps == []
 
@@ -750,8 +752,7 @@ def test_merged_tags_bring_only_the_resources_own_tags_in_line() -> None:
     assert "Consumers" not in aks.merged_tags(current, SecretSpec.of({**OLD, "consumers": []}))
 
 
-def test_backoff_and_latest_version_rules() -> None:
-    assert [aks.backoff_seconds(n) for n in range(7)] == [2, 4, 8, 16, 30, 30, 30]
+def test_latest_version_and_expiry_rules() -> None:
     at = datetime(2027, 1, 1, tzinfo=UTC)
     versions = [
         SimpleNamespace(version="a", created_on=at),
@@ -765,84 +766,38 @@ def test_backoff_and_latest_version_rules() -> None:
     )
 
 
-def test_a_missing_credential_is_reported_in_one_line() -> None:
-    provider = AccountKeySecretProvider(clock=lambda: datetime(2027, 1, 1, tzinfo=UTC))
-
-    def no_login() -> None:
-        raise ClientAuthenticationError(
-            "DefaultAzureCredential failed to retrieve a token.\nAttempted credentials:\n\t..."
-        )
-
-    with pytest.raises(AccountKeySecretError) as raised:
-        provider._call("ARM listKeys of account a", "hint", no_login)
-
-    assert str(raised.value) == (
-        "ARM listKeys of account a: no Azure credential (run 'az login', or set the AZURE_* or "
-        "OIDC environment): DefaultAzureCredential failed to retrieve a token."
-    )
-
-
-def test_a_403_that_clears_is_retried_and_others_pass_through() -> None:
-    answers: list[Any] = [_status_error(403), _status_error(403), "done"]
-    sleeps: list[float] = []
-    now = [datetime(2027, 1, 1, tzinfo=UTC)]
-
-    def call() -> str:
-        answer = answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
-    def sleep(seconds: float) -> None:
-        sleeps.append(seconds)
-        now[0] += timedelta(seconds=seconds)
-
-    result = aks.retry_while_forbidden(
-        call, what="w", hint="h", deadline_seconds=60, clock=lambda: now[0], sleep=sleep
-    )
-    assert (result, sleeps) == ("done", [2, 4])
-    with pytest.raises(HttpResponseError):
-        aks.retry_while_forbidden(
-            lambda: (_ for _ in ()).throw(_status_error(500)),
-            what="w",
-            hint="h",
-            deadline_seconds=60,
-            clock=lambda: now[0],
-            sleep=sleep,
-        )
-    assert sleeps == [2, 4]
-
-
 @pytest.mark.parametrize("denial", ["ForbiddenByFirewall", "ForbiddenByConnection"])
-def test_a_403_from_the_vault_firewall_fails_at_once_naming_the_network(denial: str) -> None:
+def test_a_403_from_the_vault_firewall_fails_at_once_naming_the_stacks_network(
+    granted: Harness, denial: str
+) -> None:
     # Waiting helps a role assignment that is still applying, never a firewall rule: the user
-    # must hear about the network now, not about a missing role after five minutes.
-    error = _status_error(403)
-    error.error = ODataV4Format(
-        {
-            "code": "Forbidden",
-            "message": "Client address is not authorized and caller is not a trusted service.",
-            "innererror": {"code": denial},
-        }
-    )
-    sleeps: list[float] = []
+    # must hear about the network now, not about a missing role after five minutes. Key Vault
+    # names the denial in the error's innererror.code (Key Vault REST API error format).
+    connection = granted.connection()
+    real = connection.secret_client(granted.vault.uri)
 
-    def call() -> None:
+    def firewalled(*_: Any, **__: Any) -> None:
+        error = _status_error(403)
+        error.error = ODataV4Format(
+            {
+                "code": "Forbidden",
+                "message": "Client address is not authorized and caller is not a trusted service.",
+                "innererror": {"code": denial},
+            }
+        )
         raise error
 
-    with pytest.raises(AccountKeySecretError) as raised:
-        aks.retry_while_forbidden(
-            call,
-            what="Key Vault https://kv-one.vault.azure.net (set secret ai-api-key)",
-            hint="the deploying identity needs 'Key Vault Secrets Officer' on the vault",
-            deadline_seconds=300,
-            clock=lambda: datetime(2027, 1, 1, tzinfo=UTC),
-            sleep=sleeps.append,
-        )
+    connection.secret_client = lambda _url: SimpleNamespace(  # type: ignore[method-assign]
+        vault_url=real.vault_url, set_secret=firewalled
+    )
 
-    assert sleeps == []
+    with pytest.raises(EdgeError) as raised:
+        granted.provider(connection=connection).create(granted.props())
+
+    assert granted.sleeps == []
+    assert granted.versions() == []
     assert str(raised.value) == (
-        f"Key Vault https://kv-one.vault.azure.net (set secret ai-api-key) answers 403 Forbidden "
+        f"Key Vault https://{VAULT}.vault.azure.net (set secret {SECRET}) answers 403 Forbidden "
         f"({denial}): the vault's network rules turn the deploying machine away: with "
         "networkMode public, add its public IP address to secure-azure-ai:allowedIpRanges; with "
         "networkMode private, run `pulumi up` again from a machine in the stack's virtual network "
@@ -890,9 +845,9 @@ def test_the_serialised_provider_holds_nothing_but_its_deadline(harness: Harness
         env={"PATH": "/usr/bin:/bin"},
     ).stdout.split(" ", 3)
     assert loaded[:3] == ["components.api_key_secret", "AccountKeySecretProvider", "120.0"]
-    assert "_secret_client_factory" in loaded[3] and "_credential" in loaded[3]
+    assert "_connection" in loaded[3]
     raw = base64.b64decode(blob)
-    assert b"SecretClient" not in raw and b"emulator" not in raw and len(raw) < 300
+    assert b"Connection" not in raw and b"emulator" not in raw and len(raw) < 300
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
