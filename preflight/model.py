@@ -13,13 +13,16 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from pulumi.runtime import rpc
+
 from policies.roles import role_name
 
-SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
-SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270"
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17"
-ARCHIVE_SIG = "0def7320c3a5731c473e5ecbe6d01bc7"
+# The SDK's own wire constants (the engine's are sdk/go/common/resource/sig and plugin/rpc.go).
+SECRET_SIG_KEY: str = rpc._special_sig_key
+SECRET_SIG_VALUE: str = rpc._special_secret_sig
+UNKNOWN: str = rpc.UNKNOWN
+ASSET_SIG: str = rpc._special_asset_sig
+ARCHIVE_SIG: str = rpc._special_archive_sig
 
 ROLE_ASSIGNMENT_TYPE = "azure-native:authorization:RoleAssignment"
 USER_ASSIGNED_IDENTITY_TYPE = "azure-native:managedidentity:UserAssignedIdentity"

@@ -16,6 +16,7 @@ from collections.abc import Callable, Collection, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from catalog.secret import is_reference_text
 from policies.detection import redact
 from policies.roles import COGNITIVE_SERVICES_OPENAI_USER, role_name
 from preflight.model import (
@@ -32,7 +33,6 @@ FORMATS = ("text", "markdown", "json")
 SECRET_TEXT = "[secret]"
 UNKNOWN_TEXT = "(known after apply)"
 NOT_SET_TEXT = "(not set)"
-KEY_VAULT_REFERENCE_PREFIX = "@Microsoft.KeyVault("
 
 VAULT_TYPE = "azure-native:keyvault:Vault"
 SECRET_TYPE = "azure-native:keyvault:Secret"
@@ -97,8 +97,7 @@ def _setting_names(reference: bool) -> Extractor:
             return None
         chosen = []
         for name, value in settings.items():
-            is_reference = isinstance(value, str) and value.startswith(KEY_VAULT_REFERENCE_PREFIX)
-            if is_reference == reference:
+            if is_reference_text(value) == reference:
                 chosen.append(name)
         return sorted(chosen)
 
