@@ -23,9 +23,9 @@ import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
+from bench.corpus import Sample, corpus
 from policies.detection import find_secrets
 from preflight import scan
-from tests.policies.corpus import Sample, corpus
 
 PER_CASE = 40
 REPEATS = 5

@@ -1,6 +1,6 @@
 """The detection engine on a labelled table and on the whole synthetic corpus.
 
-Every credential is generated at run time (tests.policies.corpus); none is written here.
+Every credential is generated at run time (bench.corpus); none is written here.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections import Counter
 
 import pytest
 
+from bench import corpus as c
 from policies.detection import (
     KINDS,
     find_secrets,
@@ -25,7 +26,6 @@ from policies.detection import (
     redact,
 )
 from preflight.model import SECRET_SIG_KEY, SECRET_SIG_VALUE
-from tests.policies import corpus as c
 
 RNG = random.Random(7)
 

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bench import corpus as c
 from policies.detection import find_secrets, mask
 from preflight import scan
-from tests.policies import corpus as c
 
 # Formats that identify themselves, so surrounding text cannot change the verdict.
 SELF_IDENTIFYING = {

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bench.corpus import publish_profile, publishing_password
 from policies.detection import find_secrets, mask
 from preflight import scan
 from preflight.__main__ import main
@@ -31,7 +32,6 @@ from preflight.model import (
 )
 from preflight.preview import plan_stack
 from preflight.render import FORMATS, SECRET_TYPE, render
-from tests.policies.corpus import publish_profile, publishing_password
 
 REPO = Path(__file__).resolve().parents[2]
 FIELDS = ("secretName", "resourceGroupName", "deployment")

@@ -20,9 +20,9 @@ from urllib.parse import quote
 import jsonschema
 import pytest
 
+from bench import corpus as c
 from policies.detection import KINDS, mask
 from preflight import scan
-from tests.policies import corpus as c
 
 REPO = Path(__file__).resolve().parents[2]
 SARIF_SCHEMA = Path(__file__).parent / "fixtures" / "sarif-schema-2.1.0.json"
