@@ -119,7 +119,7 @@ def app_settings(local: Any, storage: Any) -> dict[str, str]:
         names.CONSUMER_SITE_IDS: names.join_list(
             [local.state.site(REFERENCE_SITE).id, local.state.site(local.sdk_site).id]
         ),
-        names.CONSUMER_HEALTH_URLS: f"https://{local.sdk_site}.azurewebsites.net/healthz",
+        names.CONSUMER_HEALTH_URLS: local.health_url,
         names.LEASE_CONTAINER_SETTING: names.LEASE_CONTAINER,
         names.QUEUE_NAME_SETTING: names.QUEUE_NAME,
         names.STORAGE_BLOB_URI: storage.blob_url,

@@ -25,7 +25,7 @@ from app.ai_client import AiClient
 from app.key_client import KeyClient
 from catalog import secret
 from drill.world import LocalWorld, local_world
-from emulator.topology import REFERENCE_SITE
+from emulator.topology import REFERENCE_SITE, site_url
 from rotation import state as machine
 from rotation.azure import RotationStopped, Waiter
 from rotation.clients import Connection
@@ -231,7 +231,7 @@ def chat_caller(local: LocalWorld, clients: int) -> Callable[[int], str | None]:
     """A load call: POST /chat to the two sites in turn; an error label or None."""
     # One session per client thread: requests sessions are not meant to be shared.
     sessions = [emulator.session(local.state) for _ in range(clients)]
-    hosts = [f"https://{site}.azurewebsites.net" for site in (REFERENCE_SITE, local.sdk_site)]
+    hosts = [site_url(site) for site in (REFERENCE_SITE, local.sdk_site)]
 
     def call(index: int) -> str | None:
         host = hosts[index % len(hosts)]

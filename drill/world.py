@@ -26,7 +26,7 @@ from app.settings import DEFAULT_KEY_MAX_AGE_SECONDS
 from app.web import create_app
 from app.workers import WorkerBoard
 from catalog import secret
-from emulator.topology import REFERENCE_SITE, SDK_SITE, seed_topology
+from emulator.topology import REFERENCE_SITE, SDK_SITE, seed_topology, site_url
 from rotation.azure import Vault, Waiter
 from rotation.clients import Connection
 from rotation.engine import Engine
@@ -88,6 +88,11 @@ class LocalWorld:
         )
 
     @property
+    def health_url(self) -> str:
+        """The SDK app's /healthz, which a rotation asks for the version each process holds."""
+        return f"{site_url(self.sdk_site)}/healthz"
+
+    @property
     def consumers(self) -> tuple[Consumer, ...]:
         """The reference site (refreshed through ARM) and the SDK app (its /healthz)."""
         sdk_site_id = self.state.site(self.sdk_site).id
@@ -97,7 +102,7 @@ class LocalWorld:
             Consumer(
                 self.sdk_site,
                 "health",
-                f"https://{self.sdk_site}.azurewebsites.net/healthz",
+                self.health_url,
                 sdk_site_id,
             ),
         )
@@ -115,7 +120,7 @@ class LocalWorld:
                 REFERENCE_SITE: {"siteId": self.state.site(REFERENCE_SITE).id},
                 self.sdk_site: {
                     "siteId": self.state.site(self.sdk_site).id,
-                    "healthUrl": f"https://{self.sdk_site}.azurewebsites.net/healthz",
+                    "healthUrl": self.health_url,
                 },
             },
         }
@@ -160,7 +165,7 @@ class LocalWorld:
         for instance in self.state.site(self.sdk_site).instances:
             for _ in range(len(self.key_clients)):
                 session.get(
-                    f"https://{self.sdk_site}.azurewebsites.net/healthz",
+                    self.health_url,
                     cookies={"ARRAffinity": instance},
                     timeout=30,
                 )

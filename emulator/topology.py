@@ -30,6 +30,11 @@ SDK_IDENTITY = "id-app-sdk-drill"
 SECRETS_USER = "Key Vault Secrets User"
 
 
+def site_url(site: str) -> str:
+    """Where a site's mounted app is served: App Service's default host name."""
+    return f"https://{site}.azurewebsites.net"
+
+
 @dataclass
 class Topology:
     """What :func:`seed_topology` created (the sites: REFERENCE_SITE and SDK_SITE)."""
