@@ -1,4 +1,4 @@
-"""Runs a plan (rotation/state.py) against the edges (rotation/azure.py), recording progress.
+"""Runs a plan (rotation/state.py) against the Azure edge (azure_edge/), recording progress.
 
 The secret's latest version carries the progress, so any crash followed by a re-run of the same
 command resumes where it stopped; a different command first finishes the operation under way.
@@ -14,23 +14,66 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
+from azure_edge.account_keys import AccountKeys
+from azure_edge.clients import Connection
+from azure_edge.errors import EdgeError
+from azure_edge.probe import Probe
+from azure_edge.retry import Waiter
+from azure_edge.sites import Consumer, ConsumerSites
+from azure_edge.vault import SecretRecord, VaultSecrets
+from catalog import secret
 from rotation import state
-from rotation.azure import AccountKeys, Consumers, Probe, RotationStopped, SecretRecord, Vault
-from rotation.target import Consumer, InputError
+from rotation.target import InputError, Target
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PERIOD_DAYS = 90
+
+class RotationStopped(RuntimeError):
+    """A rotation stopped on purpose, with nothing broken; the message is one line."""
 
 
 @dataclass
 class Edges:
-    """The four edges a rotation drives."""
+    """The four edges a rotation drives, and how long the probe may wait for a new key."""
 
-    vault: Vault
+    vault: VaultSecrets
     keys: AccountKeys
     probe: Probe
-    consumers: Consumers
+    consumers: ConsumerSites
+    probe_waiter: Waiter = field(default_factory=Waiter)
+
+    @classmethod
+    def connect(
+        cls,
+        connection: Connection,
+        target: Target,
+        vault: VaultSecrets,
+        *,
+        probe_waiter: Waiter,
+        confirm_waiter: Waiter,
+    ) -> Edges:
+        """The edges of a rotation of `target` (the endpoint asked of ARM when not given)."""
+        keys = connection.account_keys(
+            target.account.subscription,
+            target.account.resource_group,
+            target.account.name,
+            secret.ARM_KEY_NAMES,
+        )
+        endpoint = target.endpoint or keys.endpoint()
+        return cls(
+            vault=vault,
+            keys=keys,
+            probe=connection.probe(endpoint, target.deployment),
+            consumers=consumer_sites(connection, target, vault, confirm_waiter),
+            probe_waiter=probe_waiter,
+        )
+
+
+def consumer_sites(
+    connection: Connection, target: Target, vault: VaultSecrets, waiter: Waiter
+) -> ConsumerSites:
+    """The consumer edge alone (all `status` needs)."""
+    return connection.sites(vault.vault_name, target.secret_name, waiter)
 
 
 @dataclass
@@ -45,13 +88,11 @@ class Outcome:
 
 
 def period_days(tags: dict[str, str], override: int | None) -> int:
-    """The validity period for a new version: the flag, else the secret's tag, else 90 days."""
+    """The validity period for a new version: the flag, else the secret's tag, else the default
+    (catalog/secret.py: 1-365 days, 90 by default; a tag outside the bounds counts as none)."""
     if override is not None:
         return override
-    raw = tags.get(state.TAG_PERIOD, "")
-    if raw.isdigit() and 1 <= int(raw) <= 3650:
-        return int(raw)
-    return DEFAULT_PERIOD_DAYS
+    return secret.period_from_tag(tags.get(secret.TAG_PERIOD))
 
 
 class Engine:
@@ -82,6 +123,9 @@ class Engine:
         run_id: str | None = None,
         guard: Callable[[], None] = lambda: None,
     ) -> None:
+        # Checked before anything changes: a bad period would otherwise stop a run half-way.
+        if period_override is not None and not secret.is_period(period_override):
+            raise InputError(f"period {period_override!r}: the rule is {secret.PERIOD_RULE}")
         self.edges = edges
         self.consumers = consumers
         self._period_override = period_override
@@ -98,7 +142,7 @@ class Engine:
         if not self.consumers:
             raise InputError(
                 "consumers: none known; the rule is stack outputs apps.<app>.siteId/hostName or "
-                f"the {state.TAG_CONSUMERS!r} tag on the secret"
+                f"the {secret.TAG_CONSUMERS!r} tag on the secret"
             )
         outcome = Outcome(op.tag)
         latest = self.edges.vault.latest()
@@ -106,7 +150,7 @@ class Engine:
         # Before any change: the account's keys can be listed and the probe's route exists (the
         # answer for the key in use does not matter here: a revoke may be what fixes it).
         self.edges.keys.check()
-        self.edges.probe.accepted(self.edges.keys.key(current.active_slot))
+        self._accepted(self.edges.keys.key(current.active_slot))
         if current.progress is not None:
             same = current.progress.op == op
             self._echo(
@@ -128,7 +172,7 @@ class Engine:
         tags = state.claimed_tags(
             state.progress_tags(latest.tags, progress, current.active_slot), self.run_id
         )
-        self.edges.vault.set_tags(latest.version, tags)
+        self.edges.vault.update(latest.version, tags=tags)
         latest = replace(latest, tags=tags)
         self._hook("start")
         latest = self._execute(latest, progress, outcome.steps)
@@ -136,7 +180,7 @@ class Engine:
 
     def _finish(self, outcome: Outcome, latest: SecretRecord) -> Outcome:
         outcome.version = latest.version
-        outcome.slot = latest.tags.get(state.TAG_SLOT, "")
+        outcome.slot = latest.tags.get(secret.TAG_SLOT, "")
         self._echo(f"done: version {outcome.version} holds {outcome.slot}; every consumer on it")
         return outcome
 
@@ -149,7 +193,7 @@ class Engine:
             index = current.next_step
             step = steps[index]
             label = f"{index + 1}/{len(steps)} {step.describe()}"
-            active = latest.tags.get(state.TAG_SLOT, "")
+            active = latest.tags.get(secret.TAG_SLOT, "")
             following = state.advance(current)
             if step.kind is state.StepKind.CONFIRM:
                 moved = self._confirm(latest.version, active, steps[index + 1 :])
@@ -177,7 +221,7 @@ class Engine:
                 latest = self._publish(latest, step.slot, following)
             self._echo(
                 f"step {label}: done (version {latest.version}, slot "
-                f"{latest.tags.get(state.TAG_SLOT)})"
+                f"{latest.tags.get(secret.TAG_SLOT)})"
             )
             self._hook(f"{index}:done")
             if step.kind is not state.StepKind.PUBLISH:
@@ -188,21 +232,21 @@ class Engine:
         return latest
 
     def _record(self, latest: SecretRecord, following: state.Progress | None) -> SecretRecord:
-        slot = latest.tags[state.TAG_SLOT]
+        slot = latest.tags[secret.TAG_SLOT]
         tags = (
             state.finished_tags(latest.tags, slot, self._now())
             if following is None
             else state.progress_tags(latest.tags, following, slot)
         )
         self._fence(latest, "recording progress")
-        self.edges.vault.set_tags(latest.version, tags)
+        self.edges.vault.update(latest.version, tags=tags)
         return replace(latest, tags=tags)
 
     def _claim(self, latest: SecretRecord, why: str) -> SecretRecord:
         """Record this run as the one acting on the operation under way."""
         self._fence(latest, why)
         tags = state.claimed_tags(latest.tags, self.run_id)
-        self.edges.vault.set_tags(latest.version, tags)
+        self.edges.vault.update(latest.version, tags=tags)
         return replace(latest, tags=tags)
 
     def _fence(self, latest: SecretRecord, before: str) -> None:
@@ -211,16 +255,16 @@ class Engine:
         shell, or this run's own lease lost and taken over) may have moved on meanwhile."""
         self._guard()
         fresh = self.edges.vault.latest()
-        fenced = (state.TAG_OP, state.TAG_STEP, state.TAG_RUN)
+        fenced = (secret.TAG_OP, secret.TAG_STEP, secret.TAG_RUN)
         expected = {k: latest.tags.get(k) for k in fenced}
         found = {k: fresh.tags.get(k) for k in fenced}
         if fresh.version != latest.version or found != expected:
             raise RotationStopped(
                 f"secret {self.edges.vault.name!r} changed while this run was under way (latest "
-                f"version {fresh.version} at step {found[state.TAG_STEP]} of "
-                f"{found[state.TAG_OP]} by run {found[state.TAG_RUN]}; this run {self.run_id} "
-                f"expected version {latest.version} at step {expected[state.TAG_STEP]} of "
-                f"{expected[state.TAG_OP]}); another run is acting on it: stopped before "
+                f"version {fresh.version} at step {found[secret.TAG_STEP]} of "
+                f"{found[secret.TAG_OP]} by run {found[secret.TAG_RUN]}; this run {self.run_id} "
+                f"expected version {latest.version} at step {expected[secret.TAG_STEP]} of "
+                f"{expected[secret.TAG_OP]}); another run is acting on it: stopped before "
                 f"{before}, nothing broken; re-run once it is done"
             )
 
@@ -261,7 +305,13 @@ class Engine:
     ) -> SecretRecord:
         value = self.edges.keys.key(slot)
         # Never publish a key that has not answered: a new key may be accepted only after a delay.
-        self.edges.probe.wait_accepted(value, slot)
+        waiter = self.edges.probe_waiter
+        if waiter.until(lambda: True if self._accepted(value) else None) is None:
+            raise RotationStopped(
+                f"the AI endpoint did not accept {slot} within {waiter.timeout:g} s; nothing was "
+                "published (re-run to retry)"
+            )
+        log.info("probe: %s accepted by the AI endpoint", slot)
         # Another run may have regenerated the slot while this one probed it: publishing the
         # probed value would then put a dead key in the latest version.
         if not hmac.compare_digest(self.edges.keys.key(slot).encode(), value.encode()):
@@ -277,9 +327,18 @@ class Engine:
             else state.published_tags(latest.tags, following, slot)
         )
         expires = now + timedelta(days=period_days(latest.tags, self._period_override))
-        record = self.edges.vault.publish(value, tags, expires)
+        record = self.edges.vault.write(value, tags, expires, secret.CONTENT_TYPE)
         self._echo(
             f"published {slot} as version {record.version} (expires "
             f"{expires.date().isoformat()}), was {latest.version}"
         )
         return record
+
+    def _accepted(self, key: str) -> bool:
+        """One probe; a missing chat deployment stops the run before anything is published."""
+        try:
+            return self.edges.probe.accepted(key)
+        except EdgeError as exc:
+            raise RotationStopped(
+                f"{exc} (--deployment or stack output 'chatDeployment'); nothing was published"
+            ) from None

@@ -1,7 +1,7 @@
 """The hosted rotation: plain functions the Function App's triggers call (functions/).
 
 Three entry points, each given the settings the stack wrote on the Function App
-(`settings_from_environment(os.environ)`; names in catalog/hosted.py):
+(`settings_from_environment(os.environ)`, rotation/resolve.py; names in catalog/hosted.py):
 
 - `accept_event(event, settings)`: Event Grid delivers Key Vault's
   `Microsoft.KeyVault.SecretNearExpiry` (AzureFunction endpoint: Event Grid itself invokes the
@@ -44,165 +44,32 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from azure.core.exceptions import AzureError
 
+from azure_edge.clients import Connection
+from azure_edge.errors import describe
+from azure_edge.retry import Waiter
+from azure_edge.vault import VaultSecrets
 from catalog import hosted as names
 from catalog.key_shapes import shown
-from rotation import state, target
-from rotation.azure import RotationStopped, Vault, Waiter, describe_error
-from rotation.clients import Connection
-from rotation.engine import Engine
-from rotation.lease import (
-    DEFAULT_LEASE_SECONDS,
-    LeaseBusy,
-    SecretLease,
-    lease_blob_name,
-)
+from rotation import state
+from rotation.engine import Edges, Engine, RotationStopped
+from rotation.lease import DEFAULT_LEASE_SECONDS, LeaseBusy, SecretLease
+from rotation.resolve import HostedSettings, settings_from_environment
+from rotation.target import InputError
 
 log = logging.getLogger(__name__)
 
 NEAR_EXPIRY_DAYS = 30  # Key Vault sends SecretNearExpiry 30 days before `exp` (fixed)
 MAX_MESSAGE_BYTES = 4096
 _VERSION = re.compile(r"^[0-9a-f]{32}$")
-_STORAGE_ACCOUNT = re.compile(r"^[a-z0-9]{3,24}$")
-_STORAGE_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$")
 REASONS = ("event", "timer")
 
 
-class EventRejected(target.InputError):
+class EventRejected(InputError):
     """An event or queue message that breaks the schema; one line, nothing changed. Raised so
     that Event Grid retries and then dead-letters it (or the queue moves it to -poison)."""
-
-
-@dataclass(frozen=True)
-class HostedSettings:
-    """What the hosted rotation acts on, all from the Function App's settings."""
-
-    vault_url: str
-    secret_name: str
-    account: target.AccountRef
-    endpoint: str
-    deployment: str
-    consumers: tuple[target.Consumer, ...]
-    lease_container: str
-    queue_name: str
-    blob_url: str
-    queue_url: str
-
-    @property
-    def vault_name(self) -> str:
-        return target.vault_name_of(self.vault_url)
-
-    @property
-    def target(self) -> target.Target:
-        return target.Target(
-            vault_url=self.vault_url,
-            secret_name=self.secret_name,
-            account=self.account,
-            endpoint=self.endpoint,
-            deployment=self.deployment,
-            consumers=self.consumers,
-        )
-
-    @property
-    def lease_blob(self) -> str:
-        return lease_blob_name(self.vault_name, self.secret_name)
-
-
-def _storage_uri(value: str, setting: str) -> str:
-    """A storage service URI: https, or http on the loopback address (Azurite)."""
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
-        parts = None
-    loopback = parts is not None and parts.scheme == "http" and parts.hostname == "127.0.0.1"
-    if (
-        parts is None
-        or not (parts.scheme == "https" or loopback)
-        or not parts.hostname
-        or parts.query
-        or parts.username
-    ):
-        raise target.InputError(
-            f"app setting {setting} {shown(value)}: the rule is https://<account>.<service>."
-            "core.windows.net (http only on 127.0.0.1)"
-        )
-    return value.rstrip("/")
-
-
-def settings_from_environment(environ: Mapping[str, str]) -> HostedSettings:
-    """Read and check the Function App's settings; a one-line InputError names the first bad one."""
-
-    def required(name: str) -> str:
-        value = environ.get(name, "").strip()
-        if not value:
-            raise target.InputError(f"app setting {name}: missing; the stack sets it")
-        return value
-
-    def where(name: str) -> str:
-        return f"app setting {name}"
-
-    vault = target.vault_url(required(names.VAULT_URI), where(names.VAULT_URI))
-    secret = target.secret_name(required(names.SECRET_NAME), where(names.SECRET_NAME))
-    account = target.account_ref(required(names.ACCOUNT_ID), where(names.ACCOUNT_ID))
-    endpoint = target.endpoint_url(required(names.AI_ENDPOINT), where(names.AI_ENDPOINT))
-    deployment = target.deployment_name(required(names.DEPLOYMENT), where(names.DEPLOYMENT))
-    consumers: list[target.Consumer] = []
-    sites: dict[str, str] = {}
-    for site_id in names.split_list(environ.get(names.CONSUMER_SITE_IDS, "")):
-        consumer = target.consumer("", "site", site_id, where(names.CONSUMER_SITE_IDS))
-        sites[consumer.site[2].lower()] = site_id
-        consumers.append(target.Consumer(consumer.site[2], "site", site_id))
-    for url in names.split_list(environ.get(names.CONSUMER_HEALTH_URLS, "")):
-        target.consumer("", "health", url, where(names.CONSUMER_HEALTH_URLS))
-        host = urlsplit(url).hostname or url
-        # An app on one of the consumer sites: each of its instances is asked.
-        site_id = sites.get(host.removesuffix(".azurewebsites.net"))
-        consumers.append(target.Consumer(host, "health", url, site_id))
-    if not consumers:
-        raise target.InputError(
-            f"app settings {names.CONSUMER_SITE_IDS} / {names.CONSUMER_HEALTH_URLS}: both empty; "
-            "the rule is at least one consumer of the secret"
-        )
-    lease_container = environ.get(names.LEASE_CONTAINER_SETTING, "").strip() or (
-        names.LEASE_CONTAINER
-    )
-    queue_name = environ.get(names.QUEUE_NAME_SETTING, "").strip() or names.QUEUE_NAME
-    for setting, value in (
-        (names.LEASE_CONTAINER_SETTING, lease_container),
-        (names.QUEUE_NAME_SETTING, queue_name),
-    ):
-        if not _STORAGE_NAME.match(value):
-            raise target.InputError(
-                f"app setting {setting} {shown(value)}: the rule is 3-63 lowercase letters, "
-                "digits or single hyphens"
-            )
-    blob_uri = environ.get(names.STORAGE_BLOB_URI, "").strip()
-    queue_uri = environ.get(names.STORAGE_QUEUE_URI, "").strip()
-    if not (blob_uri and queue_uri):
-        account_name = required(names.STORAGE_ACCOUNT_NAME)
-        if not _STORAGE_ACCOUNT.match(account_name):
-            raise target.InputError(
-                f"app setting {names.STORAGE_ACCOUNT_NAME} {shown(account_name)}: the rule is "
-                "3-24 lowercase letters or digits"
-            )
-        blob_uri = blob_uri or f"https://{account_name}.blob.core.windows.net"
-        queue_uri = queue_uri or f"https://{account_name}.queue.core.windows.net"
-    return HostedSettings(
-        vault_url=vault,
-        secret_name=secret,
-        account=account,
-        endpoint=endpoint,
-        deployment=deployment,
-        consumers=tuple(consumers),
-        lease_container=lease_container,
-        queue_name=queue_name,
-        blob_url=_storage_uri(blob_uri, names.STORAGE_BLOB_URI),
-        queue_url=_storage_uri(queue_uri, names.STORAGE_QUEUE_URI),
-    )
 
 
 @dataclass
@@ -255,8 +122,8 @@ class Services:
         )
         return cls(connection, container, sender(queue))
 
-    def vault(self, settings: HostedSettings) -> Vault:
-        return Vault(self.connection.secret_client(settings.vault_url), settings.secret_name)
+    def vault(self, settings: HostedSettings) -> VaultSecrets:
+        return self.connection.vault(settings.vault_url, settings.secret_name)
 
 
 def sender(queue: Any) -> Callable[[str], None]:
@@ -343,7 +210,7 @@ def accept_event(
     except AzureError as exc:
         # The run is queued; without the marker a redelivery only queues a message that
         # run_queued skips.
-        log.warning("marker for version %s not written (%s)", version, describe_error(exc))
+        log.warning("marker for version %s not written (%s)", version, describe(exc))
     return _outcome("queued", f"version {version} near expiry: rotation queued")
 
 
@@ -416,7 +283,8 @@ def run_queued(
                 "already rotated",
                 lease,
             )
-        edges = services.connection.edges(
+        edges = Edges.connect(
+            services.connection,
             settings.target,
             vault,
             probe_waiter=timing.waiter(timing.probe_timeout),
@@ -480,7 +348,7 @@ def _lease_held(services: Services, settings: HostedSettings) -> bool:
     try:
         properties = services.container.get_blob_client(settings.lease_blob).get_blob_properties()
     except AzureError as exc:
-        log.info("lease %s: no state (%s)", settings.lease_blob, describe_error(exc))
+        log.info("lease %s: no state (%s)", settings.lease_blob, describe(exc))
         return False
     return properties.lease.state == "leased"
 

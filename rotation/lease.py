@@ -27,7 +27,8 @@ from azure.core.exceptions import (
     ResourceNotFoundError,
 )
 
-from rotation.azure import RotationStopped, describe_error
+from azure_edge.errors import describe
+from rotation.engine import RotationStopped
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +145,7 @@ class SecretLease:
             lease.release()
         except AzureError as exc:
             # It expires on its own within one period.
-            log.warning("lease %s: release failed (%s)", self.where, describe_error(exc))
+            log.warning("lease %s: release failed (%s)", self.where, describe(exc))
 
     def __enter__(self) -> SecretLease:
         return self.acquire()
@@ -178,7 +179,7 @@ class SecretLease:
         try:
             self._lease.renew()
         except AzureError as exc:
-            self.lost = describe_error(exc)
+            self.lost = describe(exc)
             log.error("lease %s lost by run %s: %s", self.where, self.run_id, self.lost)
 
     def _renew_loop(self) -> None:
@@ -191,7 +192,7 @@ class SecretLease:
 
     def _failed(self, what: str, exc: BaseException) -> RotationStopped:
         return RotationStopped(
-            f"lease {self.where}: cannot {what} it ({describe_error(exc)}); the rule is a "
+            f"lease {self.where}: cannot {what} it ({describe(exc)}); the rule is a "
             "storage account the run's identity may lease blobs in (Storage Blob Data "
             "Contributor or Owner); nothing was changed"
         )

@@ -1,6 +1,7 @@
 """The rotation state machine: slots, operations, their plans of steps and the secret's tags.
 
-Pure functions only. The engine (rotation/engine.py) performs a step, then records the next step's
+Pure functions only; the tag names and slots are the secret's contract (catalog/secret.py). The
+engine (rotation/engine.py) performs a step, then records the next step's
 index in the tags of the secret's latest version; a crash between the two repeats one step, and
 every step is safe to repeat. Publishing writes the new version together with its tags, so the
 progress record always travels with the latest version.
@@ -13,29 +14,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-SLOTS: tuple[str, str] = ("key1", "key2")
-# ARM spells the key names with a capital K (regenerateKey body: {"keyName": "Key1"}).
-ARM_KEY_NAMES: dict[str, str] = {"key1": "Key1", "key2": "Key2"}
+from catalog import secret
+from catalog.secret import (
+    PROGRESS_TAGS,
+    SLOTS,
+    TAG_OP,
+    TAG_ROTATED_AT,
+    TAG_RUN,
+    TAG_SLOT,
+    TAG_START,
+    TAG_STATE,
+    TAG_STEP,
+    TAG_SWITCHED_AT,
+)
 
-# Tags written with the first version by components/api_key_secret.py (the names of Microsoft's
-# "two sets of credentials" rotation tutorial) and carried over to every version.
-TAG_SLOT = "CredentialId"  # key1 | key2: the account key the version holds
-TAG_ACCOUNT = "ProviderAddress"  # the AI account's resource ID
-TAG_PERIOD = "ValidityPeriodDays"  # expiry of a new version = publication + this
-TAG_CONSUMERS = "Consumers"  # comma-separated names of the sites that read the secret
-# Tags this state machine owns.
-TAG_STATE = "RotationState"
-TAG_OP = "RotationOp"
-TAG_START = "RotationStart"
-TAG_STEP = "RotationStep"
-TAG_ROTATED_AT = "RotatedAt"
-TAG_SWITCHED_AT = "SwitchedAt"  # when a confirm last moved a consumer onto this version
-# The run acting on the operation under way (fencing): every write of a run first checks that the
-# latest version still names it, so a run that lost its lease never acts on another run's step.
-TAG_RUN = "RotationRun"
-
-PROGRESS_TAGS: tuple[str, ...] = (TAG_OP, TAG_START, TAG_STEP, TAG_STATE)
-IDLE = "idle"
+# The fencing tag (RotationRun) names the run acting on the operation under way: every write of a
+# run first checks that the latest version still names it, so a run that lost its lease never
+# acts on another run's step.
 
 
 class StateError(ValueError):
@@ -123,7 +118,7 @@ class SecretState:
     def state_name(self) -> str:
         """idle, started, or the kind of the last completed step (confirmed/regenerated/...)."""
         if self.progress is None:
-            return IDLE
+            return secret.STATE_IDLE
         if self.progress.next_step == 0:
             return "started"
         return _STATE_AFTER[self.progress.steps[self.progress.next_step - 1].kind]
@@ -138,7 +133,7 @@ def check_slot(value: str, what: str) -> str:
 
 def other(slot: str) -> str:
     """The other slot of the pair."""
-    return SLOTS[1] if check_slot(slot, "slot") == SLOTS[0] else SLOTS[0]
+    return secret.other_slot(check_slot(slot, "slot"))
 
 
 def plan(op: Operation, start_slot: str) -> tuple[Step, ...]:
@@ -221,7 +216,7 @@ def progress_tags(tags: Mapping[str, str], progress: Progress | None, slot: str)
     new[TAG_SLOT] = slot
     if progress is None:
         new.pop(TAG_RUN, None)
-        new[TAG_STATE] = IDLE
+        new[TAG_STATE] = secret.STATE_IDLE
         return new
     new[TAG_OP] = progress.op.tag
     new[TAG_START] = progress.start_slot

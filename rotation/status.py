@@ -6,8 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from azure_edge.sites import Observation
+from azure_edge.vault import SecretRecord
+from catalog.secret import TAG_ROTATED_AT, TAG_RUN, TAG_SLOT, newest_first
 from rotation import state
-from rotation.azure import Observation, SecretRecord
 
 DEFAULT_THRESHOLD_DAYS = 30
 VERSIONS_SHOWN = 5
@@ -56,7 +58,7 @@ def evaluate(
         problems.append(
             f"operation {progress.op.tag} stranded at step {progress.next_step + 1}/"
             f"{len(progress.steps)} ({progress.steps[progress.next_step].describe()}), run "
-            f"{latest.tags.get(state.TAG_RUN, 'unknown')}: finish it with the same command"
+            f"{latest.tags.get(TAG_RUN, 'unknown')}: finish it with the same command"
         )
         operation = {
             "op": progress.op.tag,
@@ -75,12 +77,12 @@ def evaluate(
         "expiresOn": _iso(latest.expires_on),
         "daysToExpiry": days_left,
         "thresholdDays": threshold_days,
-        "rotatedAt": latest.tags.get(state.TAG_ROTATED_AT),
+        "rotatedAt": latest.tags.get(TAG_ROTATED_AT),
         "consumers": [o.to_dict() for o in observations],
         "versions": [
             {
                 "version": r.version,
-                "slot": r.tags.get(state.TAG_SLOT),
+                "slot": r.tags.get(TAG_SLOT),
                 "createdOn": _iso(r.created_on),
                 "expiresOn": _iso(r.expires_on),
                 "enabled": r.enabled,
@@ -95,8 +97,7 @@ def evaluate(
 def _newest_first(latest: SecretRecord, versions: Sequence[SecretRecord]) -> list[SecretRecord]:
     # Creation times have one-second resolution: the latest version is known, put it first.
     rest = [r for r in versions if r.version != latest.version]
-    rest.sort(key=lambda r: r.created_on.timestamp() if r.created_on else 0.0, reverse=True)
-    return [latest, *rest]
+    return [latest, *newest_first(rest, lambda r: r.created_on)]
 
 
 def render_text(report: dict[str, Any]) -> str:

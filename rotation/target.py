@@ -23,71 +23,29 @@ import json
 import os
 import re
 import stat
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import SplitResult, urlsplit
 
+from azure_edge.sites import HEALTH, SITE, Consumer
+from catalog import ids, names
+from catalog.ids import ResourceId
 from catalog.key_shapes import looks_like_key, shown
-from rotation import state
+from catalog.secret import TAG_ACCOUNT, TAG_CONSUMERS
 
-_ACCOUNT_ID = re.compile(
-    r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/"
-    r"Microsoft\.CognitiveServices/accounts/(?P<name>[^/]+)$",
-    re.IGNORECASE,
-)
-_SITE_ID = re.compile(
-    r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/"
-    r"Microsoft\.Web/sites/(?P<name>[^/]+)$",
-    re.IGNORECASE,
-)
-_SECRET_NAME = re.compile(r"^[0-9A-Za-z-]{1,127}$")
-_DEPLOYMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-# Key Vault's DNS suffixes (public, China, US Government clouds) and its name rule.
-_VAULT_HOST = re.compile(
-    r"^(?P<name>[a-z][a-z0-9-]{1,22}[a-z0-9])\.vault\.(?:azure\.net|azure\.cn|usgovcloudapi\.net)$"
-)
 _DNS_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 DEFAULT_DEPLOYMENT = "chat"
 HEALTH_PATH = "/healthz"
 # A stack outputs file is a few kilobytes; anything past this is not one.
 MAX_OUTPUTS_BYTES = 1_000_000
+T = TypeVar("T")
+
+__all__ = ["Consumer", "ResourceId"]
 
 
 class InputError(ValueError):
     """An input is missing or malformed; the message is one line naming input, value and rule."""
-
-
-@dataclass(frozen=True)
-class AccountRef:
-    """An AI account's resource ID, split into what the management SDK takes."""
-
-    resource_id: str
-    subscription: str
-    resource_group: str
-    name: str
-
-
-@dataclass(frozen=True)
-class Consumer:
-    """Something that reads the secret: an App Service site with a Key Vault reference
-    (kind 'site', target = site ID) or an app reading it through the SDK (kind 'health',
-    target = the URL of its health endpoint, which reports the secret version in use)."""
-
-    name: str
-    kind: str
-    target: str
-    site_id: str | None = None
-    """For a health consumer running on App Service: its site, whose instances are each asked."""
-
-    @property
-    def site(self) -> tuple[str, str, str]:
-        """(subscription, resource group, site name) of a site consumer (or of the site a
-        health consumer runs on)."""
-        match = _SITE_ID.match(self.site_id or self.target)
-        if match is None:  # checked when the consumer was made
-            raise InputError(f"consumer {self.name!r}: {self.target!r} is not a site ID")
-        return match["sub"], match["rg"], match["name"]
 
 
 @dataclass(frozen=True)
@@ -108,10 +66,20 @@ class Target:
 
     vault_url: str
     secret_name: str
-    account: AccountRef
+    account: ResourceId
     endpoint: str | None
     deployment: str
     consumers: tuple[Consumer, ...] = field(default_factory=tuple)
+
+
+def _parsed(value: str, what: str, parse: Callable[[str], T], rule: str = "") -> T:
+    """`parse(value)`, or a one-line InputError naming `what` and the contract's rule."""
+    try:
+        return parse(value)
+    except ids.IdError as exc:
+        raise InputError(f"{what} {shown(value)}: {exc}") from None
+    except ValueError:  # urlsplit's own: a bad port or IPv6 literal
+        raise InputError(f"{what} {shown(value)}: {rule}") from None
 
 
 def _https_parts(value: str, what: str, rule: str) -> SplitResult:
@@ -136,41 +104,30 @@ def _https_parts(value: str, what: str, rule: str) -> SplitResult:
 
 
 def vault_url(value: str, what: str = "--vault-url") -> str:
-    """A Key Vault URL: https://<name>.vault.<cloud domain>/ ; returned with one trailing slash."""
-    rule = "https://<vault>.vault.azure.net/ (no port, path or query)"
-    parts = _https_parts(value, what, rule)
-    if parts.path not in ("", "/") or not _VAULT_HOST.match(parts.hostname or ""):
-        raise InputError(f"{what} {shown(value)}: the rule is {rule}")
-    return f"https://{parts.hostname}/"
+    """A Key Vault URL, normalised as catalog/ids.py does (https://<vault>.vault.azure.net)."""
+    return _parsed(value, what, ids.vault_uri, ids.VAULT_URI_RULE)
 
 
 def vault_name_of(url: str) -> str:
     """The vault's name in a URL that `vault_url` accepted."""
-    match = _VAULT_HOST.match(urlsplit(url).hostname or "")
-    return match["name"] if match else ""
+    return ids.vault_name(url)
 
 
 def secret_name(value: str, what: str = "--secret-name") -> str:
-    """A Key Vault secret name: 1-127 letters, digits or hyphens, and not a key's shape (a key
-    pasted here would otherwise travel to Key Vault in a URL)."""
+    """A Key Vault secret name, and not a key's shape (a key pasted here would otherwise travel
+    to Key Vault in a URL)."""
     if looks_like_key(value):
         raise InputError(
             f"{what} {shown(value)}: the rule is the secret's name, never a key; nothing was sent"
         )
-    if not _SECRET_NAME.match(value):
-        raise InputError(f"{what} {shown(value)}: the rule is 1-127 letters, digits or hyphens")
+    if not names.SECRET_NAME.matches(value):
+        raise InputError(f"{what} {shown(value)}: the rule is {names.SECRET_NAME.rule}")
     return value
 
 
-def account_ref(value: str, what: str = "--account-id") -> AccountRef:
-    """Split a Microsoft.CognitiveServices/accounts resource ID."""
-    match = _ACCOUNT_ID.match(value.strip())
-    if match is None:
-        raise InputError(
-            f"{what} {shown(value)}: the rule is /subscriptions/<id>/resourceGroups/<rg>/providers/"
-            "Microsoft.CognitiveServices/accounts/<name>"
-        )
-    return AccountRef(value.strip(), match["sub"], match["rg"], match["name"])
+def account_ref(value: str, what: str = "--account-id") -> ResourceId:
+    """An AI account's resource ID, split (catalog/ids.py)."""
+    return _parsed(value.strip(), what, ids.account_id)
 
 
 def endpoint_url(value: str, what: str = "--endpoint") -> str:
@@ -181,23 +138,18 @@ def endpoint_url(value: str, what: str = "--endpoint") -> str:
 
 def deployment_name(value: str, what: str = "--deployment") -> str:
     """A model deployment name."""
-    if not _DEPLOYMENT.match(value) or looks_like_key(value):
-        raise InputError(
-            f"{what} {shown(value)}: the rule is 1-64 letters, digits, '.', '_' or '-'"
-        )
+    if not names.DEPLOYMENT_NAME.matches(value) or looks_like_key(value):
+        raise InputError(f"{what} {shown(value)}: the rule is {names.DEPLOYMENT_NAME.rule}")
     return value
 
 
-def consumer(name: str, kind: str, target: str, what: str) -> Consumer:
+def consumer(name: str, kind: str, target: str, what: str, site_id: str | None = None) -> Consumer:
     """A validated consumer: a site ID for kind 'site', an https URL for kind 'health'."""
-    if kind == "site" and not _SITE_ID.match(target):
-        raise InputError(
-            f"{what} {shown(target)}: the rule is /subscriptions/<id>/resourceGroups/<rg>/"
-            "providers/Microsoft.Web/sites/<name>"
-        )
-    if kind == "health":
+    if kind == SITE:
+        _parsed(target, what, ids.site_id)
+    if kind == HEALTH:
         _https_parts(target, what, "https://<host>/<path> (no port or query)")
-    return Consumer(name, kind, target)
+    return Consumer(name, kind, target, site_id)
 
 
 def _text(outputs: Mapping[str, Any], key: str, source: str) -> str | None:
@@ -217,15 +169,9 @@ def parse_stack_outputs(outputs: Any, source: str = "stack outputs") -> StackOut
     name = _text(outputs, "secretName", source)
     secret_uri = _text(outputs, "secretUri", source)
     if secret_uri and (vault is None or name is None):
-        parts = urlsplit(secret_uri)
-        segments = [s for s in parts.path.split("/") if s]
-        if len(segments) < 2 or segments[0] != "secrets":
-            raise InputError(
-                f"{source} output 'secretUri' {shown(secret_uri)}: the rule is "
-                "https://<vault>.vault.azure.net/secrets/<name>"
-            )
-        vault = vault or f"{parts.scheme}://{parts.netloc}/"
-        name = name or segments[1]
+        address = _parsed(secret_uri, f"{source} output 'secretUri'", ids.parse_secret_uri)
+        vault = vault or address.vault_uri
+        name = name or address.name
     apps = outputs.get("apps")
     apps = {} if apps is None else apps
     if not isinstance(apps, dict):
@@ -236,20 +182,15 @@ def parse_stack_outputs(outputs: Any, source: str = "stack outputs") -> StackOut
             raise InputError(f"{source} output 'apps.{shown(app_name)}': not an object")
         if app.get("siteId"):
             where = f"{source} output 'apps.{app_name}.siteId'"
-            consumers.append(consumer(app_name, "site", str(app["siteId"]), where))
+            consumers.append(consumer(app_name, SITE, str(app["siteId"]), where))
         site_id = str(app["siteId"]) if app.get("siteId") else None
         if app.get("healthUrl"):
             where = f"{source} output 'apps.{app_name}.healthUrl'"
-            health = consumer(app_name, "health", str(app["healthUrl"]), where)
-            consumers.append(Consumer(app_name, "health", health.target, site_id))
+            consumers.append(consumer(app_name, HEALTH, str(app["healthUrl"]), where, site_id))
         elif app.get("hostName"):
             where = f"{source} output 'apps.{app_name}.hostName'"
             url = f"https://{app['hostName']}{HEALTH_PATH}"
-            consumers.append(
-                Consumer(
-                    app_name, "health", consumer(app_name, "health", url, where).target, site_id
-                )
-            )
+            consumers.append(consumer(app_name, HEALTH, url, where, site_id))
     return StackOutputs(
         vault_url=vault_url(vault, f"{source} output 'vaultUri'") if vault else None,
         secret_name=secret_name(name, f"{source} output 'secretName'") if name else None,
@@ -296,14 +237,21 @@ def read_stack_outputs(path: str) -> StackOutputs:
 
 
 def tag_consumers(
-    tags: Mapping[str, str], account: AccountRef, secret: str
+    tags: Mapping[str, str], account: ResourceId, secret: str
 ) -> tuple[Consumer, ...]:
     """Sites named by the secret's Consumers tag, in the account's subscription and group."""
-    names = [n.strip() for n in tags.get(state.TAG_CONSUMERS, "").split(",") if n.strip()]
-    prefix = f"/subscriptions/{account.subscription}/resourceGroups/{account.resource_group}"
-    where = f"secret {secret!r} tag {state.TAG_CONSUMERS!r}"
+    sites = [n.strip() for n in tags.get(TAG_CONSUMERS, "").split(",") if n.strip()]
+    where = f"secret {secret!r} tag {TAG_CONSUMERS!r}"
     return tuple(
-        consumer(n, "site", f"{prefix}/providers/Microsoft.Web/sites/{n}", where) for n in names
+        consumer(
+            site,
+            SITE,
+            ResourceId(
+                account.subscription, account.resource_group, site, "Microsoft.Web", "sites"
+            ).id,
+            where,
+        )
+        for site in sites
     )
 
 
@@ -322,18 +270,18 @@ def resolve_target(
     Consumers come from the stack outputs when they name any, else from the secret's tags. The
     endpoint may stay None: the account then tells it (accounts/read).
     """
-    account_value = account_id or outputs.account_id or tags.get(state.TAG_ACCOUNT)
+    account_value = account_id or outputs.account_id or tags.get(TAG_ACCOUNT)
     if not account_value:
         raise InputError(
             f"account ID: none given; the rule is --account-id, the stack output 'aiAccountId' "
-            f"or the tag {state.TAG_ACCOUNT!r} on secret {secret!r}"
+            f"or the tag {TAG_ACCOUNT!r} on secret {secret!r}"
         )
     where = (
         "--account-id"
         if account_id
         else "stack output 'aiAccountId'"
         if outputs.account_id
-        else f"secret {secret!r} tag {state.TAG_ACCOUNT!r}"
+        else f"secret {secret!r} tag {TAG_ACCOUNT!r}"
     )
     account = account_ref(account_value, where)
     endpoint_value = endpoint or outputs.endpoint

@@ -111,8 +111,7 @@ def test_run_makes_one_attempt_without_patience_and_passes_chosen_statuses_throu
         run("ARM read of account a (resource group g)", refused, rule="the rule is a role")
     assert calls == [1]
     assert str(raised.value) == (
-        "ARM read of account a (resource group g) failed: HTTP 403 no code; "
-        "the rule is a role"
+        "ARM read of account a (resource group g) failed: HTTP 403 no code; the rule is a role"
     )
     with pytest.raises(HttpResponseError):
         run("w", lambda: (_ for _ in ()).throw(_status_error(404)), passthrough=(404,))

@@ -32,6 +32,7 @@ from azure.functions.timer import TimerRequestConverter
 
 from catalog import hosted as names
 from rotation import hosted
+from rotation.target import InputError
 
 pytest.importorskip("azure.storage.blob")
 
@@ -256,6 +257,6 @@ def test_a_missing_setting_stops_the_function_with_one_line_naming_it(
     function_app, world, monkeypatch
 ):
     monkeypatch.delenv(names.SECRET_NAME)
-    with pytest.raises(hosted.target.InputError) as caught:
+    with pytest.raises(InputError) as caught:
         function_app.daily_check(timer_tick())
     assert str(caught.value) == f"app setting {names.SECRET_NAME}: missing; the stack sets it"

@@ -9,6 +9,11 @@ import pytest
 from emulator.topology import REFERENCE_SITE, SDK_SITE
 from rotation import cli
 
+VAULT_RULE = (
+    "must be https://<vault name>.vault.azure.net/ (3-24 letters, digits or single hyphens; "
+    "vault.azure.cn and vault.usgovcloudapi.net too)"
+)
+
 
 def run(local, argv, capsys):
     lines: list[str] = []
@@ -132,8 +137,7 @@ def test_revoke_and_both_through_the_command_line(local, outputs, capsys):
         ),
         (
             ["rotate", "--vault-url", "http://kv1.vault.azure.net", "--secret-name", "s"],
-            "rotation: error: --vault-url 'http://kv1.vault.azure.net': the rule is "
-            "https://<vault>.vault.azure.net/ (no port, path or query)",
+            f"rotation: error: --vault-url 'http://kv1.vault.azure.net': {VAULT_RULE}",
         ),
         (
             ["rotate", "--vault-url", "https://kv1.vault.azure.net", "--secret-name", "a_b"],
@@ -152,7 +156,7 @@ def test_revoke_and_both_through_the_command_line(local, outputs, capsys):
         (
             ["rotate", "--period-days", "0"],
             "rotation: error: argument --period-days: '0': the rule is a whole number of days "
-            "above 0 and at most 3650",
+            "from 1 to 365",
         ),
         (
             ["status", "--format", "yaml"],
@@ -194,21 +198,21 @@ def _account_flags(local, **override):
             },
             2,
             "rotation: error: --account-id '/subscriptions/x/resourceGroups/rg/providers/"
-            "Microsoft.Storage/storageAccounts/a': the rule is /subscriptions/<id>/resourceGroups/"
-            "<rg>/providers/Microsoft.CognitiveServices/accounts/<name>",
+            "Microsoft.Storage/storageAccounts/a': must be /subscriptions/<subscription GUID>/"
+            "resourceGroups/<group>/providers/Microsoft.CognitiveServices/accounts/<name>",
         ),
         (
             # The rotator's role covers only its secret: Key Vault answers 403 for any other.
             {"--secret-name": "no-such-secret"},
             1,
-            "rotation: stopped: vault https://kv-secure-demo.vault.azure.net: cannot read secret "
-            "'no-such-secret' (HTTP 403 Forbidden)",
+            "rotation: stopped: Key Vault https://kv-secure-demo.vault.azure.net (read secret "
+            "no-such-secret) failed: HTTP 403 Forbidden",
         ),
         (
             {"--vault-url": "https://kv-unknown.vault.azure.net/"},
             1,
-            "rotation: stopped: vault https://kv-unknown.vault.azure.net: cannot read secret "
-            "'ai-api-key' (HTTP 404 VaultNotFound)",
+            "rotation: stopped: Key Vault https://kv-unknown.vault.azure.net (read secret "
+            "ai-api-key) failed: HTTP 404 VaultNotFound",
         ),
     ],
 )
@@ -222,14 +226,15 @@ def test_bad_targets_are_one_line_and_change_nothing(local, override, code, mess
 def test_unknown_account_is_one_line_and_changes_nothing(local, outputs, capsys):
     before = snapshot(local)
     missing = local.world.account.id.rsplit("/", 1)[0] + "/ai-missing"
+    group = local.world.account.id.split("/")[4]
     code, _, err = run(
         local, ["rotate", "--stack-outputs", outputs, "--account-id", missing, *FAST], capsys
     )
     assert code == 1
     assert err == (
-        f"rotation: stopped: account {missing}: cannot list its keys "
-        "(HTTP 403 AuthorizationFailed); the rule is an existing account and a rotator role with "
-        "Microsoft.CognitiveServices/accounts/listKeys/action\n"
+        f"rotation: stopped: ARM listKeys of account ai-missing (resource group {group}) failed: "
+        "HTTP 403 AuthorizationFailed; the rule is an existing account and an identity with "
+        "Microsoft.CognitiveServices/accounts/listKeys/action on it\n"
     )
     assert snapshot(local) == before
 
@@ -262,16 +267,16 @@ def test_consumers_from_the_secret_tag_when_outputs_name_none(local, capsys):
 def test_sites_reporting_no_version_are_confirmed_only_by_a_refresh(
     local, outputs, capsys, monkeypatch
 ):
-    from emulator.app import EmulatorApp
+    from emulator.services.app_service import ArmSites
 
-    reference_json = EmulatorApp._reference_json
+    reference_json = ArmSites._reference_json
 
     def without_version(self, site, status):
         body = reference_json(self, site, status)
         body["properties"]["activeVersion"] = None  # as App Service may answer
         return body
 
-    monkeypatch.setattr(EmulatorApp, "_reference_json", without_version)
+    monkeypatch.setattr(ArmSites, "_reference_json", without_version)
     _, out, _ = run(local, ["status", "--stack-outputs", outputs, "--format", "json"], capsys)
     site = json.loads(out)["consumers"][0]
     assert (site["confirmed"], site["detail"]) == (
@@ -308,7 +313,7 @@ def test_a_missing_chat_deployment_stops_before_any_change(local, outputs, capsy
         (
             ["--period-days", "3000000"],
             "rotation: error: argument --period-days: '3000000': the rule is a whole number of "
-            "days above 0 and at most 3650",
+            "days from 1 to 365",
         ),
         (
             ["--drain-seconds", "1e300"],

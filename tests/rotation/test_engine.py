@@ -349,15 +349,16 @@ def test_a_run_never_regenerates_a_slot_another_run_published_meanwhile(local, l
 def test_a_key_regenerated_while_it_was_probed_is_not_published(local, look):
     """Another run regenerates the slot between this run's key read and its publish."""
     built = engine(local)
-    probe = built.edges.probe.wait_accepted
+    accepted = built.edges.probe.accepted
     regenerated: list[str] = []
 
-    def probe_then_other_run_regenerates(key: str, slot: str) -> None:
-        probe(key, slot)
-        if not regenerated:
-            regenerated.append(local.state.regenerate_key(look.account, slot))
+    def probe_then_other_run_regenerates(key: str) -> bool:
+        answer = accepted(key)
+        if answer and key == look.keys()["key2"] and not regenerated:
+            regenerated.append(local.state.regenerate_key(look.account, "key2"))
+        return answer
 
-    built.edges.probe.wait_accepted = probe_then_other_run_regenerates
+    built.edges.probe.accepted = probe_then_other_run_regenerates
     with pytest.raises(RotationStopped) as caught:
         built.run(Operation("rotate"))
     assert "key2 changed while it was probed" in str(caught.value)

@@ -69,10 +69,10 @@ def snapshot(local):
 def test_settings_from_the_function_app_environment(local, storage, hosted_env):
     env, settings, _, _ = hosted_env
     world = local.world
-    assert settings.vault_url == world.vault_url
+    assert settings.vault_url == world.vault_url.rstrip("/")  # catalog/ids.py's form
     assert settings.vault_name == world.vault.name
     assert settings.secret_name == world.secret_name
-    assert settings.account.resource_id == world.account.id
+    assert settings.account.id == world.account.id
     assert settings.endpoint == world.endpoint.rstrip("/")
     sdk_site = local.state.site(local.sdk_site).id
     assert [(c.name, c.kind, c.site_id) for c in settings.consumers] == [
@@ -105,8 +105,9 @@ KEY = "0123456789abcdef" * 2  # the shape of an Azure AI key (synthetic)
         (
             names.VAULT_URI,
             "https://kv-secure-demo.vault.azure.net:8443/",
-            "app setting ROTATION_VAULT_URI 'https://kv-secure-demo.vault.azure.net:8443/': the "
-            "rule is https://<vault>.vault.azure.net/ (no port, path or query)",
+            "app setting ROTATION_VAULT_URI 'https://kv-secure-demo.vault.azure.net:8443/': must "
+            "be https://<vault name>.vault.azure.net/ (3-24 letters, digits or single hyphens; "
+            "vault.azure.cn and vault.usgovcloudapi.net too)",
         ),
         (
             names.AI_ENDPOINT,

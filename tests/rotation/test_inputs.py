@@ -14,6 +14,11 @@ from rotation.lease import SecretLease
 
 KEY = "9f" * 16  # the shape of an Azure AI key (synthetic)
 
+VAULT_RULE = (
+    "must be https://<vault name>.vault.azure.net/ (3-24 letters, digits or single hyphens; "
+    "vault.azure.cn and vault.usgovcloudapi.net too)"
+)
+
 
 def run(local, argv, capsys):
     lines: list[str] = []
@@ -48,23 +53,19 @@ def test_a_key_typed_as_the_secret_name_is_refused_before_any_request(local, cap
     [
         (
             ["--vault-url", "https://[::1]/"],
-            "--vault-url 'https://[::1]/': the rule is https://<vault>.vault.azure.net/ (no "
-            "port, path or query)",
+            f"--vault-url 'https://[::1]/': {VAULT_RULE}",
         ),
         (
             ["--vault-url", "https://[::1"],
-            "--vault-url 'https://[::1': the rule is https://<vault>.vault.azure.net/ (no "
-            "port, path or query)",
+            f"--vault-url 'https://[::1': {VAULT_RULE}",
         ),
         (
             ["--vault-url", "https://kv-secure-demo.vault.azure.net:99999/"],
-            "--vault-url 'https://kv-secure-demo.vault.azure.net:99999/': the rule is "
-            "https://<vault>.vault.azure.net/ (no port, path or query)",
+            f"--vault-url 'https://kv-secure-demo.vault.azure.net:99999/': {VAULT_RULE}",
         ),
         (
             ["--vault-url", "https://kv-secure-demo.vault.azure.net.evil.example/"],
-            "--vault-url 'https://kv-secure-demo.vault.azure.net.evil.example/': the rule is "
-            "https://<vault>.vault.azure.net/ (no port, path or query)",
+            f"--vault-url 'https://kv-secure-demo.vault.azure.net.evil.example/': {VAULT_RULE}",
         ),
         (
             ["--endpoint", "https://ai.openai.azure.com:8443/"],
@@ -74,7 +75,7 @@ def test_a_key_typed_as_the_secret_name_is_refused_before_any_request(local, cap
         (
             ["--deployment", KEY],
             "--deployment <32 characters, masked: it looks like a key>: the rule is 1-64 letters, "
-            "digits, '.', '_' or '-'",
+            "digits, '.', '_' or '-', starting with a letter or digit",
         ),
     ],
 )
@@ -123,8 +124,8 @@ def test_a_key_inside_stack_outputs_is_not_echoed(local, capsys, tmp_path):
     [
         (
             ["rotate", "--lease-account", "Not_An_Account"],
-            "argument --lease-account: 'Not_An_Account': the rule is a storage account name, "
-            "3-24 lowercase letters or digits",
+            "argument --lease-account: 'Not_An_Account': the rule is 3-24 lower-case letters or "
+            "digits",
         ),
     ],
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from catalog.ids import ResourceId
 from rotation import target
 from rotation.target import Consumer
 
@@ -34,7 +35,7 @@ def test_the_stacks_own_outputs_name_every_input_and_both_consumer_kinds():
         }
     )
     assert outputs == target.StackOutputs(
-        vault_url="https://kv-x.vault.azure.net/",
+        vault_url="https://kv-x.vault.azure.net",
         secret_name="ai-api-key",
         account_id=ACCOUNT,
         endpoint="https://ai-x.openai.azure.com/",
@@ -54,13 +55,15 @@ def test_the_stacks_own_outputs_name_every_input_and_both_consumer_kinds():
         endpoint=None,
         deployment=None,
     )
-    assert resolved.account == target.AccountRef(ACCOUNT, SUB, "rg-ai", "ai-x")
+    assert resolved.account == ResourceId(
+        SUB, "rg-ai", "ai-x", "Microsoft.CognitiveServices", "accounts"
+    )
     assert (resolved.endpoint, resolved.deployment) == ("https://ai-x.openai.azure.com", "chat")
 
 
 def test_secret_uri_alone_gives_vault_and_name():
     outputs = target.parse_stack_outputs({"secretUri": "https://kv-x.vault.azure.net/secrets/k"})
-    assert (outputs.vault_url, outputs.secret_name) == ("https://kv-x.vault.azure.net/", "k")
+    assert (outputs.vault_url, outputs.secret_name) == ("https://kv-x.vault.azure.net", "k")
 
 
 def test_tags_name_the_account_and_the_sites_when_outputs_do_not():
@@ -88,13 +91,15 @@ def test_tags_name_the_account_and_the_sites_when_outputs_do_not():
         ({"apps": []}, "stack outputs output 'apps': [] is not an object of apps by name"),
         (
             {"apps": {"web": {"siteId": "/subscriptions/x/sites/w"}}},
-            "stack outputs output 'apps.web.siteId' '/subscriptions/x/sites/w': the rule is "
-            "/subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.Web/sites/<name>",
+            "stack outputs output 'apps.web.siteId' '/subscriptions/x/sites/w': must be "
+            "/subscriptions/<subscription GUID>/resourceGroups/<group>/providers/Microsoft.Web/"
+            "sites/<name>",
         ),
         (
             {"vaultUri": "https://example.com/"},
-            "stack outputs output 'vaultUri' 'https://example.com/': the rule is "
-            "https://<vault>.vault.azure.net/ (no port, path or query)",
+            "stack outputs output 'vaultUri' 'https://example.com/': must be "
+            "https://<vault name>.vault.azure.net/ (3-24 letters, digits or single hyphens; "
+            "vault.azure.cn and vault.usgovcloudapi.net too)",
         ),
         ({"aiAccountId": 7}, "stack outputs output 'aiAccountId': 7 is not a string"),
     ],
