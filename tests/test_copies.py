@@ -43,8 +43,14 @@ COPY_FOLDERS = (
     ),
     CopyFolder("policies/contract", _catalog("names.py", "secret.py"), own=("__init__.py",)),
     CopyFolder("app/catalog", _catalog("names.py", "secret.py"), own=("__init__.py",)),
-    # The Azure edge, carried by the component package, goes here:
-    # CopyFolder("components/azure_edge", {name: f"azure_edge/{name}" for name in (...)}),
+    # The Azure edge, whole: the component package's providers sign in and call Azure with it.
+    CopyFolder(
+        "components/azure_edge",
+        {
+            path.name: f"azure_edge/{path.name}"
+            for path in sorted((ROOT / "azure_edge").glob("*.py"))
+        },
+    ),
 )
 
 
