@@ -18,7 +18,9 @@ from . import names
 from .secret import MAX_TAG_VALUE_LENGTH
 
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_REFERENCE = re.compile(r"@Microsoft\.KeyVault\((?P<body>[^)]*)\)")
+_REFERENCE = re.compile(r"@Microsoft\.KeyVault\((?P<body>[^)]*)\)", re.IGNORECASE)
+# Key Vault names each version with 32 hexadecimal characters.
+_VERSION = re.compile(r"[0-9a-fA-F]{32}")
 
 
 class IdError(ValueError):
@@ -167,11 +169,15 @@ def parse_secret_uri(value: object) -> SecretAddress:
         vault = vault_uri(identifier.vault_url)
     except (ValueError, IdError):
         raise IdError(SECRET_URI_RULE) from None
-    segments = urlsplit(value).path.strip("/").split("/")
+    parts = urlsplit(value)
+    segments = parts.path.strip("/").split("/")
     if (
         segments[0] != "secrets"
         or len(segments) > 3
+        or parts.query
+        or parts.fragment
         or not names.SECRET_NAME.matches(identifier.name)
+        or (identifier.version and not _VERSION.fullmatch(identifier.version))
     ):
         raise IdError(SECRET_URI_RULE)
     return SecretAddress(vault, identifier.name, identifier.version or None)
@@ -197,8 +203,9 @@ def parse_key_vault_reference(value: object) -> SecretAddress | None:
             return parse_secret_uri(fields["secreturi"])
         vault = vault_uri(f"https://{fields.get('vaultname', '')}.vault.azure.net")
         name = fields.get("secretname", "")
-        if not names.SECRET_NAME.matches(name):
+        version = fields.get("secretversion") or None
+        if not names.SECRET_NAME.matches(name) or (version and not _VERSION.fullmatch(version)):
             return None
-        return SecretAddress(vault, name, fields.get("secretversion") or None)
+        return SecretAddress(vault, name, version)
     except IdError:
         return None
