@@ -11,10 +11,22 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from typing import TypeVar
+
+from emulator.errors import EmulatorError
 
 DEFAULT_SUBSCRIPTION = "5f1c2a2e-7a43-4c4e-9a55-0c1e2d3f4a5b"
 DEFAULT_TENANT = "72f988bf-0000-4000-8000-00000000e0e0"
 DEFAULT_RESOURCE_GROUP = "rg-secure-ai"
+
+T = TypeVar("T")
+
+
+def arm_id(subscription: str, resource_group: str, provider: str, name: str) -> str:
+    """The ARM id of resource ``name`` of type ``provider`` (e.g. ``Microsoft.Web/sites``)."""
+    return (
+        f"/subscriptions/{subscription}/resourceGroups/{resource_group}/providers/{provider}/{name}"
+    )
 
 
 class ManualClock:
@@ -59,11 +71,20 @@ class StateBase:
         self.counters: Counter[tuple[str, str, str]] = Counter()
 
     def resource_id(self, provider: str, name: str, resource_group: str | None = None) -> str:
-        """The ARM id of ``provider``/``name`` (``Microsoft.Web/sites``, ...) here."""
-        return (
-            f"/subscriptions/{self.subscription}/resourceGroups/"
-            f"{resource_group or self.resource_group}/providers/{provider}/{name}"
-        )
+        """The ARM id of ``provider``/``name`` in this subscription (default resource group)."""
+        return arm_id(self.subscription, resource_group or self.resource_group, provider, name)
+
+    def lookup(self, table: dict[str, T], kind: str, name: str) -> T:
+        """``table[name]``, or EmulatorError "<kind> <name> does not exist"."""
+        with self.lock:
+            if name not in table:
+                raise EmulatorError(f"{kind} {name!r} does not exist")
+            return table[name]
+
+    def vacant(self, table: dict[str, object], kind: str, name: str) -> None:
+        """Raise EmulatorError "<kind> <name> already exists" when ``table`` holds ``name``."""
+        if name in table:
+            raise EmulatorError(f"{kind} {name!r} already exists")
 
     def count(self, host: str, method: str, route: str) -> None:
         """Record one request (the WSGI app calls this for every request it sees)."""

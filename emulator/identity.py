@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from werkzeug.wrappers import Request
 
 from emulator.base import StateBase
-from emulator.errors import EmulatorError
 
 TOKEN_LIFETIME_SECONDS = 3600
 
@@ -67,8 +66,7 @@ class IdentityState(StateBase):
     def add_identity(self, name: str) -> Identity:
         """Create a user-assigned managed identity (select it with ``client_id=``)."""
         with self.lock:
-            if name in self.identities:
-                raise EmulatorError(f"identity {name!r} already exists")
+            self.vacant(self.identities, "identity", name)
             identity = new_identity(
                 name,
                 self.resource_id("Microsoft.ManagedIdentity/userAssignedIdentities", name),
@@ -77,10 +75,7 @@ class IdentityState(StateBase):
             return identity
 
     def identity(self, name: str) -> Identity:
-        with self.lock:
-            if name not in self.identities:
-                raise EmulatorError(f"identity {name!r} does not exist")
-            return self.identities[name]
+        return self.lookup(self.identities, "identity", name)
 
     def issue_token(self, principal_id: str, resource: str) -> tuple[str, int]:
         """Mint an opaque token for a principal and resource; returns (token, expires_on)."""

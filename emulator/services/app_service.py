@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from werkzeug.wrappers import Request, Response
 
+from emulator.base import arm_id
 from emulator.errors import EmulatorError, azure_error, json_response
 from emulator.identity import Identity, new_identity
 from emulator.routing import Route, Service
@@ -83,10 +84,7 @@ class Site:
 
     @property
     def id(self) -> str:
-        return (
-            f"/subscriptions/{self.subscription}/resourceGroups/{self.resource_group}"
-            f"/providers/{_SITES}/{self.name}"
-        )
+        return arm_id(self.subscription, self.resource_group, _SITES, self.name)
 
     @property
     def host(self) -> str:
@@ -146,10 +144,7 @@ class AppServiceState(KeyVaultState, ManagedIdentityState, ArmState):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.sites: dict[str, Site] = {}
-
-    def arm_resources(self) -> Iterable[Any]:
-        return [*super().arm_resources(), *self.sites.values()]
+        self.sites: dict[str, Site] = self.arm_table()
 
     def add_site(
         self,
@@ -162,8 +157,7 @@ class AppServiceState(KeyVaultState, ManagedIdentityState, ArmState):
     ) -> Site:
         """Create a web app; its settings are resolved now, as on a first start."""
         with self.lock:
-            if name in self.sites:
-                raise EmulatorError(f"site {name!r} already exists")
+            self.vacant(self.sites, "site", name)
             resource_id = self.resource_id(_SITES, name, resource_group)
             identity = new_identity(name, resource_id) if system_identity else None
             if key_vault_reference_identity is not None:
@@ -182,10 +176,7 @@ class AppServiceState(KeyVaultState, ManagedIdentityState, ArmState):
             return site
 
     def site(self, name: str) -> Site:
-        with self.lock:
-            if name not in self.sites:
-                raise EmulatorError(f"site {name!r} does not exist")
-            return self.sites[name]
+        return self.lookup(self.sites, "site", name)
 
     def set_app_settings(self, site: str, settings: dict[str, str]) -> None:
         """Replace a site's app settings; like Azure, a config change re-resolves references."""
@@ -334,22 +325,11 @@ class AppServiceState(KeyVaultState, ManagedIdentityState, ArmState):
 class ArmSites(ArmService):
     name = "arm_sites"
 
-    def _site(self, request: Request, sub: str, rg: str, name: str, action: str) -> Site | Response:
-        """The site after the front door, or ARM's answer."""
-        resource_id = f"/subscriptions/{sub}/resourceGroups/{rg}/providers/{_SITES}/{name}"
-        failure = self._gate(request, sub, rg, action, resource_id)
-        if failure:
-            return failure
-        site = self.state.sites.get(name)
-        if site is None or site.resource_group.lower() != rg.lower():
-            return self._not_found(_SITES, name, rg)
-        return site
-
     def instances(self, request: Request, sub: str, rg: str, name: str) -> Response:
         """GET {siteId}/instances (azure-mgmt-web web_apps.list_instance_identifiers)."""
-        if request.method != "GET":
-            return self._method_not_allowed(request)
-        site = self._site(request, sub, rg, name, ACTION_READ_INSTANCES)
+        site = self._resource(
+            request, self.state.sites, _SITES, (sub, rg, name), ACTION_READ_INSTANCES
+        )
         if isinstance(site, Response):
             return site
         with self.state.lock:
@@ -371,7 +351,9 @@ class ArmSites(ArmService):
         if not refresh and request.method != "GET":
             return self._method_not_allowed(request)
         action = ACTION_WRITE_SITE_CONFIG if refresh else ACTION_READ_SITE_CONFIG
-        site = self._site(request, sub, rg, name, action)
+        site = self._resource(
+            request, self.state.sites, _SITES, (sub, rg, name), action, request.method
+        )
         if isinstance(site, Response):
             return site
         if refresh:

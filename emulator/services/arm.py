@@ -4,11 +4,11 @@ order; and ARM's answer for a path no emulated operation serves."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from emulator.base import arm_id
 from emulator.errors import azure_error
 from emulator.identity import IdentityState, TokenInfo, authenticate, bearer
 from emulator.rbac import RbacState
@@ -35,15 +35,22 @@ _TOKEN_REFUSALS = {
 class ArmState(RbacState, IdentityState):
     """What the front door needs: the resource groups that hold emulated ARM resources."""
 
-    def arm_resources(self) -> Iterable[Any]:
-        """Every ARM resource (anything with a ``resource_group``); services add theirs."""
-        return ()
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._arm_tables: list[dict[str, Any]] = []
+
+    def arm_table(self) -> dict[str, Any]:
+        """A new name -> resource table of an ARM service (its resources have a
+        ``resource_group``), whose resource groups the front door then knows."""
+        table: dict[str, Any] = {}
+        self._arm_tables.append(table)
+        return table
 
     def resource_groups(self) -> set[str]:
         """The known resource groups, lowercased (the default one always exists)."""
         with self.lock:
             return {self.resource_group.lower()} | {
-                r.resource_group.lower() for r in self.arm_resources()
+                r.resource_group.lower() for table in self._arm_tables for r in table.values()
             }
 
 
@@ -96,6 +103,28 @@ class ArmService(Service):
                 404, "ResourceGroupNotFound", f"Resource group '{rg}' could not be found."
             )
         return None
+
+    def _resource(
+        self,
+        request: Request,
+        table: dict[str, Any],
+        provider: str,
+        ids: tuple[str, str, str],
+        action: str,
+        method: str = "GET",
+    ) -> Any:
+        """The resource ``ids`` (subscription, resource group, name) names in ``table``, after
+        the method check and the front door; or ARM's answer (a Response)."""
+        sub, rg, name = ids
+        if request.method != method:
+            return self._method_not_allowed(request)
+        failure = self._gate(request, sub, rg, action, arm_id(sub, rg, provider, name))
+        if failure:
+            return failure
+        resource = table.get(name)
+        if resource is None or resource.resource_group.lower() != rg.lower():
+            return self._not_found(provider, name, rg)
+        return resource
 
     @staticmethod
     def _method_not_allowed(request: Request) -> Response:

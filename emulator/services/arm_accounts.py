@@ -11,6 +11,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from emulator.base import arm_id
 from emulator.errors import EmulatorError, azure_error, body_json, json_response
 from emulator.routing import Route
 from emulator.services.arm import ARM_HOST, ArmService, ArmState, arm_path
@@ -44,10 +45,7 @@ class Account:
 
     @property
     def id(self) -> str:
-        return (
-            f"/subscriptions/{self.subscription}/resourceGroups/{self.resource_group}"
-            f"/providers/{_ACCOUNTS}/{self.name}"
-        )
+        return arm_id(self.subscription, self.resource_group, _ACCOUNTS, self.name)
 
     @property
     def endpoint(self) -> str:
@@ -64,10 +62,7 @@ class AccountsState(ArmState):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.accounts: dict[str, Account] = {}
-
-    def arm_resources(self) -> Iterable[Any]:
-        return [*super().arm_resources(), *self.accounts.values()]
+        self.accounts: dict[str, Account] = self.arm_table()
 
     def add_account(
         self,
@@ -83,8 +78,7 @@ class AccountsState(ArmState):
     ) -> Account:
         """Create an AI account with two fresh synthetic keys, usable at once."""
         with self.lock:
-            if name in self.accounts:
-                raise EmulatorError(f"account {name!r} already exists")
+            self.vacant(self.accounts, "account", name)
             if accept_delay < 0:
                 raise EmulatorError(f"accept_delay {accept_delay!r} must be >= 0 seconds")
             account = Account(
@@ -106,10 +100,7 @@ class AccountsState(ArmState):
             return account
 
     def account(self, name: str) -> Account:
-        with self.lock:
-            if name not in self.accounts:
-                raise EmulatorError(f"account {name!r} does not exist")
-            return self.accounts[name]
+        return self.lookup(self.accounts, "account", name)
 
     def account_by_subdomain(self, subdomain: str) -> Account | None:
         with self.lock:
@@ -167,35 +158,26 @@ def _account_json(account: Account) -> dict[str, Any]:
 class ArmAccounts(ArmService):
     name = "arm_accounts"
 
-    def _account(
-        self, request: Request, sub: str, rg: str, name: str, method: str, action: str
-    ) -> Account | Response:
-        """The account after the method check and the front door, or ARM's answer."""
-        if request.method != method:
-            return self._method_not_allowed(request)
-        resource_id = f"/subscriptions/{sub}/resourceGroups/{rg}/providers/{_ACCOUNTS}/{name}"
-        failure = self._gate(request, sub, rg, action, resource_id)
-        if failure:
-            return failure
-        account = self.state.accounts.get(name)
-        if account is None or account.resource_group.lower() != rg.lower():
-            return self._not_found(_ACCOUNTS, name, rg)
-        return account
-
     def get(self, request: Request, sub: str, rg: str, name: str) -> Response:
-        account = self._account(request, sub, rg, name, "GET", ACTION_READ_ACCOUNT)
+        account = self._resource(
+            request, self.state.accounts, _ACCOUNTS, (sub, rg, name), ACTION_READ_ACCOUNT, "GET"
+        )
         if isinstance(account, Response):
             return account
         return json_response(200, _account_json(account))
 
     def list_keys(self, request: Request, sub: str, rg: str, name: str) -> Response:
-        account = self._account(request, sub, rg, name, "POST", ACTION_LIST_KEYS)
+        account = self._resource(
+            request, self.state.accounts, _ACCOUNTS, (sub, rg, name), ACTION_LIST_KEYS, "POST"
+        )
         if isinstance(account, Response):
             return account
         return json_response(200, self.state.keys(account.name))
 
     def regenerate_key(self, request: Request, sub: str, rg: str, name: str) -> Response:
-        account = self._account(request, sub, rg, name, "POST", ACTION_REGENERATE_KEY)
+        account = self._resource(
+            request, self.state.accounts, _ACCOUNTS, (sub, rg, name), ACTION_REGENERATE_KEY, "POST"
+        )
         if isinstance(account, Response):
             return account
         try:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from emulator.errors import EmulatorError, azure_error, body_json, json_response
+from emulator.base import arm_id
+from emulator.errors import azure_error, body_json, json_response
 from emulator.identity import IdentityState, TokenInfo, TokenRefused, authenticate, bearer
 from emulator.rbac import RbacState
 from emulator.routing import Route, Service
@@ -27,6 +29,8 @@ ACTION_READ_SECRET_METADATA = f"{_KV}/readMetadata/action"
 ACTION_DELETE_SECRET = f"{_KV}/delete"
 ACTION_RECOVER_SECRET = f"{_KV}/recover/action"
 
+_VAULTS = "Microsoft.KeyVault/vaults"
+Handler = Callable[..., Response]
 _SECRET_NAME = re.compile(r"^[0-9A-Za-z-]{1,127}$")
 _RETENTION_DAYS = 90
 
@@ -70,9 +74,8 @@ class Vault:
 
     @property
     def id(self) -> str:
-        return (
-            f"/subscriptions/{self.subscription}/resourceGroups/{self.resource_group}"
-            f"/providers/Microsoft.KeyVault/vaults/{self.name}"
+        return arm_id(
+            self.subscription, self.resource_group, "Microsoft.KeyVault/vaults", self.name
         )
 
     @property
@@ -99,6 +102,14 @@ def _find(table: dict[str, Any], name: str) -> tuple[str, Any] | None:
     return None
 
 
+def _take(table: dict[str, Any], name: str) -> tuple[str, Any] | None:
+    """Remove and return the (stored name, record) ``name`` finds (case-insensitive), or None."""
+    found = _find(table, name)
+    if found is not None:
+        del table[found[0]]
+    return found
+
+
 class KeyVaultState(RbacState, IdentityState):
     """The vaults, their secrets and their soft-deleted secrets."""
 
@@ -110,8 +121,7 @@ class KeyVaultState(RbacState, IdentityState):
         """Create an empty Key Vault in RBAC mode."""
         with self.lock:
             key = name.lower()
-            if key in self.vaults:
-                raise EmulatorError(f"vault {name!r} already exists")
+            self.vacant(self.vaults, "vault", key)
             vault = Vault(
                 name=key,
                 subscription=self.subscription,
@@ -122,10 +132,7 @@ class KeyVaultState(RbacState, IdentityState):
             return vault
 
     def vault(self, name: str) -> Vault:
-        with self.lock:
-            if name.lower() not in self.vaults:
-                raise EmulatorError(f"vault {name!r} does not exist")
-            return self.vaults[name.lower()]
+        return self.lookup(self.vaults, "vault", name.lower())
 
     def set_secret(
         self,
@@ -165,24 +172,21 @@ class KeyVaultState(RbacState, IdentityState):
         """Soft-delete a secret, every version (as Key Vault's delete secret does), or None."""
         with self.lock:
             target = self.vault(vault)
-            found = target.find(name)
-            if found is None:
+            taken = _take(target.secrets, name)
+            if taken is None:
                 return None
-            stored, versions = found
-            del target.secrets[stored]
-            record = DeletedSecret(versions, int(self.clock()))
-            target.deleted[stored] = record
-            return stored, record
+            record = DeletedSecret(taken[1], int(self.clock()))
+            target.deleted[taken[0]] = record
+            return taken[0], record
 
     def recover_secret(self, vault: str, name: str) -> tuple[str, list[SecretVersion]] | None:
         """Bring a deleted secret back with all its versions, or None when none is deleted."""
         with self.lock:
             target = self.vault(vault)
-            found = target.find_deleted(name)
-            if found is None:
+            taken = _take(target.deleted, name)
+            if taken is None:
                 return None
-            stored, record = found
-            del target.deleted[stored]
+            stored, record = taken
             target.secrets[stored] = record.versions
             return stored, record.versions
 
@@ -284,10 +288,6 @@ def _deleted_not_found(name: str) -> Response:
     return azure_error(404, "SecretNotFound", f"Deleted Secret not found: {name}")
 
 
-def _method_not_allowed(request: Request) -> Response:
-    return azure_error(405, "MethodNotAllowed", f"{request.method} is not allowed here.")
-
-
 def _max_results(request: Request) -> Response | None:
     raw = request.args.get("maxresults")
     if raw is None or (raw.isdigit() and 1 <= int(raw) <= 25):
@@ -323,15 +323,41 @@ def _token_refusal(refused: TokenRefused) -> str:
     )
 
 
+def operation(*, listing: bool = False, **actions: str) -> Callable[[Handler], Handler]:
+    """Declare the RBAC action a handler needs per HTTP method (``ANY``: every method); other
+    methods get 405. ``listing``: the call takes ``maxresults`` (1-25)."""
+
+    def declare(handler: Handler) -> Handler:
+        handler.actions = actions  # type: ignore[attr-defined]
+        handler.listing = listing  # type: ignore[attr-defined]
+        return handler
+
+    return declare
+
+
 class KeyVault(Service):
+    """Every call passes the gate first: the method, then the vault, api-version, the bearer
+    challenge and RBAC, in Key Vault's order (:meth:`dispatch`); handlers get the vault."""
+
     name = "keyvault"
     throttled_code = "Throttled"
 
+    def dispatch(self, handler: str, request: Request, params: dict[str, str]) -> Any:
+        method = getattr(self, handler)
+        action = method.actions.get(request.method) or method.actions.get("ANY")
+        if action is None:
+            return azure_error(405, "MethodNotAllowed", f"{request.method} is not allowed here.")
+        arguments = dict(params)
+        vault = self._gate(request, arguments.pop("vault"), action, arguments.get("name"))
+        if isinstance(vault, Response):
+            return vault
+        return (method.listing and _max_results(request)) or method(request, vault, **arguments)
+
     def _gate(
-        self, request: Request, vault_name: str, action: str, secret: str | None = None
+        self, request: Request, vault_name: str, action: str, secret: str | None
     ) -> Vault | Response:
-        """Vault lookup, api-version, the bearer challenge and RBAC, in Key Vault's order; the
-        scope checked is the secret's when ``secret`` is given, else the vault's."""
+        """The vault, or Key Vault's answer; the scope checked is the secret's when ``secret``
+        is given, else the vault's."""
         vault = self.state.vaults.get(vault_name)
         if vault is None:
             return azure_error(404, "VaultNotFound", f"The vault '{vault_name}' does not exist.")
@@ -363,16 +389,14 @@ class KeyVault(Service):
             )
         return vault
 
-    def set_secret(self, request: Request, vault: str, name: str) -> Response:
-        target = self._gate(request, vault, ACTION_SET_SECRET, name)
-        if isinstance(target, Response):
-            return target
+    @operation(PUT=ACTION_SET_SECRET)
+    def set_secret(self, request: Request, vault: Vault, name: str) -> Response:
         if not _SECRET_NAME.match(name):
             return _bad(f"The request URI contains an invalid name: {name}")
         fields, failure = _secret_fields(request, set_value=True)
         if failure:
             return failure
-        if target.find_deleted(name) is not None:
+        if vault.find_deleted(name) is not None:
             return azure_error(
                 409,
                 "Conflict",
@@ -380,54 +404,43 @@ class KeyVault(Service):
                 "cannot be reused; in this state, the secret can only be recovered or purged.",
                 innererror={"code": "ObjectIsDeletedButRecoverable"},
             )
-        version = self.state.set_secret(vault, name, fields.pop("value"), **fields)
-        stored = target.find(name)
+        version = self.state.set_secret(vault.name, name, fields.pop("value"), **fields)
+        stored = vault.find(name)
         assert stored is not None
-        return json_response(200, _secret_json(target, stored[0], version, value=True))
+        return json_response(200, _secret_json(vault, stored[0], version, value=True))
 
-    def delete_secret(self, request: Request, vault: str, name: str) -> Response:
-        target = self._gate(request, vault, ACTION_DELETE_SECRET, name)
-        if isinstance(target, Response):
-            return target
-        deleted = self.state.delete_secret(vault, name)
+    @operation(DELETE=ACTION_DELETE_SECRET)
+    def delete_secret(self, request: Request, vault: Vault, name: str) -> Response:
+        deleted = self.state.delete_secret(vault.name, name)
         if deleted is None:
             return _secret_not_found(name)
-        return json_response(200, _deleted_json(target, *deleted))
+        return json_response(200, _deleted_json(vault, *deleted))
 
-    def deleted_secret(self, request: Request, vault: str, name: str) -> Response:
-        target = self._gate(request, vault, ACTION_READ_SECRET_METADATA, name)
-        if isinstance(target, Response):
-            return target
+    @operation(GET=ACTION_READ_SECRET_METADATA)
+    def deleted_secret(self, request: Request, vault: Vault, name: str) -> Response:
         with self.state.lock:
-            found = target.find_deleted(name)
+            found = vault.find_deleted(name)
             if found is None:
                 return _deleted_not_found(name)
-            return json_response(200, _deleted_json(target, *found))
+            return json_response(200, _deleted_json(vault, *found))
 
-    def recover_secret(self, request: Request, vault: str, name: str) -> Response:
-        target = self._gate(request, vault, ACTION_RECOVER_SECRET, name)
-        if isinstance(target, Response):
-            return target
-        recovered = self.state.recover_secret(vault, name)
+    @operation(POST=ACTION_RECOVER_SECRET)
+    def recover_secret(self, request: Request, vault: Vault, name: str) -> Response:
+        recovered = self.state.recover_secret(vault.name, name)
         if recovered is None:
             return _deleted_not_found(name)
         stored, versions = recovered
-        return json_response(200, _secret_json(target, stored, versions[-1], value=False))
+        return json_response(200, _secret_json(vault, stored, versions[-1], value=False))
 
-    def secret(self, request: Request, vault: str, name: str, version: str) -> Response:
+    @operation(GET=ACTION_GET_SECRET, PATCH=ACTION_UPDATE_SECRET)
+    def secret(self, request: Request, vault: Vault, name: str, version: str) -> Response:
         """GET (read, latest when ``version`` is empty) or PATCH (update) one version."""
-        actions = {"GET": ACTION_GET_SECRET, "PATCH": ACTION_UPDATE_SECRET}
-        if request.method not in actions:
-            return _method_not_allowed(request)
-        target = self._gate(request, vault, actions[request.method], name)
-        if isinstance(target, Response):
-            return target
         if request.method == "PATCH":
             fields, failure = _secret_fields(request, set_value=False)
             if failure:
                 return failure
         with self.state.lock:
-            found = target.find(name)
+            found = vault.find(name)
             versions = found[1] if found else []
             if not version:
                 chosen = versions[-1] if versions else None
@@ -443,49 +456,34 @@ class KeyVault(Service):
                         "Operation get is not allowed on a disabled secret.",
                         innererror={"code": "SecretDisabled"},
                     )
-                return json_response(200, _secret_json(target, found[0], chosen, value=True))
+                return json_response(200, _secret_json(vault, found[0], chosen, value=True))
             for key, value in fields.items():
                 setattr(chosen, key, dict(value) if key == "tags" else value)
             chosen.updated = int(self.state.clock())
-            return json_response(200, _secret_json(target, found[0], chosen, value=False))
+            return json_response(200, _secret_json(vault, found[0], chosen, value=False))
 
-    def _listing(self, request: Request, vault: str, name: str | None) -> Vault | Response:
-        """The gate of a metadata listing (GET only, maxresults 1-25)."""
-        if request.method != "GET":
-            return _method_not_allowed(request)
-        target = self._gate(request, vault, ACTION_READ_SECRET_METADATA, name)
-        if isinstance(target, Response):
-            return target
-        return _max_results(request) or target
-
-    def versions(self, request: Request, vault: str, name: str) -> Response:
-        target = self._listing(request, vault, name)
-        if isinstance(target, Response):
-            return target
+    @operation(GET=ACTION_READ_SECRET_METADATA, listing=True)
+    def versions(self, request: Request, vault: Vault, name: str) -> Response:
         with self.state.lock:
-            found = target.find(name)
+            found = vault.find(name)
             if found is None:
                 return _secret_not_found(name)
             stored, versions = found
-            items = [_secret_json(target, stored, v, value=False) for v in versions]
+            items = [_secret_json(vault, stored, v, value=False) for v in versions]
         return json_response(200, {"value": items, "nextLink": None})
 
-    def list_secrets(self, request: Request, vault: str) -> Response:
-        target = self._listing(request, vault, None)
-        if isinstance(target, Response):
-            return target
+    @operation(GET=ACTION_READ_SECRET_METADATA, listing=True)
+    def list_secrets(self, request: Request, vault: Vault) -> Response:
         items = []
         with self.state.lock:
-            for stored, versions in target.secrets.items():
-                item = _secret_json(target, stored, versions[-1], value=False)
-                item["id"] = f"https://{target.name}.vault.azure.net/secrets/{stored}"
+            for stored, versions in vault.secrets.items():
+                item = _secret_json(vault, stored, versions[-1], value=False)
+                item["id"] = f"https://{vault.name}.vault.azure.net/secrets/{stored}"
                 items.append(item)
         return json_response(200, {"value": items, "nextLink": None})
 
-    def not_found(self, request: Request, vault: str) -> Response:
-        target = self._gate(request, vault, ACTION_READ_SECRET_METADATA)
-        if isinstance(target, Response):
-            return target
+    @operation(ANY=ACTION_READ_SECRET_METADATA)
+    def not_found(self, request: Request, vault: Vault) -> Response:
         return azure_error(404, "NotFound", f"No Key Vault operation matches {request.path}.")
 
 
