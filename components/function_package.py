@@ -2,7 +2,8 @@
 
 The package is `functions/` at its root (function_app.py, host.json, requirements.txt) plus the
 project modules the handlers import, found by following function_app.py's imports through
-`rotation/` and `catalog/` (so the drill and the CLI stay out). Entries are sorted and carry one
+`rotation/`, the contract (`catalog/`) and the Azure edge (`azure_edge/`), relative imports
+included (so the drill, the CLI and the components stay out). Entries are sorted and carry one
 fixed timestamp and mode, so the same sources always give the same bytes and the same SHA-256:
 an unchanged package is not deployed again.
 
@@ -11,7 +12,8 @@ an unchanged package is not deployed again.
 Resource Manager, waits for the deployment to finish, then waits until ARM lists every function
 (Event Grid refuses a subscription to a function that is not indexed yet). No key, SAS or
 publishing credential is involved: the platform writes the package into the app's deployment
-container with the app's own identity, and installs requirements.txt (remote build).
+container with the app's own identity, and installs requirements.txt (remote build). Sign-in,
+one-line errors and polling are the Azure edge's (``components.azure_edge``).
 
 Wire names (inputs and outputs) are snake_case: ``site_id``, ``scm_host``, ``package_sha256``,
 ``functions``; ``deployment_id``.
@@ -23,7 +25,6 @@ import ast
 import hashlib
 import io
 import logging
-import os
 import re
 import time
 import zipfile
@@ -33,16 +34,23 @@ from typing import Any
 
 import pulumi
 import pulumi.dynamic
+import requests
+from azure.core.exceptions import AzureError
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, UpdateResult
+from pulumi.output import contains_unknowns
+from pulumi.runtime.rpc import UNKNOWN
 
-from components import deploy_credential
+from components.azure_edge.clients import Connection
+from components.azure_edge.errors import EdgeError, describe
+from components.azure_edge.retry import Waiter
+from components.catalog import ids
 
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[1]
 APP_FOLDER = "functions"
 ENTRY_POINT = "function_app.py"
-MODULE_FOLDERS = ("rotation", "catalog")
+MODULE_FOLDERS = ("rotation", "catalog", "azure_edge")
 # 1980-01-01, the earliest time a zip entry can carry: no clock reaches the bytes.
 FIXED_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o644 << 16
@@ -59,7 +67,7 @@ DEFAULT_DEADLINE_SECONDS = 900.0
 POLL_SECONDS = 5.0
 
 
-class DeploymentError(Exception):
+class DeploymentError(EdgeError):
     """A failed deployment step, as one line naming the step and the status."""
 
 
@@ -109,17 +117,21 @@ def package_files(root: Path = ROOT) -> list[tuple[str, Path]]:
     return sorted(entries.items())
 
 
-def imports_of(path: Path) -> set[str]:
-    """Every absolute module name `path` imports, at module level or inside functions."""
+def imports_of(path: Path, root: Path = ROOT) -> set[str]:
+    """Every module name `path` (a file under `root`) imports, at module level or inside
+    functions; a relative import (inside catalog/ and azure_edge/) is resolved against the
+    file's package."""
+    package = path.relative_to(root).parent.parts
     tree = ast.parse(path.read_bytes(), filename=str(path))
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                raise ValueError(f"{path}: relative import; the project imports absolutely")
-            module = node.module or ""
+            if node.level > len(package):
+                raise ValueError(f"{path}: relative import above its package")
+            base = package[: len(package) - node.level + 1] if node.level else ()
+            module = ".".join([*base, *([node.module] if node.module else [])])
             names.add(module)
             names.update(f"{module}.{alias.name}" for alias in node.names)
     return names
@@ -131,7 +143,7 @@ def module_closure(root: Path, entries: Sequence[Path]) -> list[Path]:
     found: set[Path] = set()
     todo = list(entries)
     while todo:
-        for name in sorted(imports_of(todo.pop())):
+        for name in sorted(imports_of(todo.pop(), root)):
             parts = name.split(".")
             if parts[0] not in MODULE_FOLDERS:
                 continue
@@ -171,9 +183,6 @@ def scm_host_of(host_names: Sequence[str] | None) -> str | None:
 
 # --- The dynamic provider ------------------------------------------------------------------------
 
-Session = Any  # a requests.Session (or a test double with .post/.get)
-TokenSource = Callable[[], str]
-
 _INPUTS = ("site_id", "scm_host", "package_sha256", "functions")
 _DEPLOYMENT_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 
@@ -181,17 +190,17 @@ _DEPLOYMENT_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 def _known(value: object) -> bool:
     """False for a value the engine has not resolved yet (preview): the mocks' sentinel string
     or, from the real engine, a ``pulumi.output.Unknown`` instance (pulumi/runtime/rpc.py)."""
-    from pulumi.runtime.rpc import UNKNOWN
-
-    if isinstance(value, pulumi.output.Unknown) or value == UNKNOWN:
-        return False
     if isinstance(value, list | tuple):
         return all(_known(v) for v in value)
-    return True
+    return value != UNKNOWN and not contains_unknowns(value)
 
 
 def _site_id(value: object) -> bool:
-    return isinstance(value, str) and value.startswith("/subscriptions/") and "/sites/" in value
+    try:
+        ids.site_id(value)
+    except ids.IdError:
+        return False
+    return True
 
 
 def _scm_host(value: object) -> bool:
@@ -226,9 +235,11 @@ def input_problems(props: Mapping[str, Any]) -> list[tuple[str, str]]:
 class FunctionCodeDeploymentProvider(pulumi.dynamic.ResourceProvider):
     """Deploy the package by OneDeploy with an Entra token; redeploy only when its digest moves.
 
-    The session, token source, package builder, sleep and clock are for tests; in a deployment the
-    provider uses ``requests`` and the deployer's sign-in (components/deploy_credential.py). Nothing
-    survives serialisation into the ``__provider`` input but the deadline.
+    The connection, package builder, sleep and clock are for tests; in a deployment the provider
+    signs in through the Azure edge as the key write does (``azure_edge.credentials``: in GitHub
+    Actions a fresh OIDC assertion per token, since the upload comes late in a long deployment)
+    and speaks over the connection's HTTP session. Nothing survives serialisation into the
+    ``__provider`` input but the deadline.
     """
 
     serialize_as_secret_always = False  # it captures nothing secret: see __getstate__
@@ -236,8 +247,7 @@ class FunctionCodeDeploymentProvider(pulumi.dynamic.ResourceProvider):
     def __init__(
         self,
         *,
-        session: Session | None = None,
-        token: TokenSource | None = None,
+        connection: Connection | None = None,
         package: Callable[[], bytes] | None = None,
         sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] | None = None,
@@ -245,8 +255,7 @@ class FunctionCodeDeploymentProvider(pulumi.dynamic.ResourceProvider):
     ) -> None:
         super().__init__()
         self.deadline_seconds = float(deadline_seconds)
-        self._session = session
-        self._token = token
+        self._connection = connection
         self._package = package
         self._sleep = sleep or time.sleep
         self._clock = clock or time.monotonic
@@ -257,22 +266,25 @@ class FunctionCodeDeploymentProvider(pulumi.dynamic.ResourceProvider):
     def __setstate__(self, state: Mapping[str, Any]) -> None:
         self.__init__(deadline_seconds=state.get("deadline_seconds", DEFAULT_DEADLINE_SECONDS))
 
-    # -- edges ------------------------------------------------------------------------------
+    # -- the edge ---------------------------------------------------------------------------
 
-    def _http(self) -> Session:
-        if self._session is None:
-            import requests
+    @property
+    def connection(self) -> Connection:
+        """One sign-in per provider process, chosen from its environment."""
+        if self._connection is None:
+            self._connection = Connection.from_environment()
+        return self._connection
 
-            self._session = requests.Session()
-        return self._session
-
-    def _bearer(self) -> dict[str, str]:
-        if self._token is None:
-            # The deployer's sign-in, chosen as for the key write: in GitHub Actions a fresh
-            # OIDC assertion per token, since the upload comes late in a long deployment.
-            credential = deploy_credential.build(deploy_credential.choose(os.environ), os.environ)
-            self._token = lambda: credential.get_token(ARM_SCOPE).token
-        return {"Authorization": f"Bearer {self._token()}"}
+    def _send(self, what: str, method: str, url: str, **options: Any) -> Any:
+        """One HTTP request with the deployer's Entra token for ARM (which the SCM site takes
+        too); failing to sign in or to reach the host is one line naming `what`."""
+        headers = options.pop("headers", {})
+        try:
+            token = self.connection.credential.get_token(ARM_SCOPE).token
+            send = getattr(self.connection.session, method)
+            return send(url, headers={"Authorization": f"Bearer {token}", **headers}, **options)
+        except (AzureError, requests.RequestException) as error:
+            raise DeploymentError(f"{what} failed: {describe(error)}") from None
 
     def _build(self) -> bytes:
         return self._package() if self._package else build_package(package_files())
@@ -288,14 +300,12 @@ class FunctionCodeDeploymentProvider(pulumi.dynamic.ResourceProvider):
                 "the sources changed after the preview; run the update again"
             )
         host = props["scm_host"]
-        answer = self._http().post(
+        answer = self._send(
+            f"OneDeploy to {host}",
+            "post",
             f"https://{host}/api/publish?RemoteBuild=true&Deployer=secure-azure-ai",
             data=package,
-            headers={
-                **self._bearer(),
-                "Content-Type": "application/zip",
-                "Cache-Control": "no-cache",
-            },
+            headers={"Content-Type": "application/zip", "Cache-Control": "no-cache"},
             timeout=300,
         )
         if answer.status_code not in (200, 202):
@@ -310,24 +320,32 @@ class FunctionCodeDeploymentProvider(pulumi.dynamic.ResourceProvider):
 
     def _poll(
         self,
+        what: str,
         url: str,
         done: Callable[[Any], bool],
         failure: Callable[[int], str],
         late: Callable[[], str],
     ) -> None:
-        """GET `url` until `done(answer json)`; 202 and 404 mean not yet, any other non-200
-        status stops with `failure(status)`, the deadline with `late()`."""
-        deadline = self._clock() + self.deadline_seconds
-        while True:
-            answer = self._http().get(url, headers=self._bearer(), timeout=60)
+        """GET `url` every POLL_SECONDS until `done(answer json)`; 202 and 404 mean not yet,
+        any other non-200 status stops with `failure(status)`, the deadline with `late()`."""
+
+        def check() -> bool | None:
+            answer = self._send(what, "get", url, timeout=60)
             if answer.status_code == 200:
-                if done(answer.json()):
-                    return
-            elif answer.status_code not in (202, 404):
+                return True if done(answer.json()) else None
+            if answer.status_code not in (202, 404):
                 raise DeploymentError(failure(answer.status_code))
-            if self._clock() > deadline:
-                raise DeploymentError(late())
-            self._sleep(POLL_SECONDS)
+            return None
+
+        waiter = Waiter(
+            timeout=self.deadline_seconds,
+            interval=POLL_SECONDS,
+            cap=POLL_SECONDS,
+            clock=self._clock,
+            sleep=self._sleep,
+        )
+        if waiter.until(check) is None:
+            raise DeploymentError(late())
 
     def _wait_for_deployment(self, host: str, deployment_id: str) -> None:
         url = f"https://{host}/api/deployments/{deployment_id}"
@@ -341,6 +359,7 @@ class FunctionCodeDeploymentProvider(pulumi.dynamic.ResourceProvider):
             return body.get("status") == STATUS_SUCCEEDED
 
         self._poll(
+            f"deployment status at {host}",
             url,
             done,
             lambda status: f"deployment status at {host}: HTTP {status}",
@@ -362,6 +381,7 @@ class FunctionCodeDeploymentProvider(pulumi.dynamic.ResourceProvider):
             return not missing
 
         self._poll(
+            f"functions of {site_id}",
             f"{ARM}{site_id}/functions?api-version={WEB_API_VERSION}",
             done,
             lambda status: f"functions of {site_id}: HTTP {status}",

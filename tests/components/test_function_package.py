@@ -9,6 +9,9 @@ What the stand-in reproduces, and where it is defined:
   `value[].name` = `<site>/<function>` (Microsoft.Web REST API, WebApps_ListFunctions).
 The engine hands Check unknown inputs as `pulumi.output.Unknown` instances (pulumi 3.272,
 `pulumi/runtime/rpc.py`); the mocks use the `rpc.UNKNOWN` string: both are accepted.
+
+The package's contents are checked against the sources: the handlers' imports, followed through
+rotation/, the contract (catalog/) and the Azure edge (azure_edge/), relative imports included.
 """
 
 from __future__ import annotations
@@ -20,11 +23,18 @@ from dataclasses import dataclass, field
 
 import pulumi
 import pytest
+import requests
+from azure.core.credentials import AccessToken
+from azure.core.exceptions import ClientAuthenticationError
 from pulumi.runtime.rpc import UNKNOWN
 
+from components.azure_edge.clients import Connection
 from components.function_package import (
+    ARM_SCOPE,
     DeploymentError,
     FunctionCodeDeploymentProvider,
+    imports_of,
+    package_files,
     package_sha256,
 )
 
@@ -90,11 +100,26 @@ def token() -> str:
     return secrets.token_urlsafe(32)  # synthetic, generated per run
 
 
-def provider(kudu: Kudu, token: str, clock: Clock | None = None, **options):
+@dataclass
+class Credential:
+    """An azure-identity credential as the provider uses it: get_token(scope) per request."""
+
+    token: str
+    scopes: list[tuple[str, ...]] = field(default_factory=list)
+    refusal: Exception | None = None
+
+    def get_token(self, *scopes: str, **_: object) -> AccessToken:
+        self.scopes.append(scopes)
+        if self.refusal is not None:
+            raise self.refusal
+        return AccessToken(self.token, 4_102_444_800)
+
+
+def provider(kudu: Kudu, token: str | Credential, clock: Clock | None = None, **options):
     clock = clock or Clock()
+    credential = token if isinstance(token, Credential) else Credential(token)
     return FunctionCodeDeploymentProvider(
-        session=kudu,
-        token=lambda: token,
+        connection=Connection(credential, session=kudu),  # type: ignore[arg-type]
         package=lambda: PACKAGE,
         sleep=clock.sleep,
         clock=clock,
@@ -215,6 +240,34 @@ def test_a_failed_step_is_one_line_naming_the_step(kudu, message, token):
     assert token not in str(caught.value)
 
 
+def test_every_request_carries_a_fresh_arm_token_from_the_edges_credential(token):
+    kudu = Kudu(statuses=[Answer(200, {"status": 4})], listings=[listing(*FUNCTIONS)])
+    credential = Credential(token)
+    provider(kudu, credential).create(props())
+    # One token request per HTTP request: the credential (a fresh GitHub OIDC assertion in
+    # Actions) decides when to renew, never a token kept by the provider.
+    assert credential.scopes == [(ARM_SCOPE,)] * 3
+    assert ARM_SCOPE == "https://management.azure.com/.default"
+
+
+def test_no_sign_in_or_no_route_to_the_scm_site_is_one_line(token):
+    refused = Credential(token, refusal=ClientAuthenticationError("AADSTS700024: expired\n..."))
+    with pytest.raises(DeploymentError) as caught:
+        provider(Kudu(), refused).create(props())
+    assert str(caught.value) == (
+        f"OneDeploy to {SCM} failed: no Azure credential (run 'az login', or set the AZURE_* or "
+        "OIDC environment): AADSTS700024: expired"
+    )
+
+    class Unreachable(Kudu):
+        def post(self, url: str, **_: object) -> Answer:
+            raise requests.ConnectionError(f"cannot connect to {url}")
+
+    with pytest.raises(DeploymentError) as caught:
+        provider(Unreachable(), token).create(props())
+    assert str(caught.value) == f"OneDeploy to {SCM} failed: cannot reach it (ConnectionError)"
+
+
 def test_changed_sources_since_the_preview_stop_before_anything_is_sent(token):
     kudu = Kudu()
     with pytest.raises(DeploymentError, match="differs from the planned"):
@@ -264,3 +317,85 @@ def test_the_pickled_provider_carries_only_its_deadline(token):
     restored = pickle.loads(pickle.dumps(p))
     assert restored.deadline_seconds == 120.0
     assert token.encode() not in pickle.dumps(p)
+
+
+# --- The package's contents ---------------------------------------------------------------------
+
+# The zip of the hosted rotation: the app folder at the root, then every module its handlers
+# import, directly or through others. A change to what rotation/ imports changes this list on
+# purpose: update it here after checking that the new module belongs in the Functions app.
+PACKAGED = [
+    "azure_edge/__init__.py",
+    "azure_edge/account_keys.py",
+    "azure_edge/clients.py",
+    "azure_edge/credentials.py",
+    "azure_edge/errors.py",
+    "azure_edge/probe.py",
+    "azure_edge/retry.py",
+    "azure_edge/sites.py",
+    "azure_edge/vault.py",
+    "catalog/__init__.py",
+    "catalog/hosted.py",
+    "catalog/ids.py",
+    "catalog/key_shapes.py",
+    "catalog/names.py",
+    "catalog/secret.py",
+    "function_app.py",
+    "host.json",
+    "requirements.txt",
+    "rotation/__init__.py",
+    "rotation/engine.py",
+    "rotation/hosted.py",
+    "rotation/lease.py",
+    "rotation/resolve.py",
+    "rotation/state.py",
+    "rotation/target.py",
+]
+
+
+def test_the_package_holds_the_app_and_exactly_the_modules_its_handlers_import():
+    assert [name for name, _ in package_files()] == PACKAGED
+
+
+def _tree(root, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, "utf-8")
+
+
+def test_relative_imports_inside_the_contract_and_the_edge_are_followed(tmp_path):
+    # catalog/ and azure_edge/ import themselves relatively, so that their shipped-alone copies
+    # stay byte-equal; the package must still carry every module they reach that way.
+    _tree(
+        tmp_path,
+        {
+            "functions/function_app.py": "from catalog import ids\n",
+            "functions/host.json": "{}",
+            "catalog/__init__.py": "",
+            "catalog/ids.py": "from . import names\nfrom .secret import LIMIT\n",
+            "catalog/names.py": "",
+            "catalog/secret.py": "LIMIT = 1\n",
+            "catalog/unused.py": "",
+            "azure_edge/__init__.py": "",
+            "azure_edge/errors.py": "",
+        },
+    )
+
+    assert imports_of(tmp_path / "catalog" / "ids.py", tmp_path) == {
+        "catalog",
+        "catalog.names",
+        "catalog.secret",
+        "catalog.secret.LIMIT",
+    }
+    assert [name for name, _ in package_files(tmp_path)] == [
+        "catalog/__init__.py",
+        "catalog/ids.py",
+        "catalog/names.py",
+        "catalog/secret.py",
+        "function_app.py",
+        "host.json",
+    ]
+    _tree(tmp_path, {"catalog/names.py": "from .. import outside\n"})
+    with pytest.raises(ValueError, match=r"names.py: relative import above its package"):
+        package_files(tmp_path)

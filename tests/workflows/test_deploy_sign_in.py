@@ -1,5 +1,5 @@
 """The key write's own sign-in in CI: every `pulumi up` step gives the dynamic provider what
-components/deploy_credential.py needs for a fresh GitHub OIDC assertion per token.
+azure_edge/credentials.py needs for a fresh GitHub OIDC assertion per token.
 
 GitHub sets ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN in a job with `permissions: id-token: write`;
 azure/login exports no AZURE_* variable, so the step itself must carry the identity's client and
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from components import deploy_credential
+from components.azure_edge import credentials as deploy_credential
 from tests.workflows.github import ACTIONS, WORKFLOWS, action_name
 
 PULUMI_ACTION = "pulumi/actions"
