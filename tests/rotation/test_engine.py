@@ -367,3 +367,41 @@ def test_a_key_regenerated_while_it_was_probed_is_not_published(local, look):
     engine(local).run(Operation("rotate"))
     assert look.latest().value == look.keys()["key2"] == regenerated[0]
     assert look.latest_works()
+
+
+def test_the_period_is_the_contracts_one_to_365_days():
+    """The flag wins, else the secret's ValidityPeriodDays tag, else 90 (catalog/secret.py); a
+    tag outside 1-365 states no period."""
+    from rotation.engine import period_days
+
+    assert period_days({"ValidityPeriodDays": "30"}, 7) == 7
+    assert [
+        period_days({"ValidityPeriodDays": raw}, None) for raw in ("1", "365", "366", "0", "x", "")
+    ] == [1, 365, 90, 90, 90, 90]
+    assert period_days({}, None) == 90
+
+
+@pytest.mark.parametrize("override", [0, 366, 3650])
+def test_a_period_outside_the_bounds_is_refused_before_anything_changes(local, look, override):
+    from rotation.target import InputError
+
+    before = (look.keys(), [v.version for v in look.versions()])
+    with pytest.raises(InputError) as raised:
+        engine(local, period_days=override)
+    assert str(raised.value) == (
+        f"period {override}: the rule is a whole number of days from 1 to 365"
+    )
+    assert (look.keys(), [v.version for v in look.versions()]) == before
+
+
+def test_a_tag_past_the_bound_publishes_with_the_default_period(local, look):
+    world = local.world
+    first = look.latest()
+    local.state.set_secret(
+        world.vault.name,
+        world.secret_name,
+        first.value,
+        tags={**first.tags, "ValidityPeriodDays": "3650"},
+    )
+    engine(local).run(Operation("rotate"))
+    assert look.latest().exp == int((NOW + timedelta(days=90)).timestamp())
