@@ -301,9 +301,9 @@ def expiry_after_period_change(published: datetime, period_days: int, now: datet
     return max(published + timedelta(days=period_days), now + EXPIRY_FLOOR)
 
 
-def latest_version(versions: Sequence[Any]) -> Any:
+def latest_version(versions: Sequence[SecretRecord]) -> SecretRecord:
     """The version a versionless reference resolves to (the contract's order)."""
-    return secret.latest(versions, lambda properties: properties.created_on)
+    return secret.latest(versions, lambda record: record.created_on)
 
 
 def planned_outputs(inputs: Mapping[str, Any]) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from components.api_key_secret import (
 )
 from components.azure_edge.clients import Connection
 from components.azure_edge.errors import EdgeError
+from components.azure_edge.vault import SecretRecord
 from components.catalog import ids
 from components.catalog.secret import CONTENT_TYPE
 from emulator.state import ACTION_LIST_KEYS
@@ -754,11 +755,10 @@ def test_merged_tags_bring_only_the_resources_own_tags_in_line() -> None:
 
 def test_latest_version_and_expiry_rules() -> None:
     at = datetime(2027, 1, 1, tzinfo=UTC)
+    # Key Vault's creation times have one-second resolution: on a tie the one listed last wins.
     versions = [
-        SimpleNamespace(version="a", created_on=at),
-        SimpleNamespace(version="b", created_on=at + timedelta(seconds=1)),
-        SimpleNamespace(version="c", created_on=at + timedelta(seconds=1)),
-        SimpleNamespace(version="d", created_on=at),
+        SecretRecord(name, {}, None, at + timedelta(seconds=second), True)
+        for name, second in (("a", 0), ("b", 1), ("c", 1), ("d", 0))
     ]
     assert aks.latest_version(versions).version == "c"
     assert aks.expiry_after_period_change(at, 30, at + timedelta(days=40)) == at + timedelta(
