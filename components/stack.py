@@ -219,9 +219,13 @@ class SecureAiStack(pulumi.ComponentResource):
                         # The sites' IDs are fixed by their names: the settings need no site to
                         # exist yet (the refresh grants below wait for each site).
                         consumer_site_ids=[
-                            pulumi.Output.concat(
-                                group_id, "/providers/Microsoft.Web/sites/", names.web_apps[a.name]
-                            )
+                            ids.ResourceId(
+                                client.subscription_id,
+                                config.resource_group_name or names.resource_group,
+                                names.web_apps[a.name],
+                                "Microsoft.Web",
+                                "sites",
+                            ).id
                             for a in config.apps
                         ],
                         consumer_health_urls=[

@@ -603,3 +603,16 @@ def test_deployer_principal_type_is_always_stated(configured, client_id, expecte
 def test_deployer_principal_type_reaches_the_assignment():
     plan = plan_with(deployerPrincipalType="User")
     assert assignment_on(plan, VAULT_ID).inputs["principalType"] == "User"
+
+
+def test_the_rotation_names_each_consumer_site_by_its_arm_id(dev):
+    # Built from the sites' names, so the setting needs no site to exist yet.
+    function_app = next(
+        r
+        for r in dev.of_type("azure-native:web:WebApp")
+        if r.inputs["name"].startswith("sai-dev-rot")
+    )
+    settings = {s["name"]: s["value"] for s in function_app.inputs["siteConfig"]["appSettings"]}
+    assert settings["ROTATION_CONSUMER_SITE_IDS"] == (
+        f"{RG}/providers/Microsoft.Web/sites/sai-dev-web-5bc604"
+    )
