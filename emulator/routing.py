@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
-from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter, Map, Rule
 from werkzeug.wrappers import Request, Response
 
@@ -102,15 +103,24 @@ class Router:
             converters={"label": HostLabelConverter, "caseless": CaselessConverter},
         )
 
+        # The table never changes, so a request line seen before skips werkzeug's matcher.
+        self._cached_match = functools.lru_cache(maxsize=4096)(self._match)
+
     def match(self, host: str, path: str, method: str) -> tuple[Route | None, dict[str, str]]:
         """The rule for ``method`` ``host`` ``path`` and its parameters, or (None, {}) when no
         rule serves the host and path."""
+        rule, params = self._cached_match(host, path, method)
+        return rule, dict(params)
+
+    def _match(
+        self, host: str, path: str, method: str
+    ) -> tuple[Route | None, tuple[tuple[str, str], ...]]:
         try:
             rule, params = self.map.bind(host).match(path, method, return_rule=True)
-        except NotFound:
-            return None, {}
+        except HTTPException:  # NotFound; no rule here restricts methods without a fallback
+            return None, ()
         assert isinstance(rule, Route)
-        return rule, {k: v for k, v in params.items() if not k.startswith("_")}
+        return rule, tuple((k, v) for k, v in params.items() if not k.startswith("_"))
 
 
 def unknown_host(host: str) -> Response:
