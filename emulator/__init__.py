@@ -21,6 +21,10 @@ Host                                           Emulated API
 ``127.0.0.1`` ``/_emulator/...``               admin: counters, faults, a site's environment
 =============================================  ==============================================
 
+Each service is one module under ``emulator/services/`` (its state, handlers and ``ROUTES``),
+over shared identity, RBAC, faults and errors; ``emulator/app.py`` routes with one werkzeug
+``Map(host_matching=True)`` (docs/emulator.md, "How it is built").
+
 In memory (unit tests; the real SDK pipeline runs, no sockets)::
 
     import emulator
