@@ -91,14 +91,28 @@ class Connection:
 
         return self._once("web", subscription.lower(), build)
 
-    def lease_container(self, account: str, container: str) -> Any:
-        """The blob `ContainerClient` of a storage account's container."""
-        if self.containers is not None:
-            return self.containers(account, container)
+    def blob_container(self, blob_url: str, container: str) -> Any:
+        """A blob `ContainerClient` signed in with this credential (no key, no SAS)."""
         from azure.storage.blob import ContainerClient
 
-        return ContainerClient(
-            f"https://{account}.blob.core.windows.net", container, credential=self.credential
+        return ContainerClient(blob_url, container, credential=self.credential)
+
+    def lease_container(self, account: str, container: str) -> Any:
+        """The blob `ContainerClient` of a storage account's container (`containers` when set)."""
+        if self.containers is not None:
+            return self.containers(account, container)
+        return self.blob_container(f"https://{account}.blob.core.windows.net", container)
+
+    def queue(self, queue_url: str, name: str) -> Any:
+        """A `QueueClient` signed in with this credential that base64-encodes messages, as a
+        queue trigger decodes them by default (host.json extensions.queues.messageEncoding)."""
+        from azure.storage.queue import BinaryBase64EncodePolicy, QueueClient
+
+        return QueueClient(
+            queue_url,
+            name,
+            credential=self.credential,
+            message_encode_policy=BinaryBase64EncodePolicy(),
         )
 
     # -- service surfaces -----------------------------------------------------------------------

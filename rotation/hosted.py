@@ -105,21 +105,9 @@ class Services:
     def default(cls, settings: HostedSettings) -> Services:
         """The Function App's user-assigned identity (DefaultAzureCredential reads
         AZURE_CLIENT_ID) for Key Vault, ARM, the AI endpoint's probe and storage alike."""
-        from azure.storage.blob import ContainerClient
-        from azure.storage.queue import BinaryBase64EncodePolicy, QueueClient
-
         connection = Connection.default()
-        container = ContainerClient(
-            settings.blob_url, settings.lease_container, credential=connection.credential
-        )
-        # Base64, as the queue trigger decodes by default (host.json
-        # extensions.queues.messageEncoding, "base64" unless set to "none").
-        queue = QueueClient(
-            settings.queue_url,
-            settings.queue_name,
-            credential=connection.credential,
-            message_encode_policy=BinaryBase64EncodePolicy(),
-        )
+        container = connection.blob_container(settings.blob_url, settings.lease_container)
+        queue = connection.queue(settings.queue_url, settings.queue_name)
         return cls(connection, container, sender(queue))
 
     def vault(self, settings: HostedSettings) -> VaultSecrets:
