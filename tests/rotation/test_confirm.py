@@ -9,7 +9,7 @@ import pytest
 import emulator
 from drill.world import local_world
 from emulator.topology import SDK_SITE
-from rotation.azure import RotationStopped
+from rotation.engine import RotationStopped, consumer_sites
 from rotation.state import Operation
 
 
@@ -43,7 +43,7 @@ def test_every_instance_and_worker_is_confirmed(scaled):
     # (the answering worker at once, the others from the instance's board): no timer, no 401.
     assert [c.kv_reads - r for c, r in zip(scaled.key_clients, reads, strict=True)] == [1] * 4
     assert [c.expect_reads for c in scaled.key_clients] == [1] * 4
-    seen = scaled.connection.consumers(scaled.target, scaled.vault(), _waiter()).observe(
+    seen = consumer_sites(scaled.connection, scaled.target, scaled.vault(), _waiter()).observe(
         scaled.consumers[2], outcome.version
     )
     assert (seen.confirmed, seen.detail) == (
@@ -88,7 +88,7 @@ def test_without_instance_listing_the_detail_says_what_was_confirmed(scaled):
     outcome = scaled.engine(drain=0.0).run(Operation("rotate"))
     # Only the instance the front end chose was asked for the version (the other moves on its
     # first 401 or its max age): the confirmation says so.
-    seen = scaled.connection.consumers(scaled.target, scaled.vault(), _waiter()).confirm(
+    seen = consumer_sites(scaled.connection, scaled.target, scaled.vault(), _waiter()).confirm(
         scaled.consumers[2], outcome.version
     )
     assert seen.confirmed is True
@@ -99,7 +99,7 @@ def test_without_instance_listing_the_detail_says_what_was_confirmed(scaled):
 
 
 def _waiter():
-    from rotation.azure import Waiter
+    from azure_edge.retry import Waiter
 
     return Waiter(timeout=1.0, interval=0.02, cap=0.1)
 
@@ -112,7 +112,7 @@ def test_observing_never_makes_an_app_read_key_vault_and_confirming_asks_once(sc
     current = emulated.latest_secret(world.vault.name, world.secret_name)
     emulated.set_secret(world.vault.name, world.secret_name, current.value, tags=dict(current.tags))
     published = emulated.latest_secret(world.vault.name, world.secret_name).version
-    consumers = scaled.connection.consumers(scaled.target, scaled.vault(), _waiter())
+    consumers = consumer_sites(scaled.connection, scaled.target, scaled.vault(), _waiter())
     reads = [client.kv_reads for client in scaled.key_clients]
     seen = consumers.observe(scaled.consumers[2], published)
     assert seen.confirmed is False

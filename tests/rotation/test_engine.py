@@ -9,7 +9,7 @@ import pytest
 from drill.world import local_world
 from emulator.topology import REFERENCE_SITE, SDK_SITE
 from rotation import state
-from rotation.azure import RotationStopped
+from rotation.engine import RotationStopped
 from rotation.state import Operation
 
 from .conftest import Look
@@ -281,13 +281,13 @@ def test_rotation_waits_for_requests_on_the_retired_key_to_drain_revoke_does_not
 
 def _sdk_only_engine(local, *, now, drain=0.0, sleep=None, hook=lambda p: None):
     """An engine whose only consumer is the SDK app (as for a secret read only through the SDK)."""
-    from rotation.azure import Waiter
-    from rotation.engine import Engine
+    from azure_edge.retry import Waiter
+    from rotation.engine import Edges, Engine
 
     sdk = next(c for c in local.consumers if c.kind == "health")
     waiter = Waiter(timeout=5.0, interval=0.02, cap=0.2)
-    edges = local.connection.edges(
-        local.target, local.vault(), probe_waiter=waiter, confirm_waiter=waiter
+    edges = Edges.connect(
+        local.connection, local.target, local.vault(), probe_waiter=waiter, confirm_waiter=waiter
     )
     return Engine(
         edges,

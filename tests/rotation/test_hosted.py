@@ -20,7 +20,7 @@ import pytest
 from catalog import hosted as names
 from drill.hosted import app_settings, near_expiry_event
 from rotation import hosted, state
-from rotation.azure import RotationStopped
+from rotation.engine import RotationStopped
 from rotation.lease import SecretLease
 from rotation.target import InputError
 

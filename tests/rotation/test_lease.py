@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from rotation.azure import RotationStopped
+from rotation.engine import RotationStopped
 from rotation.lease import LeaseBusy, SecretLease
 
 HOLDER = textwrap.dedent(
