@@ -12,7 +12,7 @@ import ipaddress
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from components import private_link
@@ -743,28 +743,24 @@ def load(raw: Mapping[str, Any], stack: str, subscription_id: str) -> StackConfi
     if problems:
         raise ConfigError(problems)
 
+    # Each key's value under its field (rotationPeriodDays -> rotation_period_days); private mode
+    # closes the public endpoint, and rotation is hosted only in key mode.
+    read = {_field_of(key): value for key, value in values.items() if _field_of(key) in _FIELDS}
     return StackConfig(
-        stack=stack,
-        location=location or "",
-        prefix=values["prefix"],
-        auth_mode=values["authMode"],
-        ai_kind=values["aiKind"],
-        ai_sku=values["aiSku"],
-        app_service_sku=values["appServiceSku"],
-        python_version=values["pythonVersion"],
-        rotation_period_days=values["rotationPeriodDays"],
-        public_network_access="Disabled" if network else values["publicNetworkAccess"],
-        allowed_ip_ranges=values["allowedIpRanges"],
-        audit_logs=values["auditLogs"],
-        log_analytics_workspace_id=values["logAnalyticsWorkspaceId"],
-        resource_group_name=values["resourceGroupName"],
-        secret_name=values["secretName"],
-        deployer_principal_type=values["deployerPrincipalType"],
-        rotator_principal_id=values["rotatorPrincipalId"],
-        rotator_principal_type=values["rotatorPrincipalType"],
-        hosted_rotation=hosted,
-        deployments=values["deployments"],
-        apps=values["apps"],
-        names=names,
-        network=network,
+        **read
+        | {
+            "stack": stack,
+            "location": location or "",
+            "public_network_access": "Disabled" if network else values["publicNetworkAccess"],
+            "hosted_rotation": hosted,
+            "names": names,
+            "network": network,
+        }
     )
+
+
+_FIELDS = frozenset(field.name for field in fields(StackConfig))
+
+
+def _field_of(key: str) -> str:
+    return re.sub(r"[A-Z]", lambda upper: f"_{upper[0].lower()}", key)

@@ -89,21 +89,24 @@ class SecureAiStack(pulumi.ComponentResource):
                 opts=child,
             )
             group_name, group_id = group.name, group.id
+        # Where every component goes, and the public-network fence the account and vault share.
+        placed = {"resource_group_name": group_name, "location": config.location, "tags": tags}
+        fenced = {
+            "public_network_access": config.public_network_access,
+            "allowed_ip_ranges": config.allowed_ip_ranges,
+        }
 
         ai = AiAccount(
             f"{name}-ai",
             AiAccountArgs(
-                resource_group_name=group_name,
-                location=config.location,
+                **placed,
+                **fenced,
                 account_name=names.ai_account,
                 custom_subdomain=names.ai_subdomain,
                 local_auth_enabled=config.key_mode,
                 kind=config.ai_kind,
                 sku=config.ai_sku,
-                public_network_access=config.public_network_access,
-                allowed_ip_ranges=config.allowed_ip_ranges,
                 deployments=config.deployments,
-                tags=tags,
             ),
             opts=child,
         )
@@ -126,12 +129,10 @@ class SecureAiStack(pulumi.ComponentResource):
         plan = web.AppServicePlan(
             f"{name}-plan",
             name=names.plan,
-            resource_group_name=group_name,
-            location=config.location,
+            **placed,
             kind="linux",
             reserved=True,
             sku={"name": config.app_service_sku},
-            tags=tags,
             opts=child,
         )
         # The deployment the apps call and rotation probes new keys against (the config loader
@@ -158,14 +159,11 @@ class SecureAiStack(pulumi.ComponentResource):
             vault = SecureKeyVault(
                 f"{name}-kv",
                 SecureKeyVaultArgs(
-                    resource_group_name=group_name,
-                    location=config.location,
+                    **placed,
+                    **fenced,
                     vault_name=names.vault,
                     tenant_id=client.tenant_id,
-                    public_network_access=config.public_network_access,
-                    allowed_ip_ranges=config.allowed_ip_ranges,
                     audit_workspace_id=audit_workspace,
-                    tags=tags,
                 ),
                 opts=child,
             )
@@ -204,8 +202,7 @@ class SecureAiStack(pulumi.ComponentResource):
                 automation = RotationAutomation(
                     f"{name}-rotation",
                     RotationAutomationArgs(
-                        resource_group_name=group_name,
-                        location=config.location,
+                        **placed,
                         subscription_id=client.subscription_id,
                         app_name=names.automation_app,
                         storage_account_name=names.automation_storage,
@@ -246,7 +243,6 @@ class SecureAiStack(pulumi.ComponentResource):
                             if net
                             else None
                         ),
-                        tags=tags,
                     ),
                     opts=child,
                 )
@@ -307,8 +303,7 @@ class SecureAiStack(pulumi.ComponentResource):
             site = SecureWebApp(
                 f"{name}-app-{app.name}",
                 SecureWebAppArgs(
-                    resource_group_name=group_name,
-                    location=config.location,
+                    **placed,
                     site_name=names.web_apps[app.name],
                     plan_id=plan.id,
                     subscription_id=client.subscription_id,
@@ -318,7 +313,6 @@ class SecureAiStack(pulumi.ComponentResource):
                     python_version=config.python_version,
                     integration_subnet_id=net.app_service_subnet_id if net else None,
                     private_inbound=bool(private_inbound),
-                    tags=tags,
                 ),
                 opts=child,
             )
