@@ -215,8 +215,8 @@ def test_missing_location_and_deployment_name_the_keys_and_the_fix():
 def test_derived_names_that_break_azure_limits_are_reported_with_the_fix():
     assert problems({"secure-azure-ai:prefix": "abcdefgh"}, stack="production-eu") == [
         "derived Key Vault name 'abcdefgh-production-eu-kv-8b9eee' (32 characters) breaks the "
-        "rule: 3-24 letters, digits or single hyphens, starting with a letter, ending with a letter "
-        "or digit; shorten secure-azure-ai:prefix or the stack name 'production-eu'"
+        "rule: 3-24 letters, digits or single hyphens, starting with a letter, ending with a "
+        "letter or digit; shorten secure-azure-ai:prefix or the stack name 'production-eu'"
     ]
 
 

@@ -153,8 +153,8 @@ def test_existing_vnet_and_hub_zones_are_taken_as_given():
         (
             {"privateDnsZoneIds": [f"{HUB}/dnsZones/privatelink.openai.azure.com"]},
             "config secure-azure-ai:privateDnsZoneIds: item 0: '/subscriptions/00000000-0000-"
-            "4000-8000-000000000001/resou...' is not the resource ID of a private DNS zone: must be "
-            "/subscriptions/<subscription GUID>/resourceGroups/<group>/providers/"
+            "4000-8000-000000000001/resou...' is not the resource ID of a private DNS zone: must "
+            "be /subscriptions/<subscription GUID>/resourceGroups/<group>/providers/"
             "Microsoft.Network/privateDnsZones/<name>",
         ),
         (
