@@ -16,9 +16,10 @@ from typing import NoReturn
 
 from azure.core.exceptions import AzureError, ClientAuthenticationError
 
+from azure_edge.errors import EdgeError, describe
 from drill import command
 from rotation import cli, state, target
-from rotation.azure import RotationStopped, describe_error
+from rotation.engine import RotationStopped
 
 PROG = "drill"
 # The drill's load: enough to find contention on two cores, far from exhausting threads.
@@ -43,8 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog=f"python -m {PROG}", description="Rotations under concurrent load; prints a summary."
     )
     p.add_argument("-v", "--verbose", action="store_true", help="log each SDK step")
-    cli._common(p)
-    cli._timeouts(p)
+    cli.target_flags(p)
+    cli.timeout_flags(p)
     p.add_argument(
         "--local",
         action="store_true",
@@ -58,18 +59,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--rotations",
-        type=cli._positive(int, "whole number", MAX_ROTATIONS),
+        type=cli.positive(int, "whole number", MAX_ROTATIONS),
         default=3,
         help=f"rotations to run (default 3, at most {MAX_ROTATIONS})",
     )
     p.add_argument(
         "--clients",
-        type=cli._positive(int, "whole number", MAX_CLIENTS),
+        type=cli.positive(int, "whole number", MAX_CLIENTS),
         default=8,
         help=f"concurrent client threads (default 8, at most {MAX_CLIENTS})",
     )
     faults = p.add_argument_group("faults (local drills only)")
-    whole = cli._positive(int, "whole number", MAX_FAULT_COUNT)
+    whole = cli.positive(int, "whole number", MAX_FAULT_COUNT)
     for flag, kind, metavar, text in (
         ("--kv-throttle", whole, "N", "Key Vault answers 429 (Retry-After) past N requests/s"),
         ("--arm-throttle", whole, "N", "ARM answers 429 (Retry-After) past N requests/s"),
@@ -77,13 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
         ("--arm-5xx", whole, "K", "every K-th ARM request answers 503"),
         (
             "--latency-ms",
-            cli._positive(float, "number of milliseconds", MAX_LATENCY_MS),
+            cli.positive(float, "number of milliseconds", MAX_LATENCY_MS),
             "MS",
             "added to every Key Vault and ARM request",
         ),
         (
             "--accept-delay",
-            cli._positive(float, "number of seconds", MAX_ACCEPT_DELAY),
+            cli.positive(float, "number of seconds", MAX_ACCEPT_DELAY),
             "S",
             "a regenerated key is accepted only this much later (default 0.05 s)",
         ),
@@ -110,14 +111,14 @@ def main(argv: Sequence[str] | None = None, *, out: Callable[[str], None] = prin
     except (target.InputError, state.StateError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
-    except RotationStopped as exc:
+    except (RotationStopped, EdgeError) as exc:
         print(f"{PROG}: stopped: {exc}", file=sys.stderr)
         return 1
     except ClientAuthenticationError as exc:
-        print(f"{PROG}: error: no Azure credential ({describe_error(exc)})", file=sys.stderr)
+        print(f"{PROG}: error: {describe(exc)}", file=sys.stderr)
         return 1
     except AzureError as exc:
-        print(f"{PROG}: stopped: {describe_error(exc)}", file=sys.stderr)
+        print(f"{PROG}: stopped: {describe(exc)}", file=sys.stderr)
         return 1
 
 

@@ -52,7 +52,7 @@ from drill.world import local_world
 from emulator.azurite import azurite
 from emulator.topology import REFERENCE_SITE
 from rotation import cli, hosted
-from rotation.azure import RotationStopped
+from rotation.engine import RotationStopped
 
 MAX_DEQUEUE = 5
 VISIBILITY_SECONDS = 1

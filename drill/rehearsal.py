@@ -14,7 +14,7 @@ import statistics
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,13 +23,14 @@ import requests
 import emulator
 from app.ai_client import AiClient
 from app.key_client import KeyClient
+from azure_edge.clients import Connection
+from azure_edge.retry import Waiter
 from catalog import secret
 from drill.world import LocalWorld, local_world
 from emulator.topology import REFERENCE_SITE, site_url
+from rotation import resolve
 from rotation import state as machine
-from rotation.azure import RotationStopped, Waiter
-from rotation.clients import Connection
-from rotation.engine import Engine
+from rotation.engine import Edges, Engine, RotationStopped
 from rotation.target import InputError
 
 PROMPT = {"prompt": "Say hello.", "maxTokens": 8}
@@ -253,11 +254,11 @@ def chat_caller(local: LocalWorld, clients: int) -> Callable[[int], str | None]:
 
 def drill_remote(args: argparse.Namespace, rotations: int, clients: int) -> dict[str, Any]:
     """The drill against the real deployment named by the stack outputs."""
-    from rotation import cli
-
+    where = resolve.Where(**{f.name: getattr(args, f.name) for f in fields(resolve.Where)})
     connection = Connection.default()
-    resolved, vault, _ = cli.prepare(args, connection)
-    edges = connection.edges(
+    resolved, vault, _ = resolve.prepare(where, connection)
+    edges = Edges.connect(
+        connection,
         resolved,
         vault,
         probe_waiter=Waiter(timeout=args.probe_timeout, interval=args.poll_interval),

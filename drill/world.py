@@ -17,20 +17,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from azure.keyvault.secrets import SecretClient
-
 import emulator
 from app.ai_client import AiClient
 from app.key_client import KeyClient
 from app.settings import DEFAULT_KEY_MAX_AGE_SECONDS
 from app.web import create_app
 from app.workers import WorkerBoard
+from azure_edge.clients import Connection
+from azure_edge.retry import Waiter
+from azure_edge.sites import HEALTH, SITE, Consumer
+from azure_edge.vault import VaultSecrets
 from catalog import secret
 from emulator.topology import REFERENCE_SITE, SDK_SITE, seed_topology, site_url
-from rotation.azure import Vault, Waiter
-from rotation.clients import Connection
-from rotation.engine import Engine
-from rotation.target import Consumer, Target, account_ref
+from rotation.engine import Edges, Engine
+from rotation.target import Target, account_ref
 
 
 class SiteProcess:
@@ -97,11 +97,11 @@ class LocalWorld:
         """The reference site (refreshed through ARM) and the SDK app (its /healthz)."""
         sdk_site_id = self.state.site(self.sdk_site).id
         return (
-            Consumer(REFERENCE_SITE, "site", self.state.site(REFERENCE_SITE).id),
-            Consumer(self.sdk_site, "site", sdk_site_id),
+            Consumer(REFERENCE_SITE, SITE, self.state.site(REFERENCE_SITE).id),
+            Consumer(self.sdk_site, SITE, sdk_site_id),
             Consumer(
                 self.sdk_site,
-                "health",
+                HEALTH,
                 self.health_url,
                 sdk_site_id,
             ),
@@ -125,16 +125,17 @@ class LocalWorld:
             },
         }
 
-    def vault(self) -> Vault:
+    def vault(self) -> VaultSecrets:
         """The secret, through the rotator's SecretClient."""
-        return Vault(self.connection.secret_client(self.world.vault_url), self.world.secret_name)
+        return self.connection.vault(self.world.vault_url, self.world.secret_name)
 
     def engine(self, *, hook: Callable[[str], None] = lambda p: None, **waits: Any) -> Engine:
         """An engine on this world; waits: probe_timeout, confirm_timeout, interval, drain,
         period_days."""
         interval = waits.get("interval", 0.02)
         vault = self.vault()
-        edges = self.connection.edges(
+        edges = Edges.connect(
+            self.connection,
             self.target,
             vault,
             probe_waiter=Waiter(
@@ -242,10 +243,12 @@ def local_world(
             board_dir.mkdir()
             apps = []
             for worker in range(workers):
+                # Each worker is its own process: its own connection and SecretClient.
+                worker_connection = Connection(
+                    app_credential, sdk_options=lambda: {"transport": emulator.transport(emulated)}
+                )
                 sdk_key_client = KeyClient(
-                    SecretClient(
-                        world.vault_url, app_credential, transport=emulator.transport(emulated)
-                    ),
+                    worker_connection.secret_client(world.vault_url),
                     secret_name=world.secret_name,
                     env_value=None,
                     max_age=DEFAULT_KEY_MAX_AGE_SECONDS if key_max_age is None else key_max_age,
