@@ -1,5 +1,6 @@
-"""`python -m rotation`: status, rotate and revoke. This module parses and dispatches; what the
-flags name is resolved by rotation/resolve.py, which the drill and the hosted entry points share.
+"""`python -m rotation`: status, rotate and revoke. This module parses and dispatches: the
+commands are rotation/commands.py, and what the flags name is resolved by rotation/resolve.py,
+which the drill and the hosted entry points share.
 
 Exit codes: 0 done / healthy; 1 stopped or unhealthy (the message says why, nothing broken);
 2 bad input (one line naming the input, the value and the rule; nothing changed).
@@ -12,21 +13,17 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 from azure.core.exceptions import AzureError, ClientAuthenticationError
 
 from azure_edge.clients import Connection
 from azure_edge.errors import EdgeError, describe
-from azure_edge.retry import Waiter
-from azure_edge.vault import VaultSecrets
 from catalog import hosted as hosted_names
 from catalog import secret
 from catalog.key_shapes import shown
-from rotation import resolve, state, status, target
-from rotation.engine import Edges, Engine, RotationStopped, consumer_sites
-from rotation.lease import DEFAULT_LEASE_SECONDS, SecretLease
+from rotation import commands, resolve, state, status, target
+from rotation.engine import RotationStopped
 
 PROG = "rotation"
 DEFAULT_DRAIN_SECONDS = 240.0
@@ -196,103 +193,69 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _where(args: argparse.Namespace) -> resolve.Where:
-    return resolve.Where(
-        stack_outputs=args.stack_outputs,
-        vault_url=args.vault_url,
-        secret_name=args.secret_name,
-        account_id=args.account_id,
-        endpoint=args.endpoint,
-        deployment=args.deployment,
-    )
-
-
 def _status(args: argparse.Namespace, connection: Connection, out: Callable[[str], None]) -> int:
-    resolved, vault, latest = resolve.prepare(_where(args), connection)
-    consumers = consumer_sites(connection, resolved, vault, Waiter())
-    current = state.parse_state(latest.tags, resolved.secret_name)
-    vouched = current.progress is None and secret.TAG_ROTATED_AT in latest.tags
-    observations = [
-        consumers.observe(c, latest.version, vouched=vouched) for c in resolved.consumers
-    ]
-    report = status.evaluate(
-        resolved.secret_name,
-        resolved.vault_url,
-        latest,
-        vault.versions(),
-        observations,
-        now=datetime.now(UTC),
-        threshold_days=args.threshold_days,
+    report = commands.status_report(
+        resolve.Where.of(args), connection, threshold_days=args.threshold_days
     )
     out(json.dumps(report, indent=2) if args.format == "json" else status.render_text(report))
     return 0 if report["ok"] else 1
 
 
-def _operate(
-    args: argparse.Namespace,
-    connection: Connection,
-    out: Callable[[str], None],
-) -> int:
-    resolved, vault, seen = resolve.prepare(_where(args), connection)
+def _operate(args: argparse.Namespace, connection: Connection, out: Callable[[str], None]) -> int:
     if args.command == "revoke":
         op = state.Operation("revoke", args.slot)
     else:
         op = state.Operation("both" if args.both else "rotate")
-    if not args.lease_account:
-        return _run_engine(args, connection, resolved, vault, op, out)
-    lease = resolve.lease(
-        resolved,
-        connection,
-        account=args.lease_account,
-        container=args.lease_container,
-        duration=DEFAULT_LEASE_SECONDS,
-        wait=args.lease_wait,
-    )
-    with lease:
-        if op.kind != "revoke":
-            latest = vault.latest()
-            if latest.version != seen.version and secret.TAG_OP not in latest.tags:
-                # Another run rotated while this one waited: rotating again would only
-                # regenerate a key consumers have just moved onto.
-                out(
-                    f"{op.tag}: another run published version {latest.version} while this one "
-                    f"waited for the lease (was {seen.version}); nothing more done"
-                )
-                return 0
-        return _run_engine(args, connection, resolved, vault, op, out, lease)
-
-
-def _run_engine(
-    args: argparse.Namespace,
-    connection: Connection,
-    resolved: target.Target,
-    vault: VaultSecrets,
-    op: state.Operation,
-    out: Callable[[str], None],
-    lease: SecretLease | None = None,
-) -> int:
-    edges = Edges.connect(
-        connection,
-        resolved,
-        vault,
-        probe_waiter=Waiter(timeout=args.probe_timeout, interval=args.poll_interval, cap=5.0),
-        confirm_waiter=Waiter(timeout=args.confirm_timeout, interval=args.poll_interval, cap=15.0),
-    )
-    engine = Engine(
-        edges,
-        resolved.consumers,
-        period_override=args.period_days,
+    waits = commands.Waits(
+        probe_timeout=args.probe_timeout,
+        confirm_timeout=args.confirm_timeout,
+        poll_interval=args.poll_interval,
         drain_seconds=args.drain_seconds,
-        echo=lambda line: print(f"{PROG}: {line}", file=sys.stderr, flush=True),
-        run_id=lease.run_id if lease else None,
-        guard=lease.check if lease else lambda: None,
+        period_days=args.period_days,
     )
-    outcome = engine.run(op)
+    lease_at = (
+        commands.LeaseAt(args.lease_account, args.lease_container, args.lease_wait)
+        if args.lease_account
+        else None
+    )
     out(
-        f"{op.tag}: done; version {outcome.version} holds {outcome.slot} "
-        f"({len(outcome.resumed) + len(outcome.steps)} steps)"
+        commands.operate(
+            resolve.Where.of(args),
+            connection,
+            op,
+            waits,
+            lease_at=lease_at,
+            echo=lambda line: print(f"{PROG}: {line}", file=sys.stderr, flush=True),
+        )
     )
     return 0
+
+
+def run_command(prog: str, verbose: bool, action: Callable[[], int]) -> int:
+    """Run one command the way every rotation command line does: SDK logging quiet unless
+    `verbose`, and each expected failure as one line on stderr with its exit code (2: bad input,
+    nothing changed; 1: stopped, nothing broken)."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format=f"{prog}: %(name)s: %(message)s",
+    )
+    if not verbose:
+        # The SDKs log request URLs and headers at INFO; keep them quiet unless asked.
+        logging.getLogger("azure").setLevel(logging.WARNING)
+    try:
+        return action()
+    except (target.InputError, state.StateError) as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+    except (RotationStopped, EdgeError) as exc:
+        print(f"{prog}: stopped: {exc}", file=sys.stderr)
+        return 1
+    except ClientAuthenticationError as exc:
+        print(f"{prog}: error: {describe(exc)}", file=sys.stderr)
+        return 1
+    except AzureError as exc:
+        print(f"{prog}: stopped: {describe(exc)}", file=sys.stderr)
+        return 1
 
 
 def main(
@@ -303,27 +266,11 @@ def main(
 ) -> int:
     """Run the command line; `connection` (default: DefaultAzureCredential) is for tests."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format=f"{PROG}: %(name)s: %(message)s",
-    )
-    if not args.verbose:
-        # The SDKs log request URLs and headers at INFO; keep them quiet unless asked.
-        logging.getLogger("azure").setLevel(logging.WARNING)
-    try:
-        connection = connection or Connection.default()
+
+    def dispatch() -> int:
+        chosen = connection or Connection.default()
         if args.command == "status":
-            return _status(args, connection, out)
-        return _operate(args, connection, out)
-    except (target.InputError, state.StateError) as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2
-    except (RotationStopped, EdgeError) as exc:
-        print(f"{PROG}: stopped: {exc}", file=sys.stderr)
-        return 1
-    except ClientAuthenticationError as exc:
-        print(f"{PROG}: error: {describe(exc)}", file=sys.stderr)
-        return 1
-    except AzureError as exc:
-        print(f"{PROG}: stopped: {describe(exc)}", file=sys.stderr)
-        return 1
+            return _status(args, chosen, out)
+        return _operate(args, chosen, out)
+
+    return run_command(PROG, args.verbose, dispatch)

@@ -57,6 +57,11 @@ class Where:
     endpoint: str | None = None
     deployment: str | None = None
 
+    @classmethod
+    def of(cls, flags: object) -> Where:
+        """From parsed flags (an argparse Namespace with these attribute names)."""
+        return cls(**{name: getattr(flags, name, None) for name in cls.__dataclass_fields__})
+
 
 @dataclass(frozen=True)
 class Located:
