@@ -405,3 +405,15 @@ def test_a_tag_past_the_bound_publishes_with_the_default_period(local, look):
     )
     engine(local).run(Operation("rotate"))
     assert look.latest().exp == int((NOW + timedelta(days=90)).timestamp())
+
+
+def test_no_key_reaches_the_logs_of_a_rotation(local, look, caplog):
+    """Every logger at DEBUG, the SDKs' HTTP logging included: versions and slots, no key."""
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    before = look.keys()
+    engine(local).run(Operation("both"))
+    after = look.keys()
+    assert caplog.records and look.latest().version in caplog.text
+    assert [key for key in {*before.values(), *after.values()} if key in caplog.text] == []
