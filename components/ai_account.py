@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_azure_native import cognitiveservices
 
+from components import firewall
 from components.config import DeploymentConfig
 
 
@@ -52,14 +53,9 @@ class AiAccount(pulumi.ComponentResource):
         self, name: str, args: AiAccountArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("secure-azure-ai:index:AiAccount", name, {}, opts)
-        # Deny by default whenever the public endpoint is fenced or off: a later switch of
-        # publicNetworkAccess back to Enabled then still admits no one.
         network_acls = (
-            {
-                "default_action": "Deny",
-                "ip_rules": [{"value": ip} for ip in args.allowed_ip_ranges],
-            }
-            if args.allowed_ip_ranges or args.public_network_access == "Disabled"
+            {"default_action": "Deny", "ip_rules": firewall.ip_rules(args.allowed_ip_ranges)}
+            if firewall.denies_by_default(args.public_network_access, args.allowed_ip_ranges)
             else None
         )
         account = cognitiveservices.Account(

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_azure_native import keyvault, monitor
 
+from components import firewall
 from components.catalog import ids
 
 SOFT_DELETE_RETENTION_DAYS = 90
@@ -47,14 +48,11 @@ class SecureKeyVault(pulumi.ComponentResource):
         self, name: str, args: SecureKeyVaultArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("secure-azure-ai:index:SecureKeyVault", name, {}, opts)
+        denies = firewall.denies_by_default(args.public_network_access, args.allowed_ip_ranges)
         network_acls = {
             "bypass": "AzureServices",
-            "default_action": (
-                "Deny"
-                if args.allowed_ip_ranges or args.public_network_access == "Disabled"
-                else "Allow"
-            ),
-            "ip_rules": [{"value": ip} for ip in args.allowed_ip_ranges],
+            "default_action": "Deny" if denies else "Allow",
+            "ip_rules": firewall.ip_rules(args.allowed_ip_ranges),
         }
         vault = keyvault.Vault(
             f"{name}-vault",
