@@ -272,13 +272,9 @@ def resource_policy(
 
 
 @dataclass(frozen=True)
-class StackResource:
-    """One resource as a stack rule sees it: plain props, canonical type, dependency URNs."""
+class StackResource(Resource):
+    """One resource as a stack rule sees it: a resource rule's view and its dependency URNs."""
 
-    urn: str
-    type: str
-    name: str
-    props: dict[str, Any]
     dependencies: frozenset[str]
     property_dependencies: Mapping[str, frozenset[str]]
 
