@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pulumi
-from azure.mgmt.core.tools import parse_resource_id
 from pulumi_azure_native import network, privatedns
 
 from components import private_link
+from components.catalog import ids
 from components.config import NetworkConfig
 
 # Private DNS zones are global resources.
@@ -65,9 +65,12 @@ class PrivateNetwork(pulumi.ComponentResource):
         super().__init__("secure-azure-ai:index:PrivateNetwork", name, {}, opts)
         config = args.network
         if config.virtual_network_id:
-            parts = parse_resource_id(config.virtual_network_id)
-            vnet_group: pulumi.Input[str] = parts["resource_group"]
-            vnet_name: str = parts["name"]
+            # The config loader has checked the ID.
+            parts = ids.resource_id(
+                config.virtual_network_id, "Microsoft.Network", "virtualNetworks"
+            )
+            vnet_group: pulumi.Input[str] = parts.resource_group
+            vnet_name: str = parts.name
             vnet_id: pulumi.Input[str] = config.virtual_network_id
             previous: pulumi.Resource | None = None
         else:
