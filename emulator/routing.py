@@ -102,7 +102,6 @@ class Router:
             redirect_defaults=False,
             converters={"label": HostLabelConverter, "caseless": CaselessConverter},
         )
-
         # The table never changes, so a request line seen before skips werkzeug's matcher.
         self._cached_match = functools.lru_cache(maxsize=4096)(self._match)
 
