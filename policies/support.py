@@ -236,6 +236,25 @@ class Resource:
 ResourceRule = Callable[[Resource, Mapping[str, Any]], Outcome]
 
 
+def _metadata(
+    name: str,
+    summary: str,
+    remediation: str,
+    controls: Controls,
+    enforcement: EnforcementLevel,
+    config: Mapping[str, Mapping[str, Any]] | None,
+) -> dict[str, Any]:
+    """What a resource policy and a stack policy both carry besides their validation."""
+    return {
+        "name": name,
+        "description": describe(summary, controls),
+        "enforcement_level": enforcement,
+        "config_schema": _schema(config),
+        "remediation_steps": remediation,
+        "tags": controls.tags() or None,
+    }
+
+
 def resource_policy(
     name: str,
     summary: str,
@@ -261,13 +280,7 @@ def resource_policy(
         rule(resource, policy_config).report(report_violation, args.urn)
 
     return ResourceValidationPolicy(
-        name=name,
-        description=describe(summary, controls),
-        validate=validate,
-        enforcement_level=enforcement,
-        config_schema=_schema(config),
-        remediation_steps=remediation,
-        tags=controls.tags() or None,
+        validate=validate, **_metadata(name, summary, remediation, controls, enforcement, config)
     )
 
 
@@ -332,13 +345,7 @@ def stack_policy(
         rule(resources, policy_config).report(report_violation)
 
     return StackValidationPolicy(
-        name=name,
-        description=describe(summary, controls),
-        validate=validate,
-        enforcement_level=enforcement,
-        config_schema=_schema(config),
-        remediation_steps=remediation,
-        tags=controls.tags() or None,
+        validate=validate, **_metadata(name, summary, remediation, controls, enforcement, config)
     )
 
 
