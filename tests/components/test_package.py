@@ -1,4 +1,4 @@
-"""The component package's layout and its typed face: copies kept equal, pins, version, inputs
+"""The component package's layout and its typed face: pins, version, descriptions, inputs
 checked by the one config loader, and the same stack as the program's."""
 
 from __future__ import annotations
