@@ -9,17 +9,12 @@ the input, the value and the rule; nothing changed).
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from azure.core.exceptions import AzureError, ClientAuthenticationError
-
-from azure_edge.errors import EdgeError, describe
 from drill import command
-from rotation import cli, state, target
-from rotation.engine import RotationStopped
+from rotation import cli
 
 PROG = "drill"
 # The drill's load: enough to find contention on two cores, far from exhausting threads.
@@ -97,29 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None, *, out: Callable[[str], None] = print) -> int:
-    """Run the command line."""
+    """Run the command line (exit codes and error lines as rotation's: rotation.cli.run_command)."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format=f"{PROG}: %(name)s: %(message)s",
-    )
-    if not args.verbose:
-        # The SDKs log request URLs and headers at INFO; keep them quiet unless asked.
-        logging.getLogger("azure").setLevel(logging.WARNING)
-    try:
-        return command.run(args, out=out)
-    except (target.InputError, state.StateError) as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2
-    except (RotationStopped, EdgeError) as exc:
-        print(f"{PROG}: stopped: {exc}", file=sys.stderr)
-        return 1
-    except ClientAuthenticationError as exc:
-        print(f"{PROG}: error: {describe(exc)}", file=sys.stderr)
-        return 1
-    except AzureError as exc:
-        print(f"{PROG}: stopped: {describe(exc)}", file=sys.stderr)
-        return 1
+    return cli.run_command(PROG, args.verbose, lambda: command.run(args, out=out))
 
 
 if __name__ == "__main__":

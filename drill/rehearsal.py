@@ -14,7 +14,7 @@ import statistics
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -254,9 +254,8 @@ def chat_caller(local: LocalWorld, clients: int) -> Callable[[int], str | None]:
 
 def drill_remote(args: argparse.Namespace, rotations: int, clients: int) -> dict[str, Any]:
     """The drill against the real deployment named by the stack outputs."""
-    where = resolve.Where(**{f.name: getattr(args, f.name) for f in fields(resolve.Where)})
     connection = Connection.default()
-    resolved, vault, _ = resolve.prepare(where, connection)
+    resolved, vault, _ = resolve.prepare(resolve.Where.of(args), connection)
     edges = Edges.connect(
         connection,
         resolved,
