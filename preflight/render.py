@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from catalog.secret import is_reference_text
+from policies.azure_ids import SecretRef, scope_kind, scope_target
 from policies.detection import redact
 from policies.roles import COGNITIVE_SERVICES_OPENAI_USER, role_name
 from preflight.model import (
@@ -483,7 +484,7 @@ def _flow(plan: Plan, grants: list[dict[str, Any]]) -> dict[str, Any]:
         if target_urn in account_ids:
             edge(identity, target_urn, g["role"])
             continue
-        is_secret_scope = "/secrets/" in str(g["scope"]).lower()
+        is_secret_scope = scope_kind(str(g["scope"])) == "secret"
         kind = "secret" if is_secret_scope else "scope"
         label = _secret_label(str(g["scope"])) if is_secret_scope else g["scopeShort"]
         target = node(target_urn or f"scope:{g['scope']}", kind, label)
@@ -617,8 +618,10 @@ def _zone_names(group: PlannedResource, by_urn: dict[str, PlannedResource]) -> l
 
 
 def _secret_label(scope: str) -> str:
-    match = re.search(r"/vaults/([^/]+)/secrets/([^/]+)", scope, flags=re.IGNORECASE)
-    return f"secret {match[2]} in vault {match[1]}" if match else f"secret {short_scope(scope)}"
+    target = scope_target(scope)
+    if isinstance(target, SecretRef):
+        return f"secret {target.secret} in vault {target.vault}"
+    return f"secret {short_scope(scope)}"
 
 
 def _accounts_behind(
