@@ -6,7 +6,7 @@ the secret's edge and its latest version. Nothing here changes anything.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -78,23 +78,18 @@ def locate(where: Where) -> Located:
     outputs = (
         target.read_stack_outputs(where.stack_outputs) if where.stack_outputs else StackOutputs()
     )
-    if where.vault_url:
-        vault = target.vault_url(where.vault_url)
-    elif outputs.vault_url:
-        vault = outputs.vault_url
-    else:
-        raise InputError(
-            "vault URL: none given; the rule is --vault-url or --stack-outputs with 'vaultUri'"
-        )
-    if where.secret_name:
-        name = target.secret_name(where.secret_name)
-    elif outputs.secret_name:
-        name = outputs.secret_name
-    else:
-        raise InputError(
-            "secret name: none given; the rule is --secret-name or --stack-outputs with "
-            "'secretName'"
-        )
+    vault = _given(
+        where.vault_url,
+        target.vault_url,
+        outputs.vault_url,
+        "vault URL: none given; the rule is --vault-url or --stack-outputs with 'vaultUri'",
+    )
+    name = _given(
+        where.secret_name,
+        target.secret_name,
+        outputs.secret_name,
+        "secret name: none given; the rule is --secret-name or --stack-outputs with 'secretName'",
+    )
     if where.account_id:
         target.account_ref(where.account_id)
     if where.endpoint:
@@ -102,6 +97,16 @@ def locate(where: Where) -> Located:
     if where.deployment:
         target.deployment_name(where.deployment)
     return Located(vault, name, outputs)
+
+
+def _given(flag: str | None, check: Callable[[str], str], output: str | None, missing: str) -> str:
+    """The flag (checked) when given, else the stack output (checked when read), else an
+    InputError saying where it may come from."""
+    if flag:
+        return check(flag)
+    if output:
+        return output
+    raise InputError(missing)
 
 
 def latest_checked(vault: VaultSecrets) -> SecretRecord:
