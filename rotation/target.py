@@ -41,7 +41,6 @@ HEALTH_PATH = "/healthz"
 MAX_OUTPUTS_BYTES = 1_000_000
 T = TypeVar("T")
 
-__all__ = ["Consumer", "ResourceId"]
 
 
 class InputError(ValueError):
