@@ -36,7 +36,7 @@ class Deployment(TypedDict):
     """A model deployment on the AI account."""
 
     name: str
-    """Deployment name the apps call (AZURE_AI_DEPLOYMENT): 1-64 letters, digits, '.', '_', '-'."""
+    """Deployment name: 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit."""
     model: str
     """Model name, e.g. gpt-4o-mini."""
     version: str
@@ -51,7 +51,7 @@ class App(TypedDict):
     """A web app that reads the AI key through its own managed identity."""
 
     name: str
-    """Short name, 1-20 lower-case letters, digits or hyphens from a letter; unique."""
+    """Short name, unique: 1-20 lower-case letters, digits or hyphens, from a letter."""
 
 
 class SubnetPrefixes(TypedDict, total=False):

@@ -55,7 +55,7 @@ def field_descriptions(class_name: str) -> dict[str, str]:
     }
 
 
-def test_the_schema_states_the_contracts_period_and_secret_name_rule() -> None:
+def test_the_schema_states_the_contracts_period_and_name_rules() -> None:
     # The descriptions are literals (the analyzer reads source, it runs nothing): they state
     # the contract's facts, and this keeps them equal to it.
     from components.catalog import names, secret
@@ -66,6 +66,8 @@ def test_the_schema_states_the_contracts_period_and_secret_name_rule() -> None:
     )
     assert period in described["rotation_period_days"]
     assert f"{names.SECRET_NAME.rule} (default ai-api-key)" in described["secret_name"]
+    assert field_descriptions("Deployment")["name"].endswith(f": {names.DEPLOYMENT_NAME.rule}.")
+    assert field_descriptions("App")["name"].endswith(f": {stack_config.APP_NAME.rule}.")
 
 
 def test_the_packages_pins_are_the_programs() -> None:
