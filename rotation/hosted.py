@@ -63,6 +63,9 @@ log = logging.getLogger(__name__)
 
 NEAR_EXPIRY_DAYS = 30  # Key Vault sends SecretNearExpiry 30 days before `exp` (fixed)
 MAX_MESSAGE_BYTES = 4096
+# A rotation message is one flat object: deeper nesting is refused before the parser recurses
+# (a parse a thousand levels deep leaves no stack for anything else the process runs then).
+MAX_MESSAGE_BRACKETS = 8
 _VERSION = re.compile(r"^[0-9a-f]{32}$")
 REASONS = ("event", "timer")
 
@@ -212,9 +215,11 @@ def parse_message(text: str | bytes, settings: HostedSettings) -> dict[str, str]
     raw = text.encode() if isinstance(text, str) else text
     if len(raw) > MAX_MESSAGE_BYTES:
         raise EventRejected(f"queue message: over {MAX_MESSAGE_BYTES} bytes")
+    if raw.count(b"[") + raw.count(b"{") > MAX_MESSAGE_BRACKETS:
+        raise EventRejected("queue message: nested too deeply; the rule is a rotation message")
     try:
         message = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+    except (UnicodeDecodeError, json.JSONDecodeError):
         raise EventRejected(
             "queue message: not UTF-8 JSON; the rule is a rotation message"
         ) from None

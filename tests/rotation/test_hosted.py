@@ -373,7 +373,8 @@ def test_the_timer_queues_only_what_is_due(local, hosted_env):
     [
         (b"\xff\xfe", "queue message: not UTF-8 JSON; the rule is a rotation message"),
         (b"[" * 100000, "queue message: over 4096 bytes"),
-        (b"[" * 4000, "queue message: not UTF-8 JSON; the rule is a rotation message"),
+        (b"[" * 4000, "queue message: nested too deeply; the rule is a rotation message"),
+        (b"[" * 9 + b"]" * 9, "queue message: nested too deeply; the rule is a rotation message"),
         (
             json.dumps({"secret": "other", "version": "0" * 32, "reason": "event"}).encode(),
             "queue message 'secret' 'other': not the configured secret",
