@@ -16,7 +16,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from components import private_link
-from components.catalog import ids, secret
+from components.catalog import ids, key_shapes, secret
 from components.catalog import names as name_rules
 from components.naming import slug, stable_suffix
 
@@ -242,7 +242,9 @@ def _string(raw: Any, rule: name_rules.NameRule | None = None) -> str:
     if not isinstance(raw, str):
         raise _Invalid(f"{_show(raw)} is not a string")
     if rule is not None and not rule.matches(raw):
-        raise _Invalid(f"{_show(raw)} breaks the rule: {rule.rule}")
+        # A key typed where a name belongs is never echoed.
+        shown = key_shapes.shown(raw) if key_shapes.looks_like_key(raw) else _show(raw)
+        raise _Invalid(f"{shown} breaks the rule: {rule.rule}")
     return raw
 
 

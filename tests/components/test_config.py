@@ -1,5 +1,7 @@
 """Stack configuration: defaults, derived names, and one exact line per bad value."""
 
+import secrets
+
 import pytest
 
 from components.config import ConfigError, load
@@ -242,3 +244,11 @@ def test_the_name_rules_and_period_bounds_are_the_contracts():
     assert (stack.resource_group_name, stack.rotation_period_days) == ("a", 90)
     longest = load({**LOCATION, "secure-azure-ai:rotationPeriodDays": "365"}, "dev", SUBSCRIPTION)
     assert longest.rotation_period_days == 365
+
+
+def test_a_key_typed_where_a_name_belongs_is_not_echoed():
+    key = secrets.token_hex(16)  # the shape of an Azure AI key
+    assert problems({"secure-azure-ai:prefix": key}) == [
+        "config secure-azure-ai:prefix: <32 characters, masked: it looks like a key> breaks the "
+        "rule: 2-8 lower-case letters or digits, starting with a letter"
+    ]
