@@ -35,8 +35,9 @@ COPY_FOLDERS = (
     CopyFolder(
         "components/catalog",
         {
-            **_catalog("__init__.py", "hosted.py", "ids.py", "key_shapes.py", "names.py"),
-            **_catalog("secret.py"),
+            **_catalog(
+                "__init__.py", "hosted.py", "ids.py", "key_shapes.py", "names.py", "secret.py"
+            ),
             # The role table's one source is the policy pack's: the pack ships alone.
             "roles.py": "policies/roles.py",
         },
