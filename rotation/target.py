@@ -42,7 +42,6 @@ MAX_OUTPUTS_BYTES = 1_000_000
 T = TypeVar("T")
 
 
-
 class InputError(ValueError):
     """An input is missing or malformed; the message is one line naming input, value and rule."""
 
