@@ -86,7 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         faults.add_argument(flag, type=kind, metavar=metavar, help=text)
     p.add_argument("--format", choices=("text", "json"), default="text")
-    # Resolved by drill/command.py: a local drill's waits fit the emulator, a remote one's Azure.
+    # Resolved by drill/command.py: a local drill's waits fit the emulator, a remote one's are
+    # rotate's defaults.
     p.set_defaults(probe_timeout=None, confirm_timeout=None, poll_interval=None, drain_seconds=None)
     return p
 

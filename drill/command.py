@@ -6,11 +6,16 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from drill import hosted
-from drill.rehearsal import ACCEPT_DELAY, Faults, Waits, drill_local, drill_remote
+from drill.rehearsal import ACCEPT_DELAY, LOCAL_WAITS, Faults, drill_local, drill_remote
+from rotation import cli
 from rotation.target import InputError
+
+# The wait flags, named as rotation.commands.Waits names its fields.
+WAIT_FLAGS = ("probe_timeout", "confirm_timeout", "poll_interval", "drain_seconds")
 
 
 def render_text(report: dict[str, Any]) -> str:
@@ -63,6 +68,13 @@ def check_flags(args: argparse.Namespace) -> bool:
     return False
 
 
+def _rotation_waits() -> dict[str, float]:
+    """The waits `python -m rotation rotate` takes by default: a remote drill rotates as it does."""
+    parser = argparse.ArgumentParser()
+    cli.timeout_flags(parser)
+    return {name: parser.get_default(name) for name in WAIT_FLAGS}
+
+
 def run(args: argparse.Namespace, out: Callable[[str], None] = print) -> int:
     """`python -m drill`: exit 0 only when no request failed and no rotation stopped."""
     local = check_flags(args)
@@ -75,25 +87,14 @@ def run(args: argparse.Namespace, out: Callable[[str], None] = print) -> int:
             latency_ms=args.latency_ms,
             accept_delay=ACCEPT_DELAY if args.accept_delay is None else args.accept_delay,
         )
-        defaults = Waits()
-        waits = Waits(
-            probe_timeout=args.probe_timeout or defaults.probe_timeout,
-            confirm_timeout=args.confirm_timeout or defaults.confirm_timeout,
-            interval=args.poll_interval or defaults.interval,
-            drain=defaults.drain if args.drain_seconds is None else args.drain_seconds,
-            period_days=args.period_days,
-        )
+        given = {n: getattr(args, n) for n in WAIT_FLAGS if getattr(args, n) is not None}
+        waits = replace(LOCAL_WAITS, **given, period_days=args.period_days)
         if args.hosted:
             report = hosted.drill(args.rotations, args.clients, faults=faults, waits=waits)
         else:
             report = drill_local(args.rotations, args.clients, faults=faults, waits=waits)
     else:
-        for name, value in (
-            ("probe_timeout", 120.0),
-            ("confirm_timeout", 600.0),
-            ("poll_interval", 1.0),
-            ("drain_seconds", 240.0),
-        ):
+        for name, value in _rotation_waits().items():
             if getattr(args, name) is None:
                 setattr(args, name, value)
         report = drill_remote(args, args.rotations, args.clients)

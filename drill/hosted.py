@@ -38,10 +38,10 @@ from typing import Any
 from catalog import hosted as names
 from catalog import ids, secret
 from drill.rehearsal import (
+    LOCAL_WAITS,
     SDK_INSTANCES,
     SDK_WORKERS,
     Faults,
-    Waits,
     apply_faults,
     chat_caller,
     run_load,
@@ -52,6 +52,7 @@ from drill.world import local_world
 from emulator.azurite import azurite
 from emulator.topology import REFERENCE_SITE
 from rotation import cli, hosted
+from rotation.commands import Waits
 from rotation.engine import RotationStopped
 
 MAX_DEQUEUE = 5
@@ -203,7 +204,7 @@ def drill(
     """Run the hosted rehearsal; the report has the load figures, `deliveries`, `runs`,
     `timer`, `due` and `ok` (exactly one rotation per due version, nothing failed)."""
     faults = faults or Faults()
-    waits = waits or Waits()
+    waits = waits or LOCAL_WAITS
     with (
         azurite() as storage,
         local_world(
@@ -229,9 +230,9 @@ def _rehearse(
     timing = hosted.Timing(
         probe_timeout=waits.probe_timeout,
         confirm_timeout=waits.confirm_timeout,
-        poll_interval=waits.interval,
+        poll_interval=waits.poll_interval,
         poll_cap=0.2,
-        drain_seconds=waits.drain,
+        drain_seconds=waits.drain_seconds,
         lease_seconds=15,
         lease_wait=60.0,
         lease_poll=0.05,
@@ -291,9 +292,9 @@ def _rehearse(
             "--confirm-timeout",
             str(waits.confirm_timeout),
             "--poll-interval",
-            str(waits.interval),
+            str(waits.poll_interval),
             "--drain-seconds",
-            str(waits.drain),
+            str(waits.drain_seconds),
         ]
         with contextlib.redirect_stderr(io.StringIO()) as err:
             code = cli.main(argv, connection=cli_connection, out=lines.append)

@@ -30,6 +30,7 @@ from drill.world import LocalWorld, local_world
 from emulator.topology import REFERENCE_SITE, site_url
 from rotation import resolve
 from rotation import state as machine
+from rotation.commands import Waits
 from rotation.engine import Edges, Engine, RotationStopped
 from rotation.target import InputError
 
@@ -59,15 +60,10 @@ class Faults:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
-@dataclass(frozen=True)
-class Waits:
-    """The engine's waits in a drill."""
-
-    probe_timeout: float = 10.0
-    confirm_timeout: float = 10.0
-    interval: float = 0.02
-    drain: float = DRAIN_SECONDS
-    period_days: int | None = None
+# The engine's waits in a local drill: the emulator answers within milliseconds.
+LOCAL_WAITS = Waits(
+    probe_timeout=10.0, confirm_timeout=10.0, poll_interval=0.02, drain_seconds=DRAIN_SECONDS
+)
 
 
 def apply_faults(emulated: Any, vault_host: str, faults: Faults) -> Callable[[], dict[str, int]]:
@@ -210,12 +206,12 @@ def run_local_drill(
     local: LocalWorld, rotations: int, clients: int, *, waits: Waits | None = None
 ) -> dict[str, Any]:
     """Load both sites' /chat from `clients` threads while `rotations` rotations run."""
-    waits = waits or Waits()
+    waits = waits or LOCAL_WAITS
     engine = local.engine(
-        drain=waits.drain,
+        drain=waits.drain_seconds,
         probe_timeout=waits.probe_timeout,
         confirm_timeout=waits.confirm_timeout,
-        interval=waits.interval,
+        interval=waits.poll_interval,
         period_days=waits.period_days,
     )
     call = chat_caller(local, clients)
