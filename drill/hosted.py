@@ -51,7 +51,7 @@ from drill.rehearsal import (
 from drill.world import local_world
 from emulator.azurite import azurite
 from emulator.topology import REFERENCE_SITE
-from rotation import cli, hosted
+from rotation import cli, hosted, resolve
 from rotation.commands import Waits
 from rotation.engine import RotationStopped
 
@@ -223,7 +223,7 @@ def _rehearse(
     local: Any, storage: Any, rotations: int, clients: int, waits: Waits
 ) -> dict[str, Any]:
     emulated, world = local.state, local.world
-    settings = hosted.settings_from_environment(app_settings(local, storage))
+    settings = resolve.settings_from_environment(app_settings(local, storage))
     container = storage.container(settings.lease_container)
     queue = storage.queue(settings.queue_name)
     poison = storage.queue(f"{settings.queue_name}-poison")
