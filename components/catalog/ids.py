@@ -106,13 +106,18 @@ VAULT_URI_RULE = (
 
 def vault_uri(value: object) -> str:
     """``https://<vault>.vault.azure.net`` normalised: lower case, no port, no trailing slash."""
-    parts = urlsplit(value) if isinstance(value, str) else None
+    try:
+        # urlsplit and .port raise ValueError on a bad port or a broken IPv6 literal.
+        parts = urlsplit(value) if isinstance(value, str) else None
+        port = parts.port if parts is not None else None
+    except ValueError:
+        raise IdError(VAULT_URI_RULE) from None
     host = (parts.hostname or "") if parts is not None else ""
     name, _, suffix = host.partition(".")
     if (
         parts is None
         or parts.scheme != "https"
-        or parts.port not in (None, 443)
+        or port not in (None, 443)
         or parts.path not in ("", "/")
         or parts.query
         or parts.fragment

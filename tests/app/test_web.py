@@ -342,7 +342,7 @@ def test_reference_version_is_identified_once_key_vault_answers(env: Env) -> Non
 
 
 def test_healthz_asked_for_a_published_version_moves_to_it_with_one_read() -> None:
-    """The rotation's confirmation asks `/healthz?expectVersion=<v>` (rotation/azure.py): the
+    """The rotation's confirmation asks `/healthz?expectVersion=<v>` (azure_edge/sites.py): the
     worker reads Key Vault once and answers with the new version; asking again reads nothing."""
     with world_env() as env:
         key_client = env.key_client(max_age=0)

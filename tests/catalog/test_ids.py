@@ -130,6 +130,9 @@ def test_a_vault_uri_is_normalised(value: str, normalised: str) -> None:
         "https://kv-a.example.com/",
         "https://kv--a.vault.azure.net/",
         "https://kv.vault.azure.net/",
+        # urlsplit itself raises ValueError on these: still the rule, not a traceback.
+        "https://kv-a.vault.azure.net:99999/",
+        "https://[::1",
     ],
 )
 def test_anything_but_a_vault_uri_is_refused_with_the_rule(value: object) -> None:
