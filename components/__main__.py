@@ -7,12 +7,12 @@ added from git is its repository cloned under
 ``~/.pulumi/plugins/resource-<repository>_components-v<version>``, run from its ``components/``.
 Every module here imports its siblings as ``components.*``, so this file registers its own folder
 as the ``components`` package, whatever the folder is called, and imports nothing from outside it.
-The provider prints its port and serves GetSchema and Construct until the engine stops it.
+The provider prints its port and serves GetSchema, Construct and the CRUD of the resources it
+serves itself (components/package.py) until the engine stops it.
 """
 
 import importlib.util
 import sys
-import tomllib
 from pathlib import Path
 
 FOLDER = Path(__file__).resolve().parent
@@ -29,17 +29,9 @@ def _register_folder_as_package(name: str = "components") -> None:
     spec.loader.exec_module(package)
 
 
-def version() -> str:
-    """The package's version: pyproject.toml's, which the release tag repeats."""
-    with (FOLDER / "pyproject.toml").open("rb") as project:
-        return str(tomllib.load(project)["project"]["version"])
-
-
 if __name__ == "__main__":
     _register_folder_as_package()
 
-    from pulumi.provider import main
+    from components.package import SecureAiStackProvider, package_version, serve
 
-    from components.package import SecureAiStackProvider
-
-    main(SecureAiStackProvider(version()), sys.argv[1:])
+    serve(SecureAiStackProvider(package_version()), sys.argv[1:])

@@ -501,6 +501,42 @@ class AccountKeySecretProvider(ResourceProvider):
 # --- The resource --------------------------------------------------------------------------------
 
 
+SERVED_TYPE = "secure-azure-ai:index:AccountKeySecret"
+
+# The resource's properties as the component package's schema describes them (the wire names).
+SCHEMA_INPUTS = {
+    "account_id": ("string", "ARM ID of the AI account whose key1 is written."),
+    "vault_uri": ("string", "The vault's URI, https://<vault>.vault.azure.net/."),
+    "secret_name": ("string", f"The secret's name: {names.SECRET_NAME.rule}."),
+    "rotation_period_days": (
+        "integer",
+        f"Days until each version expires: {secret.PERIOD_RULE}.",
+    ),
+    "consumers": ("array", "App Service site names tagged as the secret's consumers."),
+}
+SCHEMA_OUTPUTS = {
+    "secret_uri": ("string", "Versionless secret URI: what consumers reference (never the value)."),
+    "version": ("string", "The version this deployment last wrote or found."),
+    "slot": ("string", "The account key the current version holds: key1 at creation."),
+    "secret_tags": ("object", "The current version's tags (slot, rotation state, account...)."),
+}
+
+
+def resource_props(**inputs: Any) -> dict[str, Any]:
+    """The resource's inputs by their wire names, plain ones checked now, with its outputs still
+    to come (``None``)."""
+    unexpected = sorted(set(inputs) - set(_INPUTS))
+    if unexpected:
+        raise TypeError(f"AccountKeySecret has no input {', '.join(unexpected)}")
+    props = {field: inputs.get(field) for field in _INPUTS}
+    # Plain values are checked here so a typo fails before anything is sent anywhere; values
+    # still to come (Outputs) are checked by the provider's check().
+    for field, value in props.items():
+        if not isinstance(value, pulumi.Output) and not _holds_output(value):
+            _INPUTS[field](value)
+    return {**props, **dict.fromkeys(SCHEMA_OUTPUTS)}
+
+
 class AccountKeySecret(pulumi.dynamic.Resource):
     """The AI account's key1 as a Key Vault secret with expiry, content type and rotation tags."""
 
@@ -524,20 +560,14 @@ class AccountKeySecret(pulumi.dynamic.Resource):
         consumers: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        props: dict[str, Any] = {
-            "account_id": account_id,
-            "vault_uri": vault_uri,
-            "secret_name": secret_name,
-            "rotation_period_days": rotation_period_days,
-            "consumers": consumers,
-        }
-        # Plain values are checked here so a typo fails before anything is sent anywhere; values
-        # still to come (Outputs) are checked by the provider's check().
-        for field, value in props.items():
-            if not isinstance(value, pulumi.Output) and not _holds_output(value):
-                _INPUTS[field](value)
-        outputs = {"secret_uri": None, "version": None, "slot": None, "secret_tags": None}
-        super().__init__(AccountKeySecretProvider(), name, {**props, **outputs}, opts)
+        props = resource_props(
+            account_id=account_id,
+            vault_uri=vault_uri,
+            secret_name=secret_name,
+            rotation_period_days=rotation_period_days,
+            consumers=consumers,
+        )
+        super().__init__(AccountKeySecretProvider(), name, props, opts)
 
 
 def _holds_output(value: object) -> bool:

@@ -415,6 +415,35 @@ class FunctionCodeDeploymentProvider(pulumi.dynamic.ResourceProvider):
         """Nothing to undo: the code goes with the app and its deployment container."""
 
 
+SERVED_TYPE = "secure-azure-ai:index:FunctionCodeDeployment"
+
+# The resource's properties as the component package's schema describes them (the wire names).
+SCHEMA_INPUTS = {
+    "site_id": ("string", "ARM ID of the Function App (Microsoft.Web/sites) to deploy to."),
+    "scm_host": ("string", "The app's SCM host name, <app>.scm.azurewebsites.net."),
+    "package_sha256": ("string", "SHA-256 of the package: a new digest deploys again."),
+    "functions": ("array", "Function names ARM must list before the deployment is done."),
+}
+SCHEMA_OUTPUTS = {
+    "deployment_id": ("string", "Kudu's ID of the deployment that put the package in place."),
+}
+
+
+def resource_props(**inputs: Any) -> dict[str, Any]:
+    """The resource's inputs by their wire names, plain ones checked now (RunError naming the
+    first bad one), with its output still to come (``None``)."""
+    unexpected = sorted(set(inputs) - set(_INPUTS))
+    if unexpected:
+        raise TypeError(f"FunctionCodeDeployment has no input {', '.join(unexpected)}")
+    props = {field: inputs.get(field) for field in _INPUTS}
+    props["functions"] = list(props["functions"] or ())
+    problems = input_problems({k: v for k, v in props.items() if not isinstance(v, pulumi.Output)})
+    if problems:
+        field, rule = problems[0]
+        raise pulumi.RunError(f"FunctionCodeDeployment input {field}: {rule}")
+    return {**props, **dict.fromkeys(SCHEMA_OUTPUTS)}
+
+
 class FunctionCodeDeployment(pulumi.dynamic.Resource):
     """The Functions package deployed to a Flex Consumption app, keyed by its SHA-256."""
 
@@ -431,18 +460,7 @@ class FunctionCodeDeployment(pulumi.dynamic.Resource):
         functions: Sequence[str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        props = {
-            "site_id": site_id,
-            "scm_host": scm_host,
-            "package_sha256": package_sha256,
-            "functions": list(functions),
-        }
-        problems = input_problems(
-            {k: v for k, v in props.items() if not isinstance(v, pulumi.Output)}
+        props = resource_props(
+            site_id=site_id, scm_host=scm_host, package_sha256=package_sha256, functions=functions
         )
-        if problems:
-            field, rule = problems[0]
-            raise pulumi.RunError(f"FunctionCodeDeployment input {field}: {rule}")
-        super().__init__(
-            FunctionCodeDeploymentProvider(), name, {**props, "deployment_id": None}, opts
-        )
+        super().__init__(FunctionCodeDeploymentProvider(), name, props, opts)

@@ -12,20 +12,34 @@ are not types to it. The inputs are plain values, not ``pulumi.Input``: they dec
 exist (mode, apps, network) and the names they get, so they are known when the stack is declared.
 """
 
+import argparse
+import asyncio
+import contextlib
+import functools
+import json
 import re
-from collections.abc import Mapping
+import sys
+import tomllib
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, NotRequired, Required, TypedDict
 
+import grpc
+import grpc.aio
 import pulumi
+import pulumi.dynamic
+from google.protobuf import empty_pb2
 from pulumi.errors import InputPropertiesError
 from pulumi.provider.experimental.analyzer import ComponentDefinition
 from pulumi.provider.experimental.component import ComponentProvider
 from pulumi.provider.experimental.util import camel_case
-from pulumi.runtime import rpc
+from pulumi.provider.server import ProviderServicer
+from pulumi.runtime import proto, rpc
+from pulumi.runtime.proto import provider_pb2_grpc
 from pulumi_azure_native import authorization
 
+from components import api_key_secret, function_package
 from components import config as stack_config
-from components import function_package
 from components import stack as secure_stack
 
 PACKAGE_NAME = stack_config.PROJECT
@@ -264,7 +278,12 @@ class SecureAiStack(secure_stack.SecureAiStack):
         name: str,
         args: SecureAiStackArgs,
         opts: pulumi.ResourceOptions | None = None,
+        *,
+        package_version: str | None = None,
     ) -> None:
+        """With ``package_version`` (the package's provider serving the stack), the key's write
+        and the rotation code's deployment are the provider's own resources of that version;
+        without it (the Python library) they are Python dynamic resources."""
         # The deploying identity decides the subscription (names) and who gets the write grant.
         client = authorization.get_client_config()
         try:
@@ -274,7 +293,7 @@ class SecureAiStack(secure_stack.SecureAiStack):
         except StackArgsError as problems:
             # RunError: the engine prints the message without a stack trace.
             raise pulumi.RunError(f"invalid SecureAiStack inputs:\n{problems}") from None
-        super().__init__(name, config, client, opts)
+        super().__init__(name, config, client, opts, **served_resources(package_version))
         # The stack's outputs as the attributes the schema declares; absent ones (keyless, public
         # mode) stay None, which the provider leaves out of the component's state.
         for attribute in SecureAiStack.__annotations__:
@@ -284,15 +303,112 @@ class SecureAiStack(secure_stack.SecureAiStack):
 
 COMPONENTS: list[type[pulumi.ComponentResource]] = [SecureAiStack]
 
-# The key's write (and the rotation app's code deployment) are Python dynamic resources: the engine
-# runs their provider as pulumi-resource-pulumi-python in the consuming program's own Python
-# environment (sdk/python/dist/pulumi-resource-pulumi-python), where this package is not importable.
-KEY_MODE_THROUGH_PACKAGE = (
-    "authMode",
-    "keyVault (the default) writes the key with a Python dynamic resource, which the engine runs "
-    "in the consuming program's Python environment; the rule is: through the package set "
-    "authMode keyless (no key exists), or use the Python library (pip install) for keyVault",
-)
+
+# --- Key mode from any language: the two resources the package's provider serves itself ----------
+#
+# The key's write and the rotation code's deployment are Python dynamic resources for the library,
+# whose provider the engine runs in the program's own Python environment
+# (sdk/python/dist/pulumi-resource-pulumi-python): a TypeScript, Go, C#, Java or YAML program has
+# none. Through the package they are custom resources of the package itself, served by this
+# provider with the same CRUD (``AccountKeySecretProvider``, ``FunctionCodeDeploymentProvider``).
+#
+# A child registered inside Construct with no explicit provider gets the default provider of its
+# package, asked for by the registration's version and plugin download URL
+# (pkg/resource/deploy/source_eval.go ``RegisterResource``, ``parseProviderRequest``). The children
+# carry the package's version and no URL: the engine fills a missing URL (and version) from the
+# packages the program's language host reports, the SDK that ``pulumi package add`` generated with
+# the schema's ``pluginDownloadURL`` (pkg/resource/deploy/default_providers.go
+# ``normalizeProviderRequest``), so the children reach this same plugin, from git or a local path.
+class ServedResource(pulumi.CustomResource):
+    """A resource of this package that its own provider serves; ``package_version`` is the
+    package's, and the inputs are the dynamic resource's, by their wire names."""
+
+    token: str
+    """The resource's type in the package's schema."""
+    props: Callable[..., dict[str, Any]]
+    """The module's check of the inputs, giving the properties to register."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        package_version: str,
+        opts: pulumi.ResourceOptions | None = None,
+        **inputs: Any,
+    ) -> None:
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(version=package_version))
+        super().__init__(self.token, name, type(self).props(**inputs), opts)
+
+
+class ServedAccountKeySecret(ServedResource):
+    """The AI account's key1 as a Key Vault secret with expiry, content type and rotation tags;
+    its outputs are the versionless secret URI, the version, the slot and the tags, never the
+    key."""
+
+    token = api_key_secret.SERVED_TYPE
+    props = staticmethod(api_key_secret.resource_props)
+
+
+class ServedFunctionCodeDeployment(ServedResource):
+    """The hosted rotation's code deployed to its Flex Consumption app by OneDeploy, keyed by
+    the package's SHA-256."""
+
+    token = function_package.SERVED_TYPE
+    props = staticmethod(function_package.resource_props)
+
+
+SERVED: dict[str, tuple[type[ServedResource], Any]] = {
+    resource.token: (resource, crud)
+    for resource, crud in [
+        (ServedAccountKeySecret, api_key_secret.AccountKeySecretProvider),
+        (ServedFunctionCodeDeployment, function_package.FunctionCodeDeploymentProvider),
+    ]
+}
+
+
+def served_resources(package_version: str | None) -> dict[str, Callable[..., Any]]:
+    """The classes the stack writes the key and deploys the rotation code with: none (the
+    stack's dynamic resources) for the library, the served ones of this version for the provider."""
+    if package_version is None:
+        return {}
+    key_secret, code = (SERVED[t][0] for t in SERVED)
+    return {
+        "key_secret": functools.partial(key_secret, package_version=package_version),
+        "code_deployment": functools.partial(code, package_version=package_version),
+    }
+
+
+def _schema_property(kind: str, description: str) -> dict[str, Any]:
+    spec: dict[str, Any] = {"type": kind, "description": description}
+    if kind == "array":
+        spec["items"] = {"type": "string"}
+    elif kind == "object":
+        spec["additionalProperties"] = {"type": "string"}
+    return spec
+
+
+def served_schema() -> dict[str, Any]:
+    """The schema's entries for the served resources: their wire names, each described."""
+    resources = {}
+    for token, (resource, _) in SERVED.items():
+        module = sys.modules[resource.props.__module__]
+        inputs = {k: _schema_property(*v) for k, v in module.SCHEMA_INPUTS.items()}
+        outputs = {k: _schema_property(*v) for k, v in module.SCHEMA_OUTPUTS.items()}
+        optional = {"consumers"}
+        resources[token] = {
+            "description": " ".join((resource.__doc__ or "").split()),
+            "inputProperties": inputs,
+            "requiredInputs": sorted(set(inputs) - optional),
+            "properties": {**inputs, **outputs},
+            "required": sorted(set(inputs) - optional | set(outputs)),
+        }
+    return resources
+
+
+def package_version() -> str:
+    """The package's version: pyproject.toml's beside this file, which the release tag repeats."""
+    with (Path(__file__).resolve().parent / "pyproject.toml").open("rb") as project:
+        return str(tomllib.load(project)["project"]["version"])
 
 
 def _whole_numbers(value: Any) -> Any:
@@ -318,17 +434,135 @@ class SecureAiStackProvider(ComponentProvider):
 
     def __init__(self, version: str) -> None:
         super().__init__(COMPONENTS, PACKAGE_NAME, version=version)
+        # Construct builds the stack with the served resources of this version.
+        self._components[SecureAiStack.__name__] = functools.partial(
+            SecureAiStack, package_version=version
+        )
+        schema = json.loads(self.schema or "{}")
+        schema["resources"].update(served_schema())
+        self.schema = json.dumps(schema)
+        self.resource_providers: dict[str, pulumi.dynamic.ResourceProvider] = {
+            token: provider() for token, (_, provider) in SERVED.items()
+        }
+
+    def resource_provider(self, urn: str) -> pulumi.dynamic.ResourceProvider:
+        """The CRUD of a served resource, by the type its URN names (the last of its qualified
+        type, ``<parent type>$<type>``: sdk/go/common/resource/urn.go)."""
+        token = urn.split("::")[2].rsplit("$", 1)[-1]
+        if token not in self.resource_providers:
+            raise ValueError(f"resource type {token!r}: this package serves only {sorted(SERVED)}")
+        return self.resource_providers[token]
 
     def map_inputs(self, inputs: Any, component_def: ComponentDefinition) -> Any:
         args = _whole_numbers(super().map_inputs(inputs, component_def))
         client = authorization.get_client_config()
         try:
-            config = stack_config_of(args, pulumi.get_stack(), client.subscription_id)
-            if config.key_mode:
-                raise StackArgsError([KEY_MODE_THROUGH_PACKAGE])
+            stack_config_of(args, pulumi.get_stack(), client.subscription_id)
         except StackArgsError as error:
             raise InputPropertiesError(
                 f"invalid {component_def.name} inputs",
                 [{"property_path": path, "reason": reason} for path, reason in error.problems],
             ) from None
         return args
+
+
+# --- The gRPC face of the served resources ----------------------------------------------------
+
+
+def _plain(props: Mapping[str, Any]) -> tuple[dict[str, Any], set[str]]:
+    """Properties with their secret wrappers removed, and the names of those that were secret.
+
+    The provider accepts secrets (Configure), so the engine sends them marked
+    (pkg/resource/plugin/rpc.go ``MarshalProperties`` with ``KeepSecrets``) and keeps the marks the
+    answer carries, re-marking nothing itself (provider_plugin.go: ``annotateSecrets`` only for a
+    provider that accepts no secrets): the answer marks what was secret in, as the engine would."""
+    secret = {k for k, v in props.items() if rpc.is_rpc_secret(v)}
+    return {k: rpc.unwrap_rpc_secret(v) for k, v in props.items()}, secret
+
+
+async def _answer(props: Mapping[str, Any], secret: set[str]) -> Any:
+    marked = {k: rpc.wrap_rpc_secret(v) if k in secret else v for k, v in props.items()}
+    return await rpc.serialize_properties(marked, {})
+
+
+class PackageServicer(ProviderServicer):
+    """The SDK's provider service (GetSchema, Construct...) plus the resource calls the engine
+    makes for the served resources, decoded as the dynamic provider host decodes them: unknowns
+    kept for Check and Diff, as ``pulumi.output.Unknown`` (pulumi/dynamic/__main__.py)."""
+
+    provider: SecureAiStackProvider
+
+    async def _run(self, context: Any, call: Callable[[], Any]) -> Any:
+        """The provider's blocking call off the event loop; a failure is its one-line message."""
+        try:
+            return await asyncio.to_thread(call)
+        except Exception as error:  # every failure goes back as one line
+            await context.abort(grpc.StatusCode.UNKNOWN, str(error).splitlines()[0])
+
+    async def Check(self, request: Any, context: Any) -> Any:
+        crud = self.provider.resource_provider(request.urn)
+        olds, _ = _plain(rpc.deserialize_properties(request.olds, True))
+        news, secret = _plain(rpc.deserialize_properties(request.news, True))
+        result = await self._run(context, lambda: crud.check(olds, news))
+        failures = [
+            proto.CheckFailure(property=f.property, reason=f.reason) for f in result.failures
+        ]
+        return proto.CheckResponse(inputs=await _answer(result.inputs, secret), failures=failures)
+
+    async def Diff(self, request: Any, context: Any) -> Any:
+        crud = self.provider.resource_provider(request.urn)
+        olds, _ = _plain(rpc.deserialize_properties(request.olds, True))
+        news, _ = _plain(rpc.deserialize_properties(request.news, True))
+        result = await self._run(context, lambda: crud.diff(request.id, olds, news))
+        changes = proto.DiffResponse.DIFF_SOME if result.changes else proto.DiffResponse.DIFF_NONE
+        return proto.DiffResponse(
+            changes=changes,
+            replaces=result.replaces or [],
+            deleteBeforeReplace=bool(result.delete_before_replace),
+        )
+
+    async def Create(self, request: Any, context: Any) -> Any:
+        crud = self.provider.resource_provider(request.urn)
+        props, secret = _plain(rpc.deserialize_properties(request.properties))
+        result = await self._run(context, lambda: crud.create(props))
+        return proto.CreateResponse(id=result.id, properties=await _answer(result.outs, secret))
+
+    async def Read(self, request: Any, context: Any) -> Any:
+        crud = self.provider.resource_provider(request.urn)
+        props, secret = _plain(rpc.deserialize_properties(request.properties))
+        result = await self._run(context, lambda: crud.read(request.id, props))
+        return proto.ReadResponse(id=result.id, properties=await _answer(result.outs, secret))
+
+    async def Update(self, request: Any, context: Any) -> Any:
+        crud = self.provider.resource_provider(request.urn)
+        olds, _ = _plain(rpc.deserialize_properties(request.olds))
+        news, secret = _plain(rpc.deserialize_properties(request.news))
+        result = await self._run(context, lambda: crud.update(request.id, olds, news))
+        return proto.UpdateResponse(properties=await _answer(result.outs or {}, secret))
+
+    async def Delete(self, request: Any, context: Any) -> Any:
+        crud = self.provider.resource_provider(request.urn)
+        props, _ = _plain(rpc.deserialize_properties(request.properties))
+        await self._run(context, lambda: crud.delete(request.id, props))
+        return empty_pb2.Empty()
+
+
+def serve(provider: SecureAiStackProvider, args: list[str]) -> None:
+    """Serve the provider to the engine whose address is the first argument: the port on the
+    first stdout line (pkg/resource/plugin/plugin.go ``newPlugin``), then until stopped."""
+    parser = argparse.ArgumentParser(description="secure-azure-ai provider plugin")
+    parser.add_argument("engine", help="the Pulumi engine's address")
+    engine, _ = parser.parse_known_args(args)
+
+    async def run() -> None:
+        server = grpc.aio.server()
+        servicer = PackageServicer(provider, args, engine_address=engine.engine)
+        provider_pb2_grpc.add_ResourceProviderServicer_to_server(servicer, server)
+        port = server.add_insecure_port("127.0.0.1:0")
+        await server.start()
+        sys.stdout.write(f"{port}\n")
+        sys.stdout.flush()
+        await server.wait_for_termination()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())

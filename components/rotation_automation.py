@@ -25,7 +25,7 @@ event only for versions created after a subscription exists.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -174,8 +174,15 @@ class RotationAutomation(pulumi.ComponentResource):
     """The near-expiry subscription: the secret's first version must wait for it."""
 
     def __init__(
-        self, name: str, args: RotationAutomationArgs, opts: pulumi.ResourceOptions | None = None
+        self,
+        name: str,
+        args: RotationAutomationArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        code_deployment: Callable[..., pulumi.CustomResource] = FunctionCodeDeployment,
     ) -> None:
+        """``code_deployment`` deploys the code: the Python dynamic resource, or the package
+        provider's own resource when the package serves the stack (components/package.py)."""
         super().__init__("secure-azure-ai:index:RotationAutomation", name, {}, opts)
         child = pulumi.ResourceOptions(parent=self)
         group = args.resource_group_name
@@ -341,7 +348,7 @@ class RotationAutomation(pulumi.ComponentResource):
         )
         disable_basic_auth_publishing(name, site.name, group, child)
         package = build_package(package_files())
-        code = FunctionCodeDeployment(
+        code = code_deployment(
             f"{name}-code",
             site_id=site.id,
             scm_host=site.enabled_host_names.apply(scm_host_of),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pulumi
 from pulumi_azure_native import authorization, operationalinsights, resources, web
 
@@ -12,6 +14,7 @@ from components.api_key_secret import AccountKeySecret
 from components.catalog import ids, roles
 from components.catalog.secret import MAX_TAG_VALUE_LENGTH
 from components.config import PROJECT, StackConfig
+from components.function_package import FunctionCodeDeployment
 from components.key_vault import SecureKeyVault, SecureKeyVaultArgs
 from components.network import PrivateNetwork, PrivateNetworkArgs
 from components.private_endpoint import ServicePrivateEndpoint, ServicePrivateEndpointArgs
@@ -68,7 +71,13 @@ class SecureAiStack(pulumi.ComponentResource):
         config: StackConfig,
         client: authorization.GetClientConfigResult,
         opts: pulumi.ResourceOptions | None = None,
+        *,
+        key_secret: Callable[..., AccountKeySecret] = AccountKeySecret,
+        code_deployment: Callable[..., pulumi.CustomResource] = FunctionCodeDeployment,
     ) -> None:
+        """``key_secret`` writes the key, ``code_deployment`` deploys the rotation code: Python
+        dynamic resources here, the package provider's own resources when it serves the stack
+        to another language (components/package.py)."""
         super().__init__("secure-azure-ai:index:SecureAiStack", name, {}, opts)
         child = pulumi.ResourceOptions(parent=self)
         names = config.names
@@ -245,10 +254,11 @@ class SecureAiStack(pulumi.ComponentResource):
                         ),
                     ),
                     opts=child,
+                    code_deployment=code_deployment,
                 )
             # Key Vault raises SecretNearExpiry only for versions created after a subscription
             # exists: the first version waits for the automation's subscription.
-            secret = AccountKeySecret(
+            secret = key_secret(
                 f"{name}-api-key",
                 account_id=ai.id,
                 vault_uri=vault.uri,

@@ -232,7 +232,8 @@ def test_the_library_refuses_bad_args_with_one_line_per_input(tmp_path: Path) ->
 
 
 def test_key_modes_dynamic_providers_load_only_where_the_package_imports(tmp_path: Path) -> None:
-    # Why the package refuses key mode: the engine runs a dynamic resource's provider with
+    # Why the package serves its own resources in key mode: the engine runs a dynamic resource's
+    # provider with
     # `python -u -m pulumi.dynamic` in the consuming program's directory and Python environment
     # (sdk/python/dist/pulumi-resource-pulumi-python), which unpickles `__provider`
     # (pulumi/dynamic/__main__.py). The SDK pickles these providers by reference to their module.
@@ -261,6 +262,47 @@ def test_key_modes_dynamic_providers_load_only_where_the_package_imports(tmp_pat
             timeout=60,
         )
         assert inside.returncode == 0, (name, inside.stderr)
+
+
+SERVED_PROGRAM = """
+from components.package import SecureAiStack
+
+SecureAiStack(
+    "ai",
+    {
+        "location": "swedencentral",
+        "deployments": [
+            {"name": "chat", "model": "gpt-4o-mini", "version": "2024-07-18", "capacity": 10}
+        ],
+    },
+    package_version="7.8.9",
+)
+"""
+
+
+def test_served_key_mode_uses_the_packages_own_resources_with_the_same_inputs(
+    tmp_path: Path,
+) -> None:
+    # What Construct builds (SecureAiStackProvider passes its version): the key's write and the
+    # code's deployment as the package's custom resources, with the dynamic resources' inputs.
+    (tmp_path / "__main__.py").write_text(textwrap.dedent(SERVED_PROGRAM), "utf-8")
+    served = run_program(tmp_path, {})
+    (tmp_path / "__main__.py").write_text(
+        textwrap.dedent(SERVED_PROGRAM).replace('    package_version="7.8.9",\n', ""), "utf-8"
+    )
+    library = run_program(tmp_path, {})
+
+    def by_name(plan: Plan, type_: str) -> dict[str, dict]:
+        return {
+            r.name: {k: v for k, v in r.inputs.items() if k != "__provider"}
+            for r in plan.of_type(type_)
+        }
+
+    assert by_name(served, "pulumi-python:dynamic:Resource") == {}
+    keys = by_name(served, "secure-azure-ai:index:AccountKeySecret")
+    code = by_name(served, "secure-azure-ai:index:FunctionCodeDeployment")
+    assert set(keys) == {"ai-api-key"} and set(code) == {"ai-rotation-code"}
+    assert {**keys, **code} == by_name(library, "pulumi-python:dynamic:Resource")
 
 
 def test_hosted_rotation_needs_its_code_beside_the_library(
@@ -311,7 +353,8 @@ def imported_top_levels(path: Path) -> set[str]:
 
 def test_the_package_imports_only_itself_its_pins_and_the_standard_library() -> None:
     # The CLI runs the folder alone on sys.path (RunPlugin): anything else fails to import there.
-    allowed = {"components", "pulumi", "pulumi_azure_native", "azure", "requests"}
+    # grpc and google.protobuf come with the pulumi pin (grpcio, protobuf): the provider's wire.
+    allowed = {"components", "pulumi", "pulumi_azure_native", "azure", "requests", "grpc", "google"}
     outside = {
         path.relative_to(ROOT).as_posix(): sorted(
             name

@@ -37,17 +37,31 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import grpc
 import pytest
 import yaml
+from azure.core.exceptions import ResourceNotFoundError
+from azure.identity import ManagedIdentityCredential
+from azure.keyvault.secrets import SecretClient
+from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
 from google.protobuf import empty_pb2, json_format, struct_pb2
+from pulumi.runtime import proto
 from pulumi.runtime.proto import errors_pb2, provider_pb2, provider_pb2_grpc, status_pb2
 
+import emulator
 from components import config as stack_config
+from components.catalog.secret import CONTENT_TYPE
 from policies import roles
 from policies.detection import find_secrets
-from tests.engine.engine_service import fake_engine
+from tests.engine.dynamic_host import (
+    COMPUTED,
+    UNKNOWN_STRING_VALUE,
+    Engine,
+    ProviderError,
+)
+from tests.engine.engine_service import FakeEngine, fake_engine
 from tests.engine.monitor_service import FakeResourceMonitor, fake_monitor, stack_urn
 from tests.engine.policy_host import _first_line
 
@@ -55,8 +69,11 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_SOURCE = ROOT / "components"
 PACKAGE = "secure-azure-ai"
 STACK_TYPE = f"{PACKAGE}:index:SecureAiStack"
+KEY_SECRET_TYPE = f"{PACKAGE}:index:AccountKeySecret"
+CODE_TYPE = f"{PACKAGE}:index:FunctionCodeDeployment"
 CONSUMER_PROJECT, CONSUMER_STACK = "consumer", "dev"
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # rpc.go UnknownStringValue
+MANAGED_IDENTITY = ("IDENTITY_ENDPOINT", "IDENTITY_HEADER")
 CLIENT = {
     "clientId": "9a4a2ec5-1f0e-4a8e-8c1f-6f4f0a7d2b11",
     "objectId": "3f2c1b4e-8d7a-4c6b-9e5f-1a2b3c4d5e6f",
@@ -83,6 +100,8 @@ def package_version() -> str:
 class RunningPackage:
     process: subprocess.Popen
     stub: provider_pb2_grpc.ResourceProviderStub
+    engine: FakeEngine
+    stderr_path: Path
 
 
 @pytest.fixture(scope="module")
@@ -100,39 +119,71 @@ def installed_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return plugin
 
 
+@dataclass
+class Emulated:
+    proc: Any
+
+    @property
+    def account_id(self) -> str:
+        env = self.proc.env
+        return (
+            f"/subscriptions/{env['EMULATOR_SUBSCRIPTION']}/resourceGroups/"
+            f"{env['EMULATOR_RESOURCE_GROUP']}/providers/Microsoft.CognitiveServices/accounts/"
+            f"{env['EMULATOR_ACCOUNT']}"
+        )
+
+    def tls(self) -> dict[str, Any]:
+        return {"connection_verify": self.proc.ca_path, "proxies": self.proc.proxies}
+
+
+@pytest.fixture(scope="module")
+def cloud() -> Iterator[Emulated]:
+    """``python -m emulator`` in its own process: TLS, CONNECT proxy, managed identity, ARM's
+    listKeys and Key Vault; every identity may do anything (the role rules are
+    tests/components/test_api_key_secret.py's)."""
+    with emulator.run_process(["--no-rbac"]) as proc:
+        yield Emulated(proc)
+
+
 @pytest.fixture(scope="module")
 def package(
-    installed_package: Path, tmp_path_factory: pytest.TempPathFactory
+    installed_package: Path, tmp_path_factory: pytest.TempPathFactory, cloud: Emulated
 ) -> Iterator[RunningPackage]:
     consumer = tmp_path_factory.mktemp("consumer")  # the program's directory: RunPlugin's Pwd
     venv = installed_package / "venv"
+    # The CLI's environment, which the plugin inherits: a developer machine's, whose network and
+    # managed identity are the emulator's (so DefaultAzureCredential signs in there).
+    served = {k: v for k, v in cloud.proc.env.items() if not k.startswith("EMULATOR_")}
     env = {
+        **served,
         "PATH": os.pathsep.join([str(venv / "bin"), os.environ.get("PATH", "/usr/bin:/bin")]),
         "HOME": os.environ.get("HOME", "/tmp"),
         "VIRTUAL_ENV": str(venv),
     }
-    with fake_engine() as (_, engine_address):
+    stderr_path = tmp_path_factory.mktemp("plugin") / "stderr"
+    with fake_engine() as (engine, engine_address), stderr_path.open("wb") as stderr:
         process = subprocess.Popen(
             [str(venv / "bin" / "python"), str(installed_package), engine_address],
             cwd=consumer,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=stderr,
         )
         try:
             port = _first_line(process, timeout=60)
             if not port.isdigit():
                 process.kill()
-                raise AssertionError(f"no port from the package: {process.communicate()[1]!r}")
+                raise AssertionError(f"no port from the package: {stderr_path.read_text()!r}")
             with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-                yield RunningPackage(process, provider_pb2_grpc.ResourceProviderStub(channel))
+                yield RunningPackage(
+                    process, provider_pb2_grpc.ResourceProviderStub(channel), engine, stderr_path
+                )
         finally:
             process.terminate()
             process.wait(timeout=30)
-            for stream in (process.stdout, process.stderr):
-                if stream is not None:
-                    stream.close()
+            if process.stdout is not None:
+                process.stdout.close()
 
 
 @pytest.fixture(scope="module")
@@ -278,7 +329,7 @@ def shape(prop: Mapping[str, Any]) -> tuple[str, str | None]:
 def test_the_schema_names_and_types_every_input_and_output(schema: dict[str, Any]) -> None:
     # packagecmd get-schema / package add: the SDK of every language is generated from this.
     assert schema["name"] == PACKAGE and schema["version"] == package_version()
-    assert set(schema["resources"]) == {STACK_TYPE}
+    assert set(schema["resources"]) == {STACK_TYPE, KEY_SECRET_TYPE, CODE_TYPE}
     stack = schema["resources"][STACK_TYPE]
     assert stack["isComponent"] is True
     assert {k: shape(p) for k, p in stack["inputProperties"].items()} == EXPECTED_INPUTS
@@ -309,14 +360,63 @@ def test_the_inputs_are_the_stack_config_keys(schema: dict[str, Any]) -> None:
 
 def test_every_component_input_output_and_type_has_a_description(schema: dict[str, Any]) -> None:
     """SDK generation copies each description into the generated code's docs (pkg/codegen)."""
-    stack = schema["resources"][STACK_TYPE]
-    described = [("SecureAiStack", stack)]
-    described += [(f"input {k}", p) for k, p in stack["inputProperties"].items()]
-    described += [(f"output {k}", p) for k, p in stack["properties"].items()]
+    described = []
+    for token, resource in schema["resources"].items():
+        described.append((token, resource))
+        described += [(f"{token} input {k}", p) for k, p in resource["inputProperties"].items()]
+        described += [(f"{token} output {k}", p) for k, p in resource["properties"].items()]
     for token, spec in schema["types"].items():
         described.append((token, spec))
         described += [(f"{token}.{k}", p) for k, p in spec["properties"].items()]
     assert [what for what, spec in described if not (spec.get("description") or "").strip()] == []
+
+
+def test_the_schema_describes_the_resources_the_package_serves(schema: dict[str, Any]) -> None:
+    """Key mode's two resources, custom resources of the package (``isComponent`` absent), with
+    the wire names the dynamic resources use; only identifiers and settings, never a key."""
+    shapes = {
+        token: (
+            {k: shape(p) for k, p in schema["resources"][token]["inputProperties"].items()},
+            {k: shape(p) for k, p in schema["resources"][token]["properties"].items()},
+            sorted(schema["resources"][token]["requiredInputs"]),
+        )
+        for token in (KEY_SECRET_TYPE, CODE_TYPE)
+    }
+    key_inputs = {
+        "account_id": ("string", None),
+        "vault_uri": ("string", None),
+        "secret_name": ("string", None),
+        "rotation_period_days": ("integer", None),
+        "consumers": ("array", "string"),
+    }
+    code_inputs = {
+        "site_id": ("string", None),
+        "scm_host": ("string", None),
+        "package_sha256": ("string", None),
+        "functions": ("array", "string"),
+    }
+    assert shapes == {
+        KEY_SECRET_TYPE: (
+            key_inputs,
+            {
+                **key_inputs,
+                "secret_uri": ("string", None),
+                "version": ("string", None),
+                "slot": ("string", None),
+                "secret_tags": ("object", "string"),
+            },
+            ["account_id", "rotation_period_days", "secret_name", "vault_uri"],
+        ),
+        CODE_TYPE: (
+            code_inputs,
+            {**code_inputs, "deployment_id": ("string", None)},
+            ["functions", "package_sha256", "scm_host", "site_id"],
+        ),
+    }
+    for token in (KEY_SECRET_TYPE, CODE_TYPE):
+        resource = schema["resources"][token]
+        assert "isComponent" not in resource
+        assert not [k for k, p in resource["properties"].items() if p.get("secret")]
 
 
 def test_no_input_can_carry_a_key(schema: dict[str, Any]) -> None:
@@ -475,19 +575,172 @@ def test_construct_refuses_bad_inputs_one_line_each_before_declaring_anything(
     assert monitor.registrations == []
 
 
-def test_construct_refuses_key_mode_whose_key_write_needs_the_programs_python(
+KEY_INPUTS = {k: v for k, v in KEYLESS_INPUTS.items() if k != "authMode"} | {
+    "hostedRotation": False,
+    "apps": [{"name": "web"}],
+}
+
+
+@pytest.fixture(scope="module")
+def keyed_stack(package: RunningPackage) -> tuple[FakeResourceMonitor, Any]:
+    monitor, response = construct(package, KEY_INPUTS, name="keyed")
+    assert not isinstance(response, grpc.RpcError), property_errors(response)
+    return monitor, response
+
+
+def test_construct_in_key_mode_registers_the_key_secret_as_the_packages_own_resource(
+    keyed_stack: tuple[FakeResourceMonitor, Any],
+) -> None:
+    """The key's write is a custom resource of this package with the package's version and no
+    plugin download URL: the engine gives such a child the default provider of its package,
+    asked for by that version and URL, the URL filled from the packages the program's language
+    host reports (pkg/resource/deploy/source_eval.go ``RegisterResource``,
+    ``parseProviderRequest``; default_providers.go ``normalizeProviderRequest``): this plugin.
+    No Python dynamic resource is registered, so nothing needs the program's Python."""
+    monitor, response = keyed_stack
+    (secret,) = monitor.by_type(KEY_SECRET_TYPE)
+    assert (secret.name, secret.custom, secret.parent) == ("keyed-api-key", True, response.urn)
+    assert (secret.request.version, secret.request.pluginDownloadURL) == (package_version(), "")
+    assert secret.request.provider == ""  # the default provider of the package
+    assert monitor.by_type("pulumi-python:dynamic:Resource") == []
+    (vault,) = monitor.by_type("azure-native:keyvault:Vault")
+    (account,) = monitor.by_type("azure-native:cognitiveservices:Account")
+    (site,) = monitor.by_type("azure-native:web:WebApp")
+    # A first preview: the account's ID is unknown, the vault's URI follows from its name.
+    assert secret.inputs == {
+        "account_id": UNKNOWN,
+        "vault_uri": f"https://{vault.inputs['vaultName']}.vault.azure.net/",
+        "secret_name": "ai-api-key",
+        "rotation_period_days": 90,
+        "consumers": [site.inputs["name"]],
+    }
+    assert set(secret.request.propertyDependencies["account_id"].urns) == {account.urn}
+    state = json_format.MessageToDict(response.state)
+    assert state["authMode"] == "keyVault" and state["secretName"] == "ai-api-key"
+
+
+@dataclass
+class PackageEngine(Engine):
+    """The engine's resource calls, addressed to the served key secret under the component."""
+
+    parent_type: str = STACK_TYPE
+    resource_type: str = KEY_SECRET_TYPE
+
+    def urn(self, name: str) -> str:
+        qualified = f"{self.parent_type}${self.resource_type}"
+        return f"urn:pulumi:{CONSUMER_STACK}::{CONSUMER_PROJECT}::{qualified}::{name}"
+
+    def _resource(self, name: str) -> dict[str, str]:
+        return {"urn": self.urn(name), "name": name, "type": self.resource_type}
+
+
+def account_keys(cloud: Emulated) -> list[str]:
+    env = cloud.proc.env
+    arm = CognitiveServicesManagementClient(
+        ManagedIdentityCredential(**cloud.tls()), env["EMULATOR_SUBSCRIPTION"], **cloud.tls()
+    )
+    keys = arm.accounts.list_keys(env["EMULATOR_RESOURCE_GROUP"], env["EMULATOR_ACCOUNT"])
+    return [keys.key1, keys.key2]
+
+
+def test_the_package_serves_the_key_secrets_check_diff_create_read_update_delete(
+    package: RunningPackage, keyed_stack: tuple[FakeResourceMonitor, Any], cloud: Emulated
+) -> None:
+    """The engine's calls for the child Construct registered, to the same plugin process:
+    Check and Diff in a preview with unknowns (``UnknownStringValue``, decoded as
+    ``pulumi.output.Unknown``), then Check, Create, Read, Diff, Update and Delete with everything
+    known, as pkg/resource/plugin/provider_plugin.go sends them (tests/engine/dynamic_host.py).
+    The CRUD is the dynamic resource's own, against the emulator; no answer, engine log or
+    stderr line holds either account key."""
+    monitor, _ = keyed_stack
+    (registered,) = monitor.by_type(KEY_SECRET_TYPE)
+    engine = PackageEngine(package.stub, stack=CONSUMER_STACK)
+    engine.start()
+    name = registered.name
+    preview_news = {
+        k: COMPUTED if v == UNKNOWN_STRING_VALUE else v for k, v in registered.inputs.items()
+    }
+    checked, failures = engine.check(name, {}, preview_news, preview=True)
+    vault_uri = preview_news["vault_uri"].rstrip("/")  # normalised; the unknown passes as it is
+    assert (checked, failures) == ({**preview_news, "vault_uri": vault_uri}, [])
+
+    vault_url = cloud.proc.env["EMULATOR_VAULT_URL"]
+    vault = vault_url.rstrip("/")
+    news = {**registered.inputs, "account_id": cloud.account_id, "vault_uri": vault_url}
+    inputs, failures = engine.check(name, {}, news, preview=False)
+    assert failures == [] and inputs == {**news, "vault_uri": vault}
+    state = engine.create(name, inputs)
+
+    with mock.patch.dict(os.environ, {k: cloud.proc.env[k] for k in MANAGED_IDENTITY}):
+        client = SecretClient(vault_url, ManagedIdentityCredential(**cloud.tls()), **cloud.tls())
+        written = client.get_secret("ai-api-key")
+        key1, key2 = account_keys(cloud)
+    assert written.value == key1 and written.properties.content_type == CONTENT_TYPE
+    consumers = registered.inputs["consumers"]
+    tags = {
+        "CredentialId": "key1",
+        "RotationState": "idle",
+        "ProviderAddress": cloud.account_id,
+        "ValidityPeriodDays": "90",
+        "Consumers": ",".join(consumers),
+    }
+    assert written.properties.tags == tags
+    outputs = {
+        "account_id": cloud.account_id,
+        "vault_uri": vault,
+        "secret_name": "ai-api-key",
+        "rotation_period_days": 90,
+        "consumers": consumers,
+        "secret_uri": f"{vault}/secrets/ai-api-key",
+        "version": written.properties.version,
+        "slot": "key1",
+        "secret_tags": tags,
+    }
+    assert (state.id, state.outputs) == (f"{vault}/secrets/ai-api-key", outputs)
+
+    refreshed = engine.read(name, state)
+    assert (refreshed.id, refreshed.outputs) == (state.id, outputs)
+    # A preview that replaces the account: its ID unknown again, the secret replaced.
+    replaced = engine.diff(name, refreshed, {**inputs, "account_id": COMPUTED}, preview=True)
+    assert list(replaced.replaces) == ["account_id"]
+
+    shorter = {**inputs, "rotation_period_days": 30}
+    diff = engine.diff(name, refreshed, shorter, preview=False)
+    assert (diff.changes, list(diff.replaces)) == (proto.DiffResponse.DIFF_SOME, [])
+    renamed = engine.diff(name, refreshed, {**inputs, "secret_name": "other"}, preview=False)
+    assert list(renamed.replaces) == ["secret_name"]
+    updated = engine.update(name, refreshed, shorter)
+    assert updated.outputs == {
+        **outputs,
+        "rotation_period_days": 30,
+        "secret_tags": {**tags, "ValidityPeriodDays": "30"},
+    }
+
+    engine.delete(name, updated)
+    with (
+        mock.patch.dict(os.environ, {k: cloud.proc.env[k] for k in MANAGED_IDENTITY}),
+        pytest.raises(ResourceNotFoundError),
+    ):
+        client.get_secret("ai-api-key")
+    seen = "\n".join(
+        [
+            *engine.transcript,
+            *(log.message for log in package.engine.logs),
+            package.stderr_path.read_text("utf-8", errors="replace"),
+        ]
+    )
+    assert key1 not in seen and key2 not in seen
+
+
+def test_a_served_call_for_a_type_the_package_does_not_serve_fails_in_one_line(
     package: RunningPackage,
 ) -> None:
-    # The key write is a Python dynamic resource: the engine runs its provider in the consuming
-    # program's own Python environment (sdk/python/dist/pulumi-resource-pulumi-python), which
-    # cannot import this package. Refused before anything is declared, so nothing is half-done.
-    inputs = {k: v for k, v in KEYLESS_INPUTS.items() if k != "authMode"}
-    monitor, error = construct(package, inputs, name="keyed")
-    assert isinstance(error, grpc.RpcError)
-    ((path, reason),) = property_errors(error)
-    assert path == "authMode"
-    assert reason.startswith("keyVault (the default) writes the key with a Python dynamic")
-    assert monitor.registrations == []
+    engine = PackageEngine(package.stub, stack=CONSUMER_STACK, resource_type=f"{PACKAGE}:index:X")
+    with pytest.raises(ProviderError) as error:
+        engine.check("x", {}, {"a": 1}, preview=False)
+    assert error.value.code == grpc.StatusCode.UNKNOWN
+    assert "\n" not in error.value.details
+    assert "resource type 'secure-azure-ai:index:X'" in error.value.details
 
 
 # --- the examples, against the schema the package reports ----------------------------------------
