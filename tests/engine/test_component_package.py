@@ -7,7 +7,8 @@ What the Pulumi CLI does, and where it is defined (pulumi/pulumi):
   runs the plugin from its ``components`` folder (sdk/go/common/workspace/plugins.go
   ``gitSource.Download``, ``PluginDescriptor.Dir``/``SubDir``); the Python host makes ``venv`` there
   from ``requirements.txt`` (pkg/workspace/plugin.go ``installDependenciesForPluginSpec``). Here the
-  folder is copied alone, so anything it reached outside itself would fail.
+  folder is copied with only the rotation app's sources beside it (what hosted rotation deploys),
+  and only the folder is on the plugin's ``sys.path``: anything else it imported would fail.
 - **Launch.** The engine finds ``PulumiPlugin.yaml`` and asks the Python host to run the plugin
   (pkg/resource/plugin/plugin.go ``ExecPlugin``: ``RunPlugin`` with the folder as program
   directory, the consumer's directory as working directory, the engine address as the argument).
@@ -52,6 +53,7 @@ from pulumi.runtime.proto import errors_pb2, provider_pb2, provider_pb2_grpc, st
 
 import emulator
 from components import config as stack_config
+from components import function_package, rotation_automation
 from components.catalog.secret import CONTENT_TYPE
 from policies import roles
 from policies.detection import find_secrets
@@ -104,17 +106,27 @@ class RunningPackage:
     stderr_path: Path
 
 
+# What a git install has beside the package folder: the rotation app's sources, which the hosted
+# rotation's code deployment packs (components/function_package.py ``package_files``).
+APP_SOURCES = ("functions", "rotation", "catalog", "azure_edge")
+
+
 @pytest.fixture(scope="module")
 def installed_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The folder alone, as a plugin install leaves it, with ``venv`` holding requirements.txt.
+    """The package folder as a git install leaves it, with ``venv`` holding requirements.txt,
+    and beside it only the rotation app's sources (never on the plugin's ``sys.path``).
 
     The virtualenv is the one running these tests: tests/components/test_package.py keeps the
     package's requirements.txt equal to the program's, which this virtualenv installs.
     """
-    plugin = tmp_path_factory.mktemp("plugins") / f"resource-{PACKAGE}-v{package_version()}"
-    shutil.copytree(
-        PACKAGE_SOURCE, plugin, ignore=shutil.ignore_patterns("__pycache__", "venv", "*.pyc")
+    install = tmp_path_factory.mktemp("plugins") / (
+        f"resource-github.com_contoso_{PACKAGE}_components-v{package_version()}"
     )
+    skipped = shutil.ignore_patterns("__pycache__", "venv", "*.pyc")
+    for folder in APP_SOURCES:
+        shutil.copytree(ROOT / folder, install / folder, ignore=skipped)
+    plugin = install / "components"
+    shutil.copytree(PACKAGE_SOURCE, plugin, ignore=skipped)
     (plugin / "venv").symlink_to(Path(sys.prefix), target_is_directory=True)
     return plugin
 
@@ -619,6 +631,33 @@ def test_construct_in_key_mode_registers_the_key_secret_as_the_packages_own_reso
     assert state["authMode"] == "keyVault" and state["secretName"] == "ai-api-key"
 
 
+def test_construct_with_hosted_rotation_serves_the_code_deployment_too(
+    package: RunningPackage,
+) -> None:
+    """Hosted rotation (on by default): the code's deployment is the package's own resource as
+    well, of the package's version, carrying the digest of the package the plugin builds from
+    the sources beside it (the same bytes as this checkout's)."""
+    inputs = {k: v for k, v in KEY_INPUTS.items() if k != "hostedRotation"}
+    monitor, response = construct(package, inputs, name="hosted")
+    assert not isinstance(response, grpc.RpcError), property_errors(response)
+    (code,) = monitor.by_type(CODE_TYPE)
+    (secret,) = monitor.by_type(KEY_SECRET_TYPE)
+    rotation = f"{STACK_TYPE}$secure-azure-ai:index:RotationAutomation"
+    assert code.name == "hosted-rotation-code" and code.parent.split("::")[2] == rotation
+    for served in (code, secret):
+        assert (served.custom, served.request.version) == (True, package_version())
+        assert (served.request.provider, served.request.pluginDownloadURL) == ("", "")
+    digest = function_package.package_sha256(
+        function_package.build_package(function_package.package_files())
+    )
+    assert {k: v for k, v in code.inputs.items() if k != "site_id"} == {
+        "scm_host": UNKNOWN,
+        "package_sha256": digest,
+        "functions": list(rotation_automation.FUNCTIONS),
+    }
+    assert monitor.by_type("pulumi-python:dynamic:Resource") == []
+
+
 @dataclass
 class PackageEngine(Engine):
     """The engine's resource calls, addressed to the served key secret under the component."""
@@ -730,6 +769,60 @@ def test_the_package_serves_the_key_secrets_check_diff_create_read_update_delete
         ]
     )
     assert key1 not in seen and key2 not in seen
+
+
+# sdk/go/common/resource/sig: how the engine marks a secret for a provider that accepts them.
+SIG_KEY, SECRET_SIG = "4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270"
+
+
+def marked(props: Mapping[str, Any], secret: set[str]) -> struct_pb2.Struct:
+    """Properties as rpc.go ``MarshalProperties`` sends them with ``KeepSecrets``."""
+    struct = struct_pb2.Struct()
+    struct.update(
+        {k: {SIG_KEY: SECRET_SIG, "value": v} if k in secret else v for k, v in props.items()}
+    )
+    return struct
+
+
+def secret_keys(struct: struct_pb2.Struct) -> set[str]:
+    props = json_format.MessageToDict(struct)
+    return {k for k, v in props.items() if isinstance(v, dict) and v.get(SIG_KEY) == SECRET_SIG}
+
+
+def test_a_secret_input_comes_back_secret_from_check_and_create(
+    package: RunningPackage, keyed_stack: tuple[FakeResourceMonitor, Any], cloud: Emulated
+) -> None:
+    """The package's provider accepts secrets (Configure), so the engine sends them marked and
+    re-marks nothing in the answer (pkg/resource/plugin/provider_plugin.go ``Create``:
+    ``annotateSecrets`` only when the provider accepts no secrets): a program that made the
+    account's ID secret gets it back secret, and nothing else turns secret."""
+    monitor, _ = keyed_stack
+    (registered,) = monitor.by_type(KEY_SECRET_TYPE)
+    engine = PackageEngine(package.stub, stack=CONSUMER_STACK)
+    name = "secret-account"
+    news = {
+        **registered.inputs,
+        "account_id": cloud.account_id,
+        "vault_uri": cloud.proc.env["EMULATOR_VAULT_URL"],
+        "secret_name": name,
+    }
+    checked = package.stub.Check(
+        proto.CheckRequest(
+            **engine._resource(name), olds={}, news=marked(news, {"account_id"}), randomSeed=b"1"
+        ),
+        timeout=60,
+    )
+    assert (list(checked.failures), secret_keys(checked.inputs)) == ([], {"account_id"})
+    created = package.stub.Create(
+        proto.CreateRequest(**engine._resource(name), properties=checked.inputs), timeout=120
+    )
+    assert secret_keys(created.properties) == {"account_id"}
+    outputs = json_format.MessageToDict(created.properties)
+    assert outputs["account_id"]["value"] == cloud.account_id
+    package.stub.Delete(
+        proto.DeleteRequest(id=created.id, **engine._resource(name), properties=created.properties),
+        timeout=120,
+    )
 
 
 def test_a_served_call_for_a_type_the_package_does_not_serve_fails_in_one_line(
