@@ -825,6 +825,44 @@ def test_a_secret_input_comes_back_secret_from_check_and_create(
     )
 
 
+def test_bad_inputs_fail_check_and_a_failed_create_is_one_line_without_a_trace(
+    package: RunningPackage, cloud: Emulated
+) -> None:
+    """Check's failures, one per bad input, which the engine prints per property; a Create that
+    Azure refuses answers the provider's one line (the engine prints the status details as the
+    resource's error: provider_plugin.go ``Create``), never a traceback."""
+    engine = PackageEngine(package.stub, stack=CONSUMER_STACK)
+    news = {
+        "account_id": cloud.account_id,
+        "vault_uri": cloud.proc.env["EMULATOR_VAULT_URL"],
+        "secret_name": "bad_name",
+        "rotation_period_days": 400,
+    }
+    _, failures = engine.check("bad", {}, news, preview=False)  # numbers travel as doubles
+    assert failures == [
+        (
+            "secret_name",
+            "AccountKeySecret input secret_name='bad_name': must be 1-127 letters, digits or "
+            "hyphens",
+        ),
+        (
+            "rotation_period_days",
+            "AccountKeySecret input rotation_period_days=400.0: must be a whole number of days "
+            "from 1 to 365",
+        ),
+    ]
+    missing = cloud.account_id.rsplit("/", 1)[0] + "/ai-missing"
+    inputs, _ = engine.check(
+        "gone", {}, {**news, "secret_name": "gone", "rotation_period_days": 30,
+                     "account_id": missing}, preview=False
+    )  # fmt: skip
+    with pytest.raises(ProviderError) as error:
+        engine.create("gone", inputs)
+    assert error.value.code == grpc.StatusCode.UNKNOWN
+    assert error.value.details.startswith("ARM listKeys of account ai-missing")
+    assert "\n" not in error.value.details and "Traceback" not in error.value.details
+
+
 def test_a_served_call_for_a_type_the_package_does_not_serve_fails_in_one_line(
     package: RunningPackage,
 ) -> None:
