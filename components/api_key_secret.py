@@ -501,9 +501,9 @@ class AccountKeySecretProvider(ResourceProvider):
 # --- The resource --------------------------------------------------------------------------------
 
 
+# Its type when the component package's own provider serves it (components/package.py), and its
+# properties as the package's schema describes them (the wire names).
 SERVED_TYPE = "secure-azure-ai:index:AccountKeySecret"
-
-# The resource's properties as the component package's schema describes them (the wire names).
 SCHEMA_INPUTS = {
     "account_id": ("string", "ARM ID of the AI account whose key1 is written."),
     "vault_uri": ("string", "The vault's URI, https://<vault>.vault.azure.net/."),
@@ -514,6 +514,7 @@ SCHEMA_INPUTS = {
     ),
     "consumers": ("array", "App Service site names tagged as the secret's consumers."),
 }
+OPTIONAL_INPUTS = frozenset({"consumers"})
 SCHEMA_OUTPUTS = {
     "secret_uri": ("string", "Versionless secret URI: what consumers reference (never the value)."),
     "version": ("string", "The version this deployment last wrote or found."),

@@ -415,15 +415,16 @@ class FunctionCodeDeploymentProvider(pulumi.dynamic.ResourceProvider):
         """Nothing to undo: the code goes with the app and its deployment container."""
 
 
+# Its type when the component package's own provider serves it (components/package.py), and its
+# properties as the package's schema describes them (the wire names).
 SERVED_TYPE = "secure-azure-ai:index:FunctionCodeDeployment"
-
-# The resource's properties as the component package's schema describes them (the wire names).
 SCHEMA_INPUTS = {
     "site_id": ("string", "ARM ID of the Function App (Microsoft.Web/sites) to deploy to."),
     "scm_host": ("string", "The app's SCM host name, <app>.scm.azurewebsites.net."),
     "package_sha256": ("string", "SHA-256 of the package: a new digest deploys again."),
     "functions": ("array", "Function names ARM must list before the deployment is done."),
 }
+OPTIONAL_INPUTS: frozenset[str] = frozenset()
 SCHEMA_OUTPUTS = {
     "deployment_id": ("string", "Kudu's ID of the deployment that put the package in place."),
 }

@@ -22,6 +22,7 @@ import sys
 import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from types import ModuleType
 from typing import Any, NotRequired, Required, TypedDict
 
 import grpc
@@ -323,10 +324,8 @@ class ServedResource(pulumi.CustomResource):
     """A resource of this package that its own provider serves; ``package_version`` is the
     package's, and the inputs are the dynamic resource's, by their wire names."""
 
-    token: str
-    """The resource's type in the package's schema."""
-    props: Callable[..., dict[str, Any]]
-    """The module's check of the inputs, giving the properties to register."""
+    module: ModuleType
+    """The dynamic resource's module: its type here, its schema and its check of the inputs."""
 
     def __init__(
         self,
@@ -337,7 +336,8 @@ class ServedResource(pulumi.CustomResource):
         **inputs: Any,
     ) -> None:
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(version=package_version))
-        super().__init__(self.token, name, type(self).props(**inputs), opts)
+        props = self.module.resource_props(**inputs)
+        super().__init__(self.module.SERVED_TYPE, name, props, opts)
 
 
 class ServedAccountKeySecret(ServedResource):
@@ -345,20 +345,19 @@ class ServedAccountKeySecret(ServedResource):
     its outputs are the versionless secret URI, the version, the slot and the tags, never the
     key."""
 
-    token = api_key_secret.SERVED_TYPE
-    props = staticmethod(api_key_secret.resource_props)
+    module = api_key_secret
 
 
 class ServedFunctionCodeDeployment(ServedResource):
     """The hosted rotation's code deployed to its Flex Consumption app by OneDeploy, keyed by
     the package's SHA-256."""
 
-    token = function_package.SERVED_TYPE
-    props = staticmethod(function_package.resource_props)
+    module = function_package
 
 
-SERVED: dict[str, tuple[type[ServedResource], Any]] = {
-    resource.token: (resource, crud)
+# Each served resource and the CRUD that serves it: the dynamic resource's provider.
+SERVED: dict[str, tuple[type[ServedResource], type[pulumi.dynamic.ResourceProvider]]] = {
+    resource.module.SERVED_TYPE: (resource, crud)
     for resource, crud in [
         (ServedAccountKeySecret, api_key_secret.AccountKeySecretProvider),
         (ServedFunctionCodeDeployment, function_package.FunctionCodeDeploymentProvider),
@@ -371,10 +370,11 @@ def served_resources(package_version: str | None) -> dict[str, Callable[..., Any
     stack's dynamic resources) for the library, the served ones of this version for the provider."""
     if package_version is None:
         return {}
-    key_secret, code = (SERVED[t][0] for t in SERVED)
     return {
-        "key_secret": functools.partial(key_secret, package_version=package_version),
-        "code_deployment": functools.partial(code, package_version=package_version),
+        "key_secret": functools.partial(ServedAccountKeySecret, package_version=package_version),
+        "code_deployment": functools.partial(
+            ServedFunctionCodeDeployment, package_version=package_version
+        ),
     }
 
 
@@ -391,10 +391,10 @@ def served_schema() -> dict[str, Any]:
     """The schema's entries for the served resources: their wire names, each described."""
     resources = {}
     for token, (resource, _) in SERVED.items():
-        module = sys.modules[resource.props.__module__]
+        module = resource.module
         inputs = {k: _schema_property(*v) for k, v in module.SCHEMA_INPUTS.items()}
         outputs = {k: _schema_property(*v) for k, v in module.SCHEMA_OUTPUTS.items()}
-        optional = {"consumers"}
+        optional = module.OPTIONAL_INPUTS
         resources[token] = {
             "description": " ".join((resource.__doc__ or "").split()),
             "inputProperties": inputs,
