@@ -23,6 +23,14 @@ What the Pulumi CLI does, and where it is defined (pulumi/pulumi):
   (provider_plugin.go ``Construct``), the resource monitor's address in ``monitorEndpoint``.
 - **Errors.** A Construct failing with ``InputPropertiesError`` details is printed one property at
   a time (pkg/resource/deploy/source_eval.go ``errorToMessage``).
+- **Children of the package's own types.** A custom child registered inside Construct with no
+  provider gets its package's default provider, chosen by the registration's version and plugin
+  download URL; a missing URL is filled from the packages the program's language host reports
+  (source_eval.go ``RegisterResource``, ``parseProviderRequest``; default_providers.go
+  ``normalizeProviderRequest``; the Node.js host reports the SDK's ``pulumi.server``:
+  sdk/nodejs/cmd/pulumi-language-nodejs/main.go). The engine then calls that plugin's Check,
+  Diff, Create, Read, Update and Delete, encoded as for any provider (provider_plugin.go; secrets
+  kept for a provider that accepts them, unknowns only in a preview's Check and Diff).
 """
 
 from __future__ import annotations
