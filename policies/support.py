@@ -68,6 +68,11 @@ AI_ACCOUNT = "azure-native:cognitiveservices:Account"
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 USER_ASSIGNED_IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
 DYNAMIC_RESOURCES = frozenset({"pulumi-python:dynamic:Resource", "pulumi-nodejs:dynamic:Resource"})
+# The component package's own key write: what a TypeScript, YAML, Go, C# or Java program that
+# uses the package registers where a Python program registers the dynamic resource.
+PACKAGE_KEY_SECRET = "secure-azure-ai:index:AccountKeySecret"
+# What carries the account's key into Key Vault when it depends on the account.
+KEY_CARRIERS = frozenset({SECRET, PACKAGE_KEY_SECRET, *DYNAMIC_RESOURCES})
 # The root stack resource: in AnalyzeStack its properties are the stack outputs (the engine
 # finalises them before analysing: pulumi/pulumi pkg/resource/deploy/deployment_executor.go).
 ROOT_STACK = "pulumi:pulumi:Stack"

@@ -2,10 +2,10 @@
 
 Whether a stack is keyless comes from policy config ``authMode`` ("keyless" or "keyVault"), and
 when that is not set, from the stack itself: keyless means no key in use anywhere. A key is in
-use when something carries the account's key into Key Vault (a Key Vault secret or a dynamic
-resource depends on the account) or when any resource holds a credential (an app setting, a
-container variable, a tag, an output with a key in it). Only then may local auth stay on;
-otherwise ``disableLocalAuth`` must be true.
+use when something carries the account's key into Key Vault (a Key Vault secret, a dynamic
+resource or the component package's ``AccountKeySecret`` depends on the account) or when any
+resource holds a credential (an app setting, a container variable, a tag, an output with a key in
+it). Only then may local auth stay on; otherwise ``disableLocalAuth`` must be true.
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from policies import detection
 from policies.credential_carriers import strings_in
 from policies.support import (
     AI_ACCOUNT,
-    DYNAMIC_RESOURCES,
-    SECRET,
+    KEY_CARRIERS,
     Controls,
     Outcome,
     StackResource,
@@ -32,11 +31,7 @@ KEYLESS, KEY_VAULT = "keyless", "keyVault"
 
 
 def _key_holders(account: StackResource, resources: list[StackResource]) -> list[StackResource]:
-    return [
-        r
-        for r in resources
-        if (r.type == SECRET or r.type in DYNAMIC_RESOURCES) and r.depends_on([account.urn])
-    ]
+    return [r for r in resources if r.type in KEY_CARRIERS and r.depends_on([account.urn])]
 
 
 def _holds_a_credential(resource: StackResource) -> bool:

@@ -66,11 +66,24 @@ def test_a_keyless_stack_with_local_auth_disabled_passes() -> None:
     assert found(resources) == set()
 
 
-def test_a_dynamic_resource_holding_the_key_makes_the_stack_key_mode() -> None:
+@pytest.mark.parametrize(
+    "carrier",
+    # A Python program registers the dynamic resource; a program in another language that uses
+    # the component package registers the package's own type (components/package.py).
+    ["pulumi-python:dynamic:Resource", "secure-azure-ai:index:AccountKeySecret"],
+)
+def test_a_resource_carrying_the_key_makes_the_stack_key_mode(carrier: str) -> None:
+    # The pack ships alone and names the package's type itself: it must be the one the package
+    # registers.
+    from components.api_key_secret import SERVED_TYPE
+    from policies.support import PACKAGE_KEY_SECRET
+
+    assert PACKAGE_KEY_SECRET == SERVED_TYPE
+
     from tests.policies.fixtures import resource
 
     holder = resource(
-        "pulumi-python:dynamic:Resource",
+        carrier,
         "api-key",
         {"account_id": "/subscriptions/x/accounts/ai-test", "__provider": "opaque"},
         dependencies=(ACCOUNT_URN,),
