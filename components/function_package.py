@@ -3,9 +3,9 @@
 The package is `functions/` at its root (function_app.py, host.json, requirements.txt) plus the
 project modules the handlers import, found by following function_app.py's imports through
 `rotation/`, the contract (`catalog/`) and the Azure edge (`azure_edge/`), relative imports
-included (so the drill, the CLI and the components stay out). Entries are sorted and carry one
-fixed timestamp and mode, so the same sources always give the same bytes and the same SHA-256:
-an unchanged package is not deployed again.
+included (so the rotation CLI, the rehearsals and the components stay out). Entries are sorted
+and carry one fixed timestamp and mode, so the same sources always give the same bytes and the
+same SHA-256: an unchanged package is not deployed again.
 
 ``FunctionCodeDeployment`` POSTs the package to the app's OneDeploy endpoint
 (``https://<scm host>/api/publish?RemoteBuild=true``) with the deployer's Entra token for Azure
