@@ -9,6 +9,7 @@ client. The rotations run the real engine against the same world.
 
 from __future__ import annotations
 
+import os
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -123,6 +124,18 @@ class LocalWorld:
                     "healthUrl": self.health_url,
                 },
             },
+        }
+
+    def rotator_process_env(self, served_env: dict[str, str]) -> dict[str, str]:
+        """The environment of a separate process that signs in as the rotator against the
+        emulator served with `served_env` (its proxy and CA): the machine's Azure and identity
+        variables are left out, and DefaultAzureCredential picks the rotator, a user-assigned
+        identity, by its client ID."""
+        return {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "IDENTITY_"))},
+            **served_env,
+            "AZURE_CLIENT_ID": self.world.rotator.client_id,
+            "IDENTITY_HEADER": self.state.host_identity_header,
         }
 
     def vault(self) -> VaultSecrets:

@@ -5,7 +5,6 @@ identity): the remote drill, whose key client and engine act on what the outputs
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,13 +19,7 @@ def test_remote_drill_rotates_the_deployment_the_outputs_name(tmp_path):
     with local_world(key_max_age=0.02) as local, serve(local.state) as server:
         outputs = tmp_path / "outputs.json"
         outputs.write_text(json.dumps(local.stack_outputs()))
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "IDENTITY_"))},
-            **server.env,
-            # The rotator is a user-assigned identity: DefaultAzureCredential picks it by client ID.
-            "AZURE_CLIENT_ID": local.world.rotator.client_id,
-            "IDENTITY_HEADER": local.state.host_identity_header,
-        }
+        env = local.rotator_process_env(server.env)
         # The drill against "the real deployment" the outputs name: here, the served emulator.
         drill = subprocess.run(
             [

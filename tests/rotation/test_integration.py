@@ -4,7 +4,6 @@ emulator served from this process (DefaultAzureCredential -> the rotator's manag
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -31,13 +30,7 @@ def test_rotate_and_status_over_tls_as_a_separate_process(tmp_path):
     with local_world(key_max_age=0.02) as local, serve(local.state) as server:
         outputs = tmp_path / "outputs.json"
         outputs.write_text(json.dumps(local.stack_outputs()))
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "IDENTITY_"))},
-            **server.env,
-            # The rotator is a user-assigned identity: DefaultAzureCredential picks it by client ID.
-            "AZURE_CLIENT_ID": local.world.rotator.client_id,
-            "IDENTITY_HEADER": local.state.host_identity_header,
-        }
+        env = local.rotator_process_env(server.env)
         before = local.state.keys(local.world.account.name)
         rotated = cli(
             env,
