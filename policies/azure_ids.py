@@ -5,17 +5,14 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from policies.contract import names
 
-# @Microsoft.KeyVault(SecretUri=https://<vault>.vault.azure.net/secrets/<name>[/<version>])
-_SECRET_URI_REFERENCE = re.compile(
-    r"^@Microsoft\.KeyVault\(\s*SecretUri\s*=\s*https://(?P<vault>[^./]+)\.vault\."
-    r"[A-Za-z0-9.-]+/secrets/(?P<secret>[^/\s)]+)(?:/[A-Za-z0-9]*)?/?\s*\)$",
-    re.IGNORECASE,
-)
-# @Microsoft.KeyVault(VaultName=<vault>;SecretName=<name>[;SecretVersion=<version>])
-_NAMED_REFERENCE_PART = re.compile(r"\s*(?P<key>\w+)\s*=\s*(?P<value>[^;)]*)\s*")
+# @Microsoft.KeyVault(SecretUri=https://<vault>.vault.azure.net/secrets/<name>[/<version>]) or
+# @Microsoft.KeyVault(VaultName=<vault>;SecretName=<name>[;SecretVersion=<version>]).
+_REFERENCE = re.compile(r"@Microsoft\.KeyVault\((?P<body>[^)]*)\)", re.IGNORECASE)
+_VERSION = re.compile(r"[0-9a-fA-F]{32}")
 
 _SCOPE_VAULT = re.compile(
     r"/providers/Microsoft\.KeyVault/vaults/(?P<vault>[^/]+)(?:/secrets/(?P<secret>[^/]+))?/?$",
@@ -35,21 +32,49 @@ class SecretRef:
 
 
 def key_vault_reference_target(value: str) -> SecretRef | None:
-    """The secret an App Service Key Vault reference points at, or None if it is not one."""
-    text = value.strip()
-    match = _SECRET_URI_REFERENCE.match(text)
-    if match:
-        return _secret_ref(match["vault"], match["secret"])
-    prefix = "@microsoft.keyvault("
-    if not (text.lower().startswith(prefix) and text.endswith(")")):
+    """The secret an App Service Key Vault reference points at, or None if it is not one.
+
+    The pack carries no SDK, so this is the pack's own reading of the rule that
+    ``catalog.ids.parse_key_vault_reference`` implements on ``KeyVaultSecretIdentifier``; a test
+    holds the two to the same answers (tests/policies/test_azure_ids.py).
+    """
+    match = _REFERENCE.fullmatch(value.strip()) if isinstance(value, str) else None
+    if match is None:
         return None
-    parts = {}
-    for part in text[len(prefix) : -1].split(";"):
-        found = _NAMED_REFERENCE_PART.fullmatch(part)
-        if found is None:
-            return None
-        parts[found["key"].lower()] = found["value"].strip()
-    return _secret_ref(parts.get("vaultname"), parts.get("secretname"))
+    fields: dict[str, str] = {}
+    for item in match["body"].split(";"):
+        key, _, field = item.partition("=")
+        fields[key.strip().lower()] = field.strip()
+    if "secreturi" in fields:
+        return _secret_uri_target(fields["secreturi"])
+    version = fields.get("secretversion")
+    if version and not _VERSION.fullmatch(version):
+        return None
+    return _secret_ref(fields.get("vaultname"), fields.get("secretname"))
+
+
+def _secret_uri_target(uri: str) -> SecretRef | None:
+    """Vault and secret of ``https://<vault>.<Key Vault host>[:443]/secrets/<name>[/<version>]``."""
+    try:
+        parts = urlsplit(uri)
+        port = parts.port
+    except ValueError:
+        return None
+    vault, _, suffix = (parts.hostname or "").partition(".")
+    segments = parts.path.strip("/").split("/")
+    if (
+        parts.scheme.lower() != "https"
+        or port not in (None, 443)
+        or parts.username is not None
+        or parts.query
+        or parts.fragment
+        or suffix not in names.VAULT_DNS_SUFFIXES
+        or segments[0] != "secrets"
+        or len(segments) not in (2, 3)
+        or (len(segments) == 3 and not _VERSION.fullmatch(segments[2]))
+    ):
+        return None
+    return _secret_ref(vault, segments[1])
 
 
 def _secret_ref(vault: str | None, secret: str | None) -> SecretRef | None:

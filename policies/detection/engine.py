@@ -25,7 +25,7 @@ from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from itertools import pairwise
 
-from policies.contract import names as azure_names
+from policies.azure_ids import key_vault_reference_target
 from policies.detection.names import (
     is_base64_digest_name,
     is_credential_name,
@@ -82,16 +82,6 @@ def mask(secret: str) -> str:
 
 # --- references --------------------------------------------------------------------------------
 
-# The structure of a reference; the vault, its cloud and the secret must each follow Azure's rule.
-_KV_REFERENCE = re.compile(
-    r"\s*@Microsoft\.KeyVault\(\s*(?:"
-    r"SecretUri\s*=\s*https://(?P<vault>[^./\s]+)\.(?P<suffix>[^/:\s]+)(?::443)?"
-    r"/secrets/(?P<secret>[^/\s)]+)(?:/[0-9a-fA-F]{32})?/?"
-    r"|VaultName\s*=\s*(?P<vault_name>[^;\s)]+)\s*;\s*SecretName\s*=\s*(?P<secret_name>[^;\s)]+)"
-    r"(?:\s*;\s*SecretVersion\s*=\s*[0-9a-fA-F]{32})?"
-    r")\s*\)\s*",
-    re.IGNORECASE,
-)
 _APP_CONFIG_REFERENCE = re.compile(
     r"\s*@Microsoft\.AppConfiguration\(\s*"
     r"Endpoint\s*=\s*https://[A-Za-z0-9-]{5,50}\.azconfig\.(?:io|azure\.cn|azure\.us)/?\s*;"
@@ -102,16 +92,9 @@ _APP_CONFIG_REFERENCE = re.compile(
 
 def is_key_vault_reference(value: str) -> bool:
     """True for an App Service Key Vault reference, ``@Microsoft.KeyVault(SecretUri=...)`` or
-    ``@Microsoft.KeyVault(VaultName=...;SecretName=...)``."""
-    match = _KV_REFERENCE.fullmatch(value)
-    if match is None:
-        return False
-    suffix = match["suffix"]
-    return (
-        (suffix is None or suffix.lower() in azure_names.VAULT_DNS_SUFFIXES)
-        and azure_names.VAULT_NAME.matches(match["vault"] or match["vault_name"])
-        and azure_names.SECRET_NAME.matches(match["secret"] or match["secret_name"])
-    )
+    ``@Microsoft.KeyVault(VaultName=...;SecretName=...)``, whose vault, cloud and secret follow
+    Azure's rules."""
+    return key_vault_reference_target(value) is not None
 
 
 def is_app_configuration_reference(value: str) -> bool:
