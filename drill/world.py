@@ -142,9 +142,15 @@ class LocalWorld:
         """The secret, through the rotator's SecretClient."""
         return self.connection.vault(self.world.vault_url, self.world.secret_name)
 
-    def engine(self, *, hook: Callable[[str], None] = lambda p: None, **waits: Any) -> Engine:
-        """An engine on this world; waits: probe_timeout, confirm_timeout, interval, drain,
-        period_days."""
+    def engine(
+        self,
+        *,
+        hook: Callable[[str], None] = lambda p: None,
+        echo: Callable[[str], None] = lambda line: None,
+        **waits: Any,
+    ) -> Engine:
+        """An engine on this world that tells `echo` what it does; waits: probe_timeout,
+        confirm_timeout, interval, drain, period_days."""
         interval = waits.get("interval", 0.02)
         vault = self.vault()
         edges = Edges.connect(
@@ -162,7 +168,7 @@ class LocalWorld:
             edges,
             self.consumers,
             hook=hook,
-            echo=lambda line: None,
+            echo=echo,
             drain_seconds=waits.get("drain", 0.0),
             period_override=waits.get("period_days"),
         )

@@ -22,6 +22,7 @@ from azure_edge.retry import Waiter
 from azure_edge.sites import Consumer, ConsumerSites
 from azure_edge.vault import SecretRecord, VaultSecrets
 from catalog import secret
+from catalog.key_shapes import shown
 from rotation import state
 from rotation.target import InputError, Target
 
@@ -326,7 +327,15 @@ class Engine:
             if following is None
             else state.published_tags(latest.tags, following, slot)
         )
-        expires = now + timedelta(days=period_days(latest.tags, self._period_override))
+        days = period_days(latest.tags, self._period_override)
+        stated = latest.tags.get(secret.TAG_PERIOD)
+        if self._period_override is None and stated is not None and stated.strip() != str(days):
+            # A tag written by hand, or by a release that took longer periods: said, not silent.
+            self._echo(
+                f"tag {secret.TAG_PERIOD}={shown(stated)} is not {secret.PERIOD_RULE}: the new "
+                f"version expires after the default {days} days"
+            )
+        expires = now + timedelta(days=days)
         record = self.edges.vault.write(value, tags, expires, secret.CONTENT_TYPE)
         self._echo(
             f"published {slot} as version {record.version} (expires "

@@ -394,7 +394,9 @@ def test_a_period_outside_the_bounds_is_refused_before_anything_changes(local, l
     assert (look.keys(), [v.version for v in look.versions()]) == before
 
 
-def test_a_tag_past_the_bound_publishes_with_the_default_period(local, look):
+def test_a_tag_past_the_bound_publishes_with_the_default_period_and_says_so(local, look):
+    """A release that took periods up to 3650 days may have left such a tag: the rotation says
+    which period it used instead of shortening the secret's life silently."""
     world = local.world
     first = look.latest()
     local.state.set_secret(
@@ -403,8 +405,13 @@ def test_a_tag_past_the_bound_publishes_with_the_default_period(local, look):
         first.value,
         tags={**first.tags, "ValidityPeriodDays": "3650"},
     )
-    engine(local).run(Operation("rotate"))
+    lines: list[str] = []
+    engine(local, echo=lines.append).run(Operation("rotate"))
     assert look.latest().exp == int((NOW + timedelta(days=90)).timestamp())
+    assert [line for line in lines if line.startswith("tag ")] == [
+        "tag ValidityPeriodDays='3650' is not a whole number of days from 1 to 365: the new "
+        "version expires after the default 90 days"
+    ]
 
 
 def test_no_key_reaches_the_logs_of_a_rotation(local, look, caplog):
