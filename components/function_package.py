@@ -7,13 +7,14 @@ included (so the rotation CLI, the rehearsals and the components stay out). Entr
 and carry one fixed timestamp and mode, so the same sources always give the same bytes and the
 same SHA-256: an unchanged package is not deployed again.
 
-``FunctionCodeDeployment`` POSTs the package to the app's OneDeploy endpoint
-(``https://<scm host>/api/publish?RemoteBuild=true``) with the deployer's Entra token for Azure
-Resource Manager, waits for the deployment to finish, then waits until ARM lists every function
-(Event Grid refuses a subscription to a function that is not indexed yet). No key, SAS or
-publishing credential is involved: the platform writes the package into the app's deployment
-container with the app's own identity, and installs requirements.txt (remote build). Sign-in,
-one-line errors and polling are the Azure edge's (``components.azure_edge``).
+``FunctionCodeDeployment`` hands the package to the Azure edge's ``OneDeploy``
+(``components.azure_edge.code_deployment``): a POST to the app's OneDeploy endpoint with the
+deployer's Entra token for Azure Resource Manager, a wait for the deployment to finish, then a
+wait until ARM lists every function (Event Grid refuses a subscription to a function that is not
+indexed yet). No key, SAS or publishing credential is involved: the platform writes the package
+into the app's deployment container with the app's own identity, and installs requirements.txt
+(remote build). This module keeps the package, the spec, the hints for a refused upload and the
+CRUD.
 
 Wire names (inputs and outputs) are snake_case: ``site_id``, ``scm_host``, ``package_sha256``,
 ``functions``; ``deployment_id``.
@@ -25,7 +26,6 @@ import ast
 import hashlib
 import io
 import logging
-import re
 import time
 import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -34,14 +34,13 @@ from typing import Any
 
 import pulumi
 import pulumi.dynamic
-import requests
-from azure.core.exceptions import AzureError
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, UpdateResult
 from pulumi.output import contains_unknowns
 from pulumi.runtime.rpc import UNKNOWN
 
 from components.azure_edge.clients import Connection
-from components.azure_edge.errors import EdgeError, describe
+from components.azure_edge.code_deployment import OneDeploy
+from components.azure_edge.errors import EdgeError
 from components.azure_edge.retry import Waiter
 from components.catalog import ids
 
@@ -57,12 +56,6 @@ FILE_MODE = 0o644 << 16
 _SKIPPED_PARTS = frozenset({"__pycache__", ".pytest_cache"})
 _SKIPPED_SUFFIXES = frozenset({".pyc", ".pyo"})
 
-ARM = "https://management.azure.com"
-ARM_SCOPE = f"{ARM}/.default"
-WEB_API_VERSION = "2024-04-01"
-# Kudu deployment status codes (/api/deployments/<id>): 3 failed, 4 succeeded.
-STATUS_FAILED = 3
-STATUS_SUCCEEDED = 4
 DEFAULT_DEADLINE_SECONDS = 900.0
 POLL_SECONDS = 5.0
 
@@ -184,7 +177,6 @@ def scm_host_of(host_names: Sequence[str] | None) -> str | None:
 # --- The dynamic provider ------------------------------------------------------------------------
 
 _INPUTS = ("site_id", "scm_host", "package_sha256", "functions")
-_DEPLOYMENT_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 
 
 def _known(value: object) -> bool:
@@ -275,16 +267,17 @@ class FunctionCodeDeploymentProvider(pulumi.dynamic.ResourceProvider):
             self._connection = Connection.from_environment()
         return self._connection
 
-    def _send(self, what: str, method: str, url: str, **options: Any) -> Any:
-        """One HTTP request with the deployer's Entra token for ARM (which the SCM site takes
-        too); failing to sign in or to reach the host is one line naming `what`."""
-        headers = options.pop("headers", {})
-        try:
-            token = self.connection.credential.get_token(ARM_SCOPE).token
-            send = getattr(self.connection.session, method)
-            return send(url, headers={"Authorization": f"Bearer {token}", **headers}, **options)
-        except (AzureError, requests.RequestException) as error:
-            raise DeploymentError(f"{what} failed: {describe(error)}") from None
+    def _one_deploy(self) -> OneDeploy:
+        waiter = Waiter(
+            timeout=self.deadline_seconds,
+            interval=POLL_SECONDS,
+            cap=POLL_SECONDS,
+            clock=self._clock,
+            sleep=self._sleep,
+        )
+        return OneDeploy(
+            self.connection.credential, self.connection.session, waiter, DeploymentError
+        )
 
     def _build(self) -> bytes:
         return self._package() if self._package else build_package(package_files())
@@ -300,96 +293,14 @@ class FunctionCodeDeploymentProvider(pulumi.dynamic.ResourceProvider):
                 "the sources changed after the preview; run the update again"
             )
         host = props["scm_host"]
-        answer = self._send(
-            f"OneDeploy to {host}",
-            "post",
-            f"https://{host}/api/publish?RemoteBuild=true&Deployer=secure-azure-ai",
-            data=package,
-            headers={"Content-Type": "application/zip", "Cache-Control": "no-cache"},
-            timeout=300,
+        deploy = self._one_deploy()
+        deployment_id = deploy.publish(
+            host, package, lambda status, body: publish_failure(host, status, body)
         )
-        if answer.status_code not in (200, 202):
-            raise DeploymentError(publish_failure(host, answer.status_code, answer.text))
-        # The answer names the deployment; anything else is polled as the latest one.
-        named = answer.text.strip().strip('"')
-        deployment_id = named if _DEPLOYMENT_ID.match(named) else "latest"
-        self._wait_for_deployment(host, deployment_id)
-        self._wait_for_functions(props["site_id"], props["functions"])
+        deploy.wait_for_deployment(host, deployment_id)
+        deploy.wait_for_functions(props["site_id"], props["functions"])
         log.info("deployed package %s to %s (deployment %s)", digest[:12], host, deployment_id)
         return {**{k: props[k] for k in _INPUTS}, "deployment_id": deployment_id}
-
-    def _poll(
-        self,
-        what: str,
-        url: str,
-        done: Callable[[Any], bool],
-        failure: Callable[[int], str],
-        late: Callable[[], str],
-    ) -> None:
-        """GET `url` every POLL_SECONDS until `done(answer json)`; 202 and 404 mean not yet,
-        any other non-200 status stops with `failure(status)`, the deadline with `late()`."""
-
-        def check() -> bool | None:
-            answer = self._send(what, "get", url, timeout=60)
-            if answer.status_code == 200:
-                return True if done(answer.json()) else None
-            if answer.status_code not in (202, 404):
-                raise DeploymentError(failure(answer.status_code))
-            return None
-
-        waiter = Waiter(
-            timeout=self.deadline_seconds,
-            interval=POLL_SECONDS,
-            cap=POLL_SECONDS,
-            clock=self._clock,
-            sleep=self._sleep,
-        )
-        if waiter.until(check) is None:
-            raise DeploymentError(late())
-
-    def _wait_for_deployment(self, host: str, deployment_id: str) -> None:
-        url = f"https://{host}/api/deployments/{deployment_id}"
-
-        def done(body: Any) -> bool:
-            if body.get("status") == STATUS_FAILED:
-                raise DeploymentError(
-                    f"OneDeploy to {host}: deployment {deployment_id} failed; its log is at "
-                    f"{url}/log"
-                )
-            return body.get("status") == STATUS_SUCCEEDED
-
-        self._poll(
-            f"deployment status at {host}",
-            url,
-            done,
-            lambda status: f"deployment status at {host}: HTTP {status}",
-            lambda: (
-                f"OneDeploy to {host}: deployment {deployment_id} unfinished after "
-                f"{self.deadline_seconds:.0f} s"
-            ),
-        )
-
-    def _wait_for_functions(self, site_id: str, names: Sequence[str]) -> None:
-        missing = set(names)
-
-        def done(body: Any) -> bool:
-            listed = {
-                str(item.get("name", "")).rsplit("/", 1)[-1] for item in body.get("value", [])
-            }
-            missing.clear()
-            missing.update(set(names) - listed)
-            return not missing
-
-        self._poll(
-            f"functions of {site_id}",
-            f"{ARM}{site_id}/functions?api-version={WEB_API_VERSION}",
-            done,
-            lambda status: f"functions of {site_id}: HTTP {status}",
-            lambda: (
-                f"functions {sorted(missing)} not indexed on {site_id} after "
-                f"{self.deadline_seconds:.0f} s; see the app's logs in Application Insights"
-            ),
-        )
 
     # -- the dynamic provider interface -----------------------------------------------------
 

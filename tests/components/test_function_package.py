@@ -29,8 +29,8 @@ from azure.core.exceptions import ClientAuthenticationError
 from pulumi.runtime.rpc import UNKNOWN
 
 from components.azure_edge.clients import Connection
+from components.azure_edge.code_deployment import ARM_SCOPE
 from components.function_package import (
-    ARM_SCOPE,
     DeploymentError,
     FunctionCodeDeploymentProvider,
     imports_of,
