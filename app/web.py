@@ -11,6 +11,7 @@ import flask
 from werkzeug.exceptions import HTTPException
 
 from app.ai_client import AiCallError, AiClient
+from app.catalog.sites import HEALTH_PATH
 from app.key_client import KeyClient, KeyClientError, KeyRejectedError
 from app.settings import Settings
 from app.workers import STATE_DIR_SETTING, KeyWatch, WorkerBoard, is_secret_version
@@ -115,7 +116,7 @@ def create_app(
     if board is not None and key_client is not None:
         app.extensions["key_watch"] = KeyWatch(key_client, board)
 
-    @app.get("/healthz")
+    @app.get(HEALTH_PATH)
     def healthz() -> tuple[flask.Response, int]:
         expected = flask.request.args.get("expectVersion")
         if expected is not None and not is_secret_version(expected):

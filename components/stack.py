@@ -13,6 +13,7 @@ from components.ai_account import AiAccount, AiAccountArgs
 from components.api_key_secret import AccountKeySecret
 from components.catalog import ids, roles
 from components.catalog.secret import MAX_TAG_VALUE_LENGTH
+from components.catalog.sites import default_host, health_url
 from components.config import PROJECT, StackConfig
 from components.function_package import FunctionCodeDeployment
 from components.key_vault import SecureKeyVault, SecureKeyVaultArgs
@@ -25,7 +26,6 @@ from components.rotation_automation import (
 )
 from components.rotator_access import Rotator, RotatorAccess, RotatorAccessArgs
 from components.web_app import (
-    HEALTH_CHECK_PATH,
     IdentityGrant,
     SecureWebApp,
     SecureWebAppArgs,
@@ -235,8 +235,7 @@ class SecureAiStack(pulumi.ComponentResource):
                             for a in config.apps
                         ],
                         consumer_health_urls=[
-                            f"https://{names.web_apps[a.name]}.azurewebsites.net{HEALTH_CHECK_PATH}"
-                            for a in config.apps
+                            health_url(default_host(names.web_apps[a.name])) for a in config.apps
                         ],
                         workspace_id=audit_workspace,
                         integration_subnet_id=net.functions_subnet_id if net else None,

@@ -9,10 +9,11 @@ import pulumi
 from pulumi_azure_native import web
 
 from components.access import RoleGrant, RoleGrantArgs
+from components.catalog import sites
 from components.catalog.roles import ROLE_NAMES
 
 MIN_TLS_VERSION = "1.2"
-HEALTH_CHECK_PATH = "/healthz"
+HEALTH_CHECK_PATH = sites.HEALTH_PATH
 # gunicorn as App Service runs Python; the app package ships its own gunicorn settings.
 STARTUP_COMMAND = "gunicorn --config app/gunicorn.conf.py app.wsgi:application"
 

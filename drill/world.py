@@ -29,6 +29,7 @@ from azure_edge.retry import Waiter
 from azure_edge.sites import HEALTH, SITE, Consumer
 from azure_edge.vault import VaultSecrets
 from catalog import secret
+from catalog.sites import HEALTH_PATH
 from emulator.topology import REFERENCE_SITE, SDK_SITE, seed_topology, site_url
 from rotation.engine import Edges, Engine
 from rotation.target import Target, account_ref
@@ -91,7 +92,7 @@ class LocalWorld:
     @property
     def health_url(self) -> str:
         """The SDK app's /healthz, which a rotation asks for the version each process holds."""
-        return f"{site_url(self.sdk_site)}/healthz"
+        return f"{site_url(self.sdk_site)}{HEALTH_PATH}"
 
     @property
     def consumers(self) -> tuple[Consumer, ...]:

@@ -17,6 +17,7 @@ from catalog import hosted as names
 from catalog import ids
 from catalog.key_shapes import shown
 from catalog.names import STORAGE_ACCOUNT_NAME
+from catalog.sites import site_of_default_host
 from rotation import state, target
 from rotation.engine import RotationStopped
 from rotation.lease import SecretLease, lease_blob_name
@@ -243,7 +244,7 @@ def settings_from_environment(environ: Mapping[str, str]) -> HostedSettings:
         target.consumer("", HEALTH, url, where(names.CONSUMER_HEALTH_URLS))
         host = urlsplit(url).hostname or url
         # An app on one of the consumer sites: each of its instances is asked.
-        site_id = sites.get(host.removesuffix(".azurewebsites.net"))
+        site_id = sites.get(site_of_default_host(host) or "")
         consumers.append(Consumer(host, HEALTH, url, site_id))
     if not consumers:
         raise InputError(

@@ -33,10 +33,10 @@ from catalog import ids, names
 from catalog.ids import ResourceId
 from catalog.key_shapes import looks_like_key, shown
 from catalog.secret import TAG_ACCOUNT, TAG_CONSUMERS
+from catalog.sites import health_url
 
 _DNS_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 DEFAULT_DEPLOYMENT = "chat"
-HEALTH_PATH = "/healthz"
 # A stack outputs file is a few kilobytes; anything past this is not one.
 MAX_OUTPUTS_BYTES = 1_000_000
 T = TypeVar("T")
@@ -187,7 +187,7 @@ def parse_stack_outputs(outputs: Any, source: str = "stack outputs") -> StackOut
             consumers.append(consumer(app_name, HEALTH, str(app["healthUrl"]), where, site_id))
         elif app.get("hostName"):
             where = f"{source} output 'apps.{app_name}.hostName'"
-            url = f"https://{app['hostName']}{HEALTH_PATH}"
+            url = health_url(str(app["hostName"]))
             consumers.append(consumer(app_name, HEALTH, url, where, site_id))
     return StackOutputs(
         vault_url=vault_url(vault, f"{source} output 'vaultUri'") if vault else None,

@@ -36,14 +36,20 @@ COPY_FOLDERS = (
         "components/catalog",
         {
             **_catalog(
-                "__init__.py", "hosted.py", "ids.py", "key_shapes.py", "names.py", "secret.py"
+                "__init__.py",
+                "hosted.py",
+                "ids.py",
+                "key_shapes.py",
+                "names.py",
+                "secret.py",
+                "sites.py",
             ),
             # The role table's one source is the policy pack's: the pack ships alone.
             "roles.py": "policies/roles.py",
         },
     ),
     CopyFolder("policies/contract", _catalog("names.py", "secret.py"), own=("__init__.py",)),
-    CopyFolder("app/catalog", _catalog("names.py", "secret.py"), own=("__init__.py",)),
+    CopyFolder("app/catalog", _catalog("names.py", "secret.py", "sites.py"), own=("__init__.py",)),
     # The Azure edge, whole: the component package's providers sign in and call Azure with it.
     CopyFolder(
         "components/azure_edge",

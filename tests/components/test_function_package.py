@@ -340,6 +340,7 @@ PACKAGED = [
     "catalog/key_shapes.py",
     "catalog/names.py",
     "catalog/secret.py",
+    "catalog/sites.py",
     "function_app.py",
     "host.json",
     "requirements.txt",
