@@ -11,6 +11,7 @@ import flask
 from werkzeug.exceptions import HTTPException
 
 from app.ai_client import AiCallError, AiClient
+from app.catalog import names
 from app.catalog.sites import HEALTH_PATH
 from app.key_client import KeyClient, KeyClientError, KeyRejectedError
 from app.settings import Settings
@@ -122,7 +123,7 @@ def create_app(
         if expected is not None and not is_secret_version(expected):
             return flask.jsonify(
                 error="query parameter 'expectVersion': the rule is a Key Vault secret version "
-                "(32 lowercase hex digits)"
+                f"({names.SECRET_VERSION.rule})"
             ), 400
         if expected is not None and key_client is not None:
             # A rotation waits for this version: this worker reads it now (at most once), the

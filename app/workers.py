@@ -21,13 +21,13 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from app.catalog import names
 from app.key_client import CachedKey, KeyClient, KeyClientError
 
 log = logging.getLogger(__name__)
@@ -40,12 +40,11 @@ EXPECTED_TTL = 60.0
 polls far more often while it waits)."""
 WATCH_INTERVAL = 1.0
 """How often each worker looks for a version asked for (a read of one small local file)."""
-_VERSION = re.compile(r"^[0-9a-f]{32}$")
 
 
 def is_secret_version(value: str) -> bool:
-    """A Key Vault secret version: 32 lowercase hex digits."""
-    return bool(_VERSION.match(value))
+    """A Key Vault secret version (the contract's rule: 32 hex characters)."""
+    return names.SECRET_VERSION.matches(value)
 
 
 def _alive(pid: int) -> bool:

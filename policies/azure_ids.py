@@ -12,7 +12,6 @@ from policies.contract import names
 # @Microsoft.KeyVault(SecretUri=https://<vault>.vault.azure.net/secrets/<name>[/<version>]) or
 # @Microsoft.KeyVault(VaultName=<vault>;SecretName=<name>[;SecretVersion=<version>]).
 _REFERENCE = re.compile(r"@Microsoft\.KeyVault\((?P<body>[^)]*)\)", re.IGNORECASE)
-_VERSION = re.compile(r"[0-9a-fA-F]{32}")
 
 _SCOPE_VAULT = re.compile(
     r"/providers/Microsoft\.KeyVault/vaults/(?P<vault>[^/]+)(?:/secrets/(?P<secret>[^/]+))?/?$",
@@ -48,7 +47,7 @@ def key_vault_reference_target(value: str) -> SecretRef | None:
     if "secreturi" in fields:
         return _secret_uri_target(fields["secreturi"])
     version = fields.get("secretversion")
-    if version and not _VERSION.fullmatch(version):
+    if version and not names.SECRET_VERSION.matches(version):
         return None
     return _secret_ref(fields.get("vaultname"), fields.get("secretname"))
 
@@ -71,7 +70,7 @@ def _secret_uri_target(uri: str) -> SecretRef | None:
         or suffix not in names.VAULT_DNS_SUFFIXES
         or segments[0] != "secrets"
         or len(segments) not in (2, 3)
-        or (len(segments) == 3 and not _VERSION.fullmatch(segments[2]))
+        or (len(segments) == 3 and not names.SECRET_VERSION.matches(segments[2]))
     ):
         return None
     return _secret_ref(vault, segments[1])

@@ -20,7 +20,6 @@ from .secret import MAX_TAG_VALUE_LENGTH
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _REFERENCE = re.compile(r"@Microsoft\.KeyVault\((?P<body>[^)]*)\)", re.IGNORECASE)
 # Key Vault names each version with 32 hexadecimal characters.
-_VERSION = re.compile(r"[0-9a-fA-F]{32}")
 
 
 class IdError(ValueError):
@@ -182,7 +181,7 @@ def parse_secret_uri(value: object) -> SecretAddress:
         or parts.query
         or parts.fragment
         or not names.SECRET_NAME.matches(identifier.name)
-        or (identifier.version and not _VERSION.fullmatch(identifier.version))
+        or (identifier.version and not names.SECRET_VERSION.matches(identifier.version))
     ):
         raise IdError(SECRET_URI_RULE)
     return SecretAddress(vault, identifier.name, identifier.version or None)
@@ -209,7 +208,9 @@ def parse_key_vault_reference(value: object) -> SecretAddress | None:
         vault = vault_uri(f"https://{fields.get('vaultname', '')}.vault.azure.net")
         name = fields.get("secretname", "")
         version = fields.get("secretversion") or None
-        if not names.SECRET_NAME.matches(name) or (version and not _VERSION.fullmatch(version)):
+        if not names.SECRET_NAME.matches(name) or (
+            version and not names.SECRET_VERSION.matches(version)
+        ):
             return None
         return SecretAddress(vault, name, version)
     except IdError:

@@ -24,6 +24,9 @@ class NameRule:
 
 
 SECRET_NAME = NameRule(re.compile(r"[0-9A-Za-z-]{1,127}"), "1-127 letters, digits or hyphens")
+SECRET_VERSION = NameRule(
+    re.compile(r"[0-9a-fA-F]{32}"), "32 hex characters, as Key Vault writes them"
+)
 DEPLOYMENT_NAME = NameRule(
     re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"),
     "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",

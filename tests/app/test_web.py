@@ -365,5 +365,5 @@ def test_healthz_refuses_a_malformed_expected_version_in_one_line(env: Env) -> N
     assert response.status_code == 400
     assert response.get_json() == {
         "error": "query parameter 'expectVersion': the rule is a Key Vault secret version "
-        "(32 lowercase hex digits)"
+        "(32 hex characters, as Key Vault writes them)"
     }

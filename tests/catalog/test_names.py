@@ -18,6 +18,11 @@ RULES = {
         ["a", "ai-api-key", "A1-b2", "a--b", "7" * 127],
         ["", "ai_key", "ai.key", "ai key", "k" * 128, "ai-key\n"],
     ),
+    "SECRET_VERSION": (
+        names.SECRET_VERSION,
+        ["0" * 32, "0123456789abcdef0123456789ABCDEF"],
+        ["", "0" * 31, "0" * 33, "g" * 32, "0123-4567", "0" * 32 + "\n"],
+    ),
     "DEPLOYMENT_NAME": (
         names.DEPLOYMENT_NAME,
         ["c", "chat", "gpt-4o.mini_2", "a" * 64],
@@ -75,6 +80,7 @@ def test_only_strings_follow_a_rule(value: object) -> None:
 def test_each_rule_says_what_it_demands() -> None:
     assert {name: rule.rule for name, (rule, _, _) in RULES.items()} == {
         "SECRET_NAME": "1-127 letters, digits or hyphens",
+        "SECRET_VERSION": "32 hex characters, as Key Vault writes them",
         "DEPLOYMENT_NAME": (
             "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
         ),
