@@ -15,10 +15,9 @@ from azure.keyvault.secrets import KeyVaultSecretIdentifier
 from azure.mgmt.core.tools import parse_resource_id
 
 from . import names
-from .secret import MAX_TAG_VALUE_LENGTH
+from .secret import MAX_TAG_VALUE_LENGTH, reference_fields
 
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_REFERENCE = re.compile(r"@Microsoft\.KeyVault\((?P<body>[^)]*)\)", re.IGNORECASE)
 # Key Vault names each version with 32 hexadecimal characters.
 
 
@@ -195,13 +194,9 @@ def key_vault_reference(vault: str, secret_name: str) -> str:
 def parse_key_vault_reference(value: object) -> SecretAddress | None:
     """The secret a Key Vault reference names (either documented form), or None when `value` is
     not a reference. ``VaultName=<v>;SecretName=<n>`` means the vault in Azure's public cloud."""
-    match = _REFERENCE.fullmatch(value.strip()) if isinstance(value, str) else None
-    if match is None:
+    fields = reference_fields(value)
+    if fields is None:
         return None
-    fields: dict[str, str] = {}
-    for item in match["body"].split(";"):
-        key, _, field = item.partition("=")
-        fields[key.strip().lower()] = field.strip()
     try:
         if "secreturi" in fields:
             return parse_secret_uri(fields["secreturi"])

@@ -8,10 +8,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from policies.contract import names
-
-# @Microsoft.KeyVault(SecretUri=https://<vault>.vault.azure.net/secrets/<name>[/<version>]) or
-# @Microsoft.KeyVault(VaultName=<vault>;SecretName=<name>[;SecretVersion=<version>]).
-_REFERENCE = re.compile(r"@Microsoft\.KeyVault\((?P<body>[^)]*)\)", re.IGNORECASE)
+from policies.contract.secret import reference_fields
 
 _SCOPE_VAULT = re.compile(
     r"/providers/Microsoft\.KeyVault/vaults/(?P<vault>[^/]+)(?:/secrets/(?P<secret>[^/]+))?/?$",
@@ -37,13 +34,9 @@ def key_vault_reference_target(value: str) -> SecretRef | None:
     ``catalog.ids.parse_key_vault_reference`` implements on ``KeyVaultSecretIdentifier``; a test
     holds the two to the same answers (tests/policies/test_azure_ids.py).
     """
-    match = _REFERENCE.fullmatch(value.strip()) if isinstance(value, str) else None
-    if match is None:
+    fields = reference_fields(value)
+    if fields is None:
         return None
-    fields: dict[str, str] = {}
-    for item in match["body"].split(";"):
-        key, _, field = item.partition("=")
-        fields[key.strip().lower()] = field.strip()
     if "secreturi" in fields:
         return _secret_uri_target(fields["secreturi"])
     version = fields.get("secretversion")

@@ -57,6 +57,23 @@ def is_reference_text(value: object) -> bool:
     return isinstance(value, str) and _REFERENCE_TEXT.fullmatch(value) is not None
 
 
+_REFERENCE = re.compile(r"@Microsoft\.KeyVault\((?P<body>[^)]*)\)", re.IGNORECASE)
+
+
+def reference_fields(value: object) -> dict[str, str] | None:
+    """The fields of a Key Vault reference, names lower-cased (``secreturi``, or ``vaultname``,
+    ``secretname`` and ``secretversion``), or None when `value` has not a reference's shape.
+    Whether they name a secret is ``catalog.ids.parse_key_vault_reference``'s to say."""
+    match = _REFERENCE.fullmatch(value.strip()) if isinstance(value, str) else None
+    if match is None:
+        return None
+    fields: dict[str, str] = {}
+    for item in match["body"].split(";"):
+        key, _, field = item.partition("=")
+        fields[key.strip().lower()] = field.strip()
+    return fields
+
+
 MAX_TAG_VALUE_LENGTH = 256
 """Key Vault's limit on one tag value."""
 
