@@ -55,7 +55,7 @@ def _secret_uri_target(uri: str) -> SecretRef | None:
     vault, _, suffix = (parts.hostname or "").partition(".")
     segments = parts.path.strip("/").split("/")
     if (
-        parts.scheme.lower() != "https"
+        parts.scheme != "https"
         or port not in (None, 443)
         or parts.username is not None
         or parts.query

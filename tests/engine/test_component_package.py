@@ -41,7 +41,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +62,7 @@ import emulator
 from components import config as stack_config
 from components import function_package, rotation_automation
 from components.catalog.secret import CONTENT_TYPE
+from components.package import package_version
 from policies import roles
 from policies.detection import find_secrets
 from tests.engine.dynamic_host import (
@@ -99,11 +99,6 @@ KEYLESS_INPUTS = {
     ],
     "apps": [{"name": "web"}, {"name": "api"}],
 }
-
-
-def package_version() -> str:
-    with (PACKAGE_SOURCE / "pyproject.toml").open("rb") as project:
-        return tomllib.load(project)["project"]["version"]
 
 
 @dataclass
